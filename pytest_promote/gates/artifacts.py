@@ -1,0 +1,61 @@
+"""``artifacts``: every configured glob matches and enough non-empty files exist."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path, PurePosixPath
+
+from pytest_promote.gate import Finding, Gate, GateResult, relative
+from pytest_promote.schema import minimum
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactsOptions:
+    """``[tool.promote.gates.artifacts]``: ``paths`` globs and the ``count`` required."""
+
+    paths: tuple[str, ...] = ()
+    count: int | None = minimum(None, "present, non-empty files required")
+
+    def __post_init__(self) -> None:
+        for pattern in self.paths:
+            pure = PurePosixPath(pattern)
+            if pure.is_absolute() or ".." in pure.parts or Path(pattern).is_absolute():
+                raise ValueError(f"{pattern!r} leaves the project root; use a relative glob")
+
+
+class ArtifactsGate(Gate):
+    """"All 12 artifacts present" (seed CAIO): globs, counted, inside the root only."""
+
+    Options = ArtifactsOptions
+    title = "artifacts"
+
+    def evaluate(self) -> GateResult:
+        """Count the present, non-empty files the globs match."""
+        opts: ArtifactsOptions = self.options
+        root = self.context.rootpath.resolve()
+        if not opts.paths:
+            return GateResult.error(
+                f"{self.id}: no artifact paths configured; set "
+                f"[tool.promote.gates.{self.id}] paths = [...]"
+            )
+        present: set[Path] = set()
+        findings: list[Finding] = []
+        for pattern in opts.paths:
+            matched = sorted(root.glob(pattern))
+            inside = [p for p in matched if p.resolve().is_relative_to(root)]
+            for outside in set(matched) - set(inside):
+                findings.append(Finding(f"refused, resolves outside the root: {relative(outside, root)}", rule="outside"))
+            files = [p for p in inside if p.is_file()]
+            full = [p for p in files if p.stat().st_size > 0]
+            for empty in set(files) - set(full):
+                findings.append(Finding(f"empty: {relative(empty, root)}", file=relative(empty, root), rule="empty"))
+            if not files:
+                findings.append(Finding(f"missing {pattern}", rule="missing"))
+            present.update(full)
+        required = opts.count if opts.count is not None else len(opts.paths)
+        measured = f"{len(present)}/{required}"
+        if findings or len(present) < required:
+            names = "; ".join(f.message for f in findings) or f"{required - len(present)} too few"
+            summary = f"{measured} artifacts: {names} (stage {self.context.stage})"
+            return GateResult.failed(summary, measured=measured, threshold=required, findings=findings)
+        return GateResult.passed(f"{measured} artifacts present", measured=measured, threshold=required)

@@ -1,0 +1,31 @@
+"""Hook specifications through which plugins and conftests extend pytest-promote."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_promote.gate import Gate
+    from pytest_promote.scorecard import Verdict
+
+hookspec = pluggy.HookspecMarker("pytest")
+
+
+@hookspec
+def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]] | None:
+    """Return gate kinds by name; the policy then names gates of these kinds.
+
+    A kind whose name is used as a gate id directly (``coverage``) needs no entry
+    under ``[tool.promote.gates]``; other ids pick a kind with ``kind = "..."``.
+    """
+
+
+@hookspec
+def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
+    """Called once per promotion run with the final verdict, before pytest's own
+    session-finish reporting (JUnit is still open); reports and ledgers live here."""

@@ -1,0 +1,66 @@
+"""The pytest entry point (``-p no:promote`` turns it off).
+
+Inert unless ``--promote-to`` is given: it adds options, hook specs and two markers,
+and imports nothing else until a promotion run is asked for.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``promote`` option group (SPEC section 2)."""
+    group = parser.getgroup("promote", "promotion gates (pytest-promote)")
+    group.addoption(
+        "--promote-to", metavar="STAGE", default=None,
+        help="run the tests and every gate of STAGE (a stage of the policy, or 'auto')",
+    )
+    group.addoption(
+        "--promote-only", action="store_true", default=False,
+        help="run the gates only, not the project's tests",
+    )
+    group.addoption(
+        "--promote-config", metavar="PATH", default=None,
+        help="read the policy from this TOML file instead of [tool.promote] in pyproject.toml",
+    )
+    group.addoption(
+        "--promote-report", metavar="PATH", default=None, help="write the JSON report here",
+    )
+    group.addoption(
+        "--promote-summary", metavar="PATH", default=None,
+        help="write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY)",
+    )
+    group.addoption(
+        "--promote-junit", metavar="PATH", default=None,
+        help="with --promote-only: the JUnit XML of the earlier test run the gates judge",
+    )
+    group.addoption(
+        "--promote-dry-run", action="store_true", default=False,
+        help="evaluate and report everything, exit 0, record nothing",
+    )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Add the ``pytest_promote_*`` hook specifications."""
+    from pytest_promote import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the markers; activate the promotion run only when asked for."""
+    config.addinivalue_line("markers", "promote: a promotion gate item (pytest-promote)")
+    config.addinivalue_line(
+        "markers", "invariant: an invariant the 'invariants' promotion gate counts"
+    )
+    if config.getoption("promote_to") is None:
+        for option in ("promote_only", "promote_dry_run"):
+            if config.getoption(option):
+                flag = "--" + option.replace("_", "-")
+                raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")
+        return
+    from pytest_promote.session import activate
+
+    activate(config)

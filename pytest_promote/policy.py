@@ -1,0 +1,289 @@
+"""``[tool.promote]`` -> a frozen :class:`Policy`: stages, their gates and thresholds.
+
+A later stage inherits the earlier one and may only tighten it: a threshold never
+drops, a required gate never becomes advisory, the accepted colour never loosens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from pytest_promote.gate import Gate, Mode
+from pytest_promote.schema import PolicyError, build, coerce, did_you_mean, tighten_direction
+
+Colour = Literal["green", "yellow", "red"]
+COLOUR_RANK = {"red": 0, "yellow": 1, "green": 2}
+
+DEFAULT_POLICY = """
+stages = ["development", "staging", "production"]
+
+[stage.development]
+accept = "yellow"
+required = ["tests", "secrets"]
+advisory = ["lint", "types", "coverage"]
+coverage = { min = 60 }
+
+[stage.staging]
+accept = "green"
+required = ["tests", "secrets", "lint", "types", "coverage"]
+coverage = { min = 70 }
+
+[stage.production]
+required = ["tests", "secrets", "lint", "types", "coverage"]
+coverage = { min = 80 }
+"""
+#: Gates the default production stage requires once the policy configures them.
+REQUIRED_ONCE_CONFIGURED = ("invariants", "artifacts")
+
+STAGE_KEYS = {"accept", "required", "advisory", "match"}
+TOP_KEYS = {"stages", "paths", "gates", "stage"}
+
+
+@dataclasses.dataclass(frozen=True)
+class GateSpec:
+    """A gate the policy can name: its id and the kind that evaluates it."""
+
+    id: str
+    kind: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One stage of the promotion path, with everything it inherited."""
+
+    name: str
+    accept: Colour
+    required: tuple[str, ...]
+    advisory: tuple[str, ...]
+    match: tuple[str, ...]
+    options: Mapping[str, Any]  # gate id -> the kind's Options instance
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """The stage's gate ids in their stable order."""
+        return self.required + self.advisory
+
+    def mode(self, gate_id: str) -> Mode:
+        """Whether ``gate_id`` blocks (required) or only reports (advisory)."""
+        return "required" if gate_id in self.required else "advisory"
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """The promotion policy of a project."""
+
+    source: str
+    stages: tuple[Stage, ...]
+    paths: tuple[str, ...] | None
+    gates: Mapping[str, GateSpec]
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name``; a UsageError naming the valid ones otherwise."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        names = [s.name for s in self.stages]
+        raise PolicyError(
+            "--promote-to", "STAGE", name, f"not a stage of {self.source}; {did_you_mean(name, names)}"
+        )
+
+    def previous(self, name: str) -> Stage | None:
+        """The stage before ``name`` on the promotion path."""
+        names = [s.name for s in self.stages]
+        index = names.index(name)
+        return self.stages[index - 1] if index else None
+
+
+def find_table(rootpath: Path, config_path: str | None) -> tuple[dict[str, Any] | None, str]:
+    """The raw policy table and a description of where it came from."""
+    if config_path:
+        path = Path(config_path)
+        if not path.is_absolute():
+            path = rootpath / path
+        data = _read_toml(path, "--promote-config")
+        table = data.get("tool", {}).get("promote", data)
+        return table, str(path)
+    pyproject = rootpath / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject, "pyproject.toml").get("tool", {}).get("promote")
+        if table is not None:
+            return table, f"{pyproject.name} [tool.promote]"
+    return None, "embedded default policy"
+
+
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(what, "path", str(path), "no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(str(path), "(file)", "", f"not valid TOML: {exc}") from None
+
+
+def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[Gate]]) -> Policy:
+    """Validate ``table`` (None: the embedded default) into a :class:`Policy`."""
+    default = tomllib.loads(DEFAULT_POLICY)
+    if table is None:
+        table = default
+    table = dict(table)
+    for key, value in table.items():
+        if key not in TOP_KEYS:
+            raise PolicyError(source, key, value, f"unknown key; {did_you_mean(key, TOP_KEYS)}")
+    stage_names = coerce(tuple[str, ...], table.get("stages", default["stages"]), source, "stages")
+    if not stage_names or len(set(stage_names)) != len(stage_names):
+        raise PolicyError(source, "stages", list(stage_names), "list each stage once, at least one")
+    paths = coerce(tuple[str, ...] | None, table.get("paths"), source, "paths")
+    gates_table = coerce(dict[str, dict], table.get("gates", {}), source, "gates")
+    specs = _gate_specs(gates_table, kinds, source)
+    stage_tables = coerce(dict[str, dict], table.get("stage", {}), source, "stage")
+    if "stage" not in table:
+        stage_tables = _default_stages(default, stage_names, specs)
+    for name, value in stage_tables.items():
+        if name not in stage_names:
+            problem = f"not in stages {list(stage_names)}; {did_you_mean(name, stage_names)}"
+            raise PolicyError(source, f"stage.{name}", dict(value), problem)
+    stages: list[Stage] = []
+    options: dict[str, dict[str, Any]] = {
+        gid: {k: v for k, v in tbl.items() if k != "kind"} for gid, tbl in gates_table.items()
+    }
+    for index, name in enumerate(stage_names):
+        prev = stages[-1] if stages else None
+        stage = _stage(name, stage_tables.get(name, {}), prev, index, specs, kinds, options, source)
+        stages.append(stage)
+    return Policy(source, tuple(stages), paths, MappingProxyType(specs))
+
+
+def _default_stages(
+    default: dict[str, Any], names: tuple[str, ...], specs: Mapping[str, GateSpec]
+) -> dict[str, dict[str, Any]]:
+    tables = {k: dict(v) for k, v in default["stage"].items() if k in names}
+    if "production" in tables:
+        extra = [g for g in REQUIRED_ONCE_CONFIGURED if g in specs]
+        tables["production"]["required"] = [*tables["production"]["required"], *extra]
+    return tables
+
+
+def _gate_specs(
+    gates: Mapping[str, Mapping[str, Any]], kinds: Mapping[str, type[Gate]], source: str
+) -> dict[str, GateSpec]:
+    specs = {kind: GateSpec(kind, kind) for kind in kinds if kind != "command"}
+    for gid, tbl in gates.items():
+        if "kind" in tbl:
+            kind = tbl["kind"]
+            if kind not in kinds:
+                problem = f"unknown gate kind; {did_you_mean(str(kind), kinds)}"
+                raise PolicyError(source, f"gates.{gid}.kind", kind, problem)
+        elif gid in kinds:
+            kind = gid
+        elif "command" in tbl and "command" in kinds:
+            kind = "command"
+        else:
+            problem = (
+                "not a gate kind and has no `command`; "
+                f"{did_you_mean(gid, kinds)} (or set `kind` or `command`)"
+            )
+            raise PolicyError(source, f"gates.{gid}", dict(tbl), problem)
+        specs[gid] = GateSpec(gid, kind)
+    return specs
+
+
+def _stage(
+    name: str,
+    tbl: Mapping[str, Any],
+    prev: Stage | None,
+    index: int,
+    specs: Mapping[str, GateSpec],
+    kinds: Mapping[str, type[Gate]],
+    options: dict[str, dict[str, Any]],
+    source: str,
+) -> Stage:
+    where = f"stage.{name}"
+    for key, value in tbl.items():
+        if key not in STAGE_KEYS and key not in specs:
+            choices = STAGE_KEYS | set(specs)
+            problem = f"not a stage setting or gate id; {did_you_mean(key, choices)}"
+            raise PolicyError(source, f"{where}.{key}", value, problem)
+    default_accept = "yellow" if index == 0 else "green"
+    accept = coerce(Literal["green", "yellow"], tbl.get("accept", default_accept), source, f"{where}.accept")
+    if prev and COLOUR_RANK[accept] < COLOUR_RANK[prev.accept]:
+        problem = f"loosens {prev.name}, which accepts {prev.accept!r}; use {prev.accept!r}"
+        raise PolicyError(source, f"{where}.accept", accept, problem)
+    required = _gate_list(tbl, "required", where, specs, source)
+    advisory = _gate_list(tbl, "advisory", where, specs, source)
+    inherited_req = prev.required if prev else ()
+    for gid in advisory:
+        if gid in inherited_req:
+            problem = f"{gid!r} is required in {prev.name if prev else ''}; a later stage cannot make it advisory"
+            raise PolicyError(source, f"{where}.advisory", list(advisory), problem)
+        if gid in required:
+            raise PolicyError(source, f"{where}.advisory", list(advisory), f"{gid!r} is also required")
+    req = _union(inherited_req, required)
+    adv = tuple(g for g in _union(prev.advisory if prev else (), advisory) if g not in req)
+    match = coerce(tuple[str, ...], tbl.get("match", []), source, f"{where}.match")
+    stage_opts: dict[str, Any] = {}
+    for gid in _union(req, adv, tuple(k for k in tbl if k in specs)):
+        if gid in tbl:
+            value = coerce(dict, tbl[gid], source, f"{where}.{gid}")
+            options[gid] = _deep_merge(options.get(gid, {}), dict(value))
+        kind = kinds[specs[gid].kind]
+        stage_opts[gid] = build(kind.Options, options.get(gid, {}), source, f"{where}.{gid}")
+        if prev and gid in prev.options:
+            _check_tightens(prev, gid, prev.options[gid], stage_opts[gid], source, where)
+    return Stage(name, accept, req, adv, match, MappingProxyType(stage_opts))
+
+
+def _gate_list(
+    tbl: Mapping[str, Any], key: str, where: str, specs: Mapping[str, GateSpec], source: str
+) -> tuple[str, ...]:
+    gids = coerce(tuple[str, ...], tbl.get(key, []), source, f"{where}.{key}")
+    for gid in gids:
+        if gid not in specs:
+            problem = f"unknown gate id {gid!r}; {did_you_mean(gid, specs)}"
+            raise PolicyError(source, f"{where}.{key}", list(gids), problem)
+    return gids
+
+
+def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for group in groups:
+        seen.update(dict.fromkeys(group))
+    return tuple(seen)
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _check_tightens(prev: Stage, gid: str, old: Any, new: Any, source: str, where: str) -> None:
+    for field in dataclasses.fields(new):
+        direction = tighten_direction(field)
+        if direction is None:
+            continue
+        before, after = getattr(old, field.name), getattr(new, field.name)
+        pairs = (
+            [(f"{field.name}.{k}", v, after.get(k)) for k, v in before.items()]
+            if isinstance(before, Mapping)
+            else [(field.name, before, after)]
+        )
+        for key, was, now in pairs:
+            if was is None:
+                continue
+            looser = now is None or (now < was if direction == "up" else now > was)
+            if looser:
+                need = ">=" if direction == "up" else "<="
+                problem = (
+                    f"a later stage may only tighten: {prev.name} has {was}; "
+                    f"use a value {need} {was}"
+                )
+                raise PolicyError(source, f"{where}.{gid}.{key}", now, problem)

@@ -1,0 +1,36 @@
+"""GitHub Actions workflow commands: one annotation per finding of a failed gate."""
+
+from __future__ import annotations
+
+from pytest_promote.scorecard import Verdict
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def lines(verdict: Verdict) -> list[str]:
+    """``::error``/``::warning`` commands; advisory gates give warnings."""
+    out = []
+    for gate in verdict.gates:
+        result = gate.result
+        if result is None or result.status == "passed":
+            continue
+        level = "error" if gate.mode == "required" else "warning"
+        title = _prop(f"promote {gate.id}")
+        if not result.findings:
+            out.append(f"::{level} title={title}::{_data(result.summary)}")
+        for f in result.findings:
+            props = [f"file={_prop(f.file)}"] if f.file else []
+            if f.file and f.line is not None:
+                props.append(f"line={f.line}")
+                if f.col is not None:
+                    props.append(f"col={f.col}")
+            props.append(f"title={title}")
+            message = f"{f.rule} {f.message}" if f.rule else f.message
+            out.append(f"::{level} {','.join(props)}::{_data(message)}")
+    return out

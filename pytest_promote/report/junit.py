@@ -1,0 +1,38 @@
+"""The verdict as JUnit testsuite properties (allowed by the default xunit2 family)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_promote.scorecard import Verdict
+
+
+def properties(verdict: Verdict) -> list[tuple[str, str]]:
+    """``promote.stage``, ``.colour``, ``.accepted`` and per gate mode/status/figures."""
+    props = [
+        ("promote.stage", verdict.stage),
+        ("promote.colour", verdict.colour),
+        ("promote.accepted", str(verdict.accepted).lower()),
+    ]
+    for gate in verdict.gates:
+        result = gate.result
+        props += [
+            (f"promote.{gate.id}.mode", gate.mode),
+            (f"promote.{gate.id}.status", gate.status),
+            (f"promote.{gate.id}.measured", "" if result is None else str(result.measured)),
+            (f"promote.{gate.id}.threshold", "" if result is None else str(result.threshold)),
+        ]
+    return props
+
+
+def add_properties(config: pytest.Config, verdict: Verdict) -> None:
+    """Hand the properties to the JUnit writer, if ``--junitxml`` is on.
+
+    The writer is found by its public ``add_global_property`` method, the one the
+    ``record_testsuite_property`` fixture uses.
+    """
+    for plugin in config.pluginmanager.get_plugins():
+        add = getattr(plugin, "add_global_property", None)
+        if callable(add):
+            for name, value in properties(verdict):
+                add(name, value)

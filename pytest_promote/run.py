@@ -1,0 +1,85 @@
+"""The state of one promotion run: the stage's gates, their results, the verdict."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+import pytest
+
+from pytest_promote.gate import Gate, GateContext, GateResult
+from pytest_promote.policy import Policy, Stage
+from pytest_promote.scorecard import GateOutcome, Verdict, decide
+from pytest_promote.testlog import TestLog
+
+RUN_KEY = pytest.StashKey["PromoteRun"]()
+
+
+class PromoteRun:
+    """Gates are started once, evaluated once, and judged together."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        policy: Policy,
+        stage: Stage,
+        kinds: Mapping[str, type[Gate]],
+        promote_only: bool,
+    ) -> None:
+        self.policy = policy
+        self.stage = stage
+        self.kinds = kinds
+        self.tests = TestLog()
+        self.context = GateContext(
+            config, config.rootpath, stage.name, policy, promote_only, self.tests
+        )
+        self.dry_run = bool(config.getoption("promote_dry_run"))
+        self._gates: dict[str, Gate] = {}
+        self._failed_start: dict[str, GateResult] = {}
+        self.outcomes: dict[str, GateOutcome] = {}
+        self.verdict: Verdict | None = None
+
+    def start(self, gate_ids: Iterable[str]) -> None:
+        """Create the gates and let each begin its background work."""
+        for gid in gate_ids:
+            if gid in self._gates or gid in self._failed_start:
+                continue
+            spec = self.policy.gates[gid]
+            try:
+                gate = self.kinds[spec.kind](gid, self.stage.options[gid], self.context)
+                gate.start()
+            except Exception as exc:  # a gate that cannot start fails closed
+                self._failed_start[gid] = _crashed(exc)
+                continue
+            self._gates[gid] = gate
+
+    def evaluate(self, gate_id: str) -> GateOutcome:
+        """Run (or finish) one gate, once; a crash is an error result, never a pass."""
+        if gate_id in self.outcomes:
+            return self.outcomes[gate_id]
+        self.start([gate_id])
+        begin = time.perf_counter()
+        result = self._failed_start.get(gate_id)
+        if result is None:
+            try:
+                result = self._gates[gate_id].evaluate()
+            except Exception as exc:
+                result = _crashed(exc)
+        outcome = GateOutcome(
+            gate_id, self.stage.mode(gate_id), result, time.perf_counter() - begin
+        )
+        self.outcomes[gate_id] = outcome
+        return outcome
+
+    def decide(self) -> Verdict:
+        """The scorecard over every gate of the stage; gates that did not run count."""
+        outcomes = [
+            self.outcomes.get(gid) or GateOutcome(gid, self.stage.mode(gid), None)
+            for gid in self.stage.gates
+        ]
+        self.verdict = decide(self.stage, outcomes)
+        return self.verdict
+
+
+def _crashed(exc: Exception) -> GateResult:
+    return GateResult.error(f"could not evaluate: {type(exc).__name__}: {exc}")

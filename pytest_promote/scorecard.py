@@ -1,0 +1,67 @@
+"""Gate outcomes -> the scorecard's colour and whether the stage accepts it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+
+from pytest_promote.gate import GateResult, Mode
+from pytest_promote.policy import COLOUR_RANK, Colour, Stage
+
+
+@dataclasses.dataclass(frozen=True)
+class GateOutcome:
+    """A planned gate and what became of it (``result`` is None: it did not run)."""
+
+    id: str
+    mode: Mode
+    result: GateResult | None
+    duration: float = 0.0
+
+    @property
+    def status(self) -> str:
+        """passed, failed, error or "not run"."""
+        return self.result.status if self.result else "not run"
+
+    @property
+    def ok(self) -> bool:
+        """Whether this gate counts as passed for the colour."""
+        return self.status == "passed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The scorecard of one promotion run."""
+
+    stage: str
+    accept: Colour
+    colour: Colour
+    gates: tuple[GateOutcome, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the colour is at least what the stage accepts."""
+        return COLOUR_RANK[self.colour] >= COLOUR_RANK[self.accept]
+
+    @property
+    def headline(self) -> str:
+        """``GREEN``, ``YELLOW``, ``RED``."""
+        return self.colour.upper()
+
+    def describe(self) -> str:
+        """One line: colour, reasons, and whether the stage accepts it."""
+        verdict = "accepted" if self.accepted else "not accepted"
+        why = f" ({'; '.join(self.reasons)})" if self.reasons else ""
+        return f"{self.headline}{why}: {verdict}, {self.stage} accepts {self.accept}"
+
+
+def decide(stage: Stage, outcomes: Iterable[GateOutcome]) -> Verdict:
+    """The colour: RED if a required gate failed, errored or did not run; YELLOW if
+    only advisory gates did; GREEN when every gate passed."""
+    outcomes = tuple(outcomes)
+    red = [o for o in outcomes if o.mode == "required" and not o.ok]
+    yellow = [o for o in outcomes if o.mode == "advisory" and not o.ok]
+    colour: Colour = "red" if red else "yellow" if yellow else "green"
+    reasons = tuple(f"{o.mode} gate {o.id} {o.status}" for o in red + yellow)
+    return Verdict(stage.name, stage.accept, colour, outcomes, reasons)

@@ -1,0 +1,157 @@
+"""The hooks of an active promotion run (``--promote-to`` given).
+
+Gate items join the collection before ``-k``/``-m`` select, and are moved behind
+every test afterwards. Under pytest-xdist the workers collect them (so selection
+works as usual) but hand them back: the controller runs them once, after every
+worker has finished, through the ordinary ``pytest_runtest_protocol``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_promote import policy as policy_mod
+from pytest_promote.items import SCORECARD, GateItem, make_items
+from pytest_promote.run import RUN_KEY, PromoteRun
+from pytest_promote.testlog import MARKERS_ATTR
+
+SELECTED = "promote_selected"  # key in xdist's workeroutput
+
+
+def activate(config: pytest.Config) -> None:
+    """Load the policy (a UsageError if it is bad) and register the run's hooks."""
+    from pytest_promote import gates, report
+
+    config.pluginmanager.register(gates, "promote-gates")
+    kinds: dict[str, Any] = {}
+    for provided in config.hook.pytest_promote_gate_kinds():
+        kinds.update(provided or {})
+    table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
+    policy = policy_mod.load(table, source, kinds)
+    stage = policy.stage(config.getoption("promote_to"))
+    promote_only = bool(config.getoption("promote_only"))
+    run = PromoteRun(config, policy, stage, kinds, promote_only)
+    config.stash[RUN_KEY] = run
+    config.pluginmanager.register(PromotePlugin(config, run), "promote-session")
+    config.pluginmanager.register(report, "promote-report")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(run), "promote-xdist")
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist worker."""
+    return hasattr(config, "workerinput")
+
+
+class PromotePlugin:
+    """Collection, test bookkeeping, gate start-up and the final verdict."""
+
+    def __init__(self, config: pytest.Config, run: PromoteRun) -> None:
+        self.config = config
+        self.run = run
+        self.selected: list[str] | None = None  # None: not known yet (xdist controller)
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        """Say which stage is being promoted to, under which policy."""
+        return f"promote: stage {self.run.stage.name} (policy: {self.run.policy.source})"
+
+    def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
+        """``--promote-only``: collect none of the project's tests."""
+        return True if self.run.context.promote_only else None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session: pytest.Session, items: list[Any]) -> None:
+        """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
+        items.extend(make_items(session, list(self.run.stage.gates)))
+
+    @pytest.hookimpl(wrapper=True, specname="pytest_collection_modifyitems")
+    def pytest_collection_modifyitems_gates_last(
+        self, session: pytest.Session, config: pytest.Config, items: list[Any]
+    ) -> Generator[None, None, None]:
+        """After every plugin reordered and selected: gates last, in plan order."""
+        yield
+        gates = {i.gate_id: i for i in items if isinstance(i, GateItem)}
+        order = [*self.run.stage.gates, SCORECARD]
+        self.selected = [gid for gid in order if gid in gates]
+        items[:] = [i for i in items if not isinstance(i, GateItem)]
+        if is_worker(config):
+            config.workeroutput[SELECTED] = self.selected  # type: ignore[attr-defined]
+        else:
+            items.extend(gates[gid] for gid in self.selected)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """Carry each test's marker names on its report (across xdist, too)."""
+        report = yield
+        if not isinstance(item, GateItem):
+            setattr(report, MARKERS_ATTR, sorted({m.name for m in item.iter_markers()}))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Remember every test's outcome for the gates that judge the tests."""
+        if not report.nodeid.startswith("promote::"):
+            self.run.tests.record(report)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Start the gates' background work, run the tests; under xdist, then the gates."""
+        if is_worker(self.config) or session.config.option.collectonly:
+            return (yield)
+        junit = self.config.getoption("promote_junit")
+        if junit:
+            self.run.tests.read_junit(Path(junit))
+        controller = self.config.pluginmanager.hasplugin("dsession")
+        self.run.start(self.run.stage.gates if controller else (self.selected or []))
+        result = yield
+        if controller and not session.shouldstop and not session.shouldfail:
+            self._run_on_controller(session)
+        return result
+
+    def _run_on_controller(self, session: pytest.Session) -> None:
+        xdist: XdistHooks | None = self.config.pluginmanager.getplugin("promote-xdist")
+        selected = xdist.selected if xdist else None
+        if selected is None:
+            return  # no worker reported its selection: the gates did not run (RED)
+        items = [i for i in make_items(session, list(self.run.stage.gates)) if i.name in selected]
+        for index, item in enumerate(items):
+            nextitem = items[index + 1] if index + 1 < len(items) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Decide, report, and make a verdict the stage does not accept fail the run."""
+        if is_worker(self.config) or self.config.option.collectonly:
+            return
+        verdict = self.run.decide()
+        self.config.hook.pytest_promote_verdict(config=self.config, verdict=verdict)
+        if self.run.dry_run:
+            session.exitstatus = pytest.ExitCode.OK
+        elif not verdict.accepted and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """The ``promotion`` section."""
+        from pytest_promote.report import terminal
+
+        if self.run.verdict is not None and not is_worker(self.config):
+            terminal.write(terminalreporter, self.run)
+
+
+class XdistHooks:
+    """The controller learns from the workers which gate items ``-k``/``-m`` kept."""
+
+    def __init__(self, run: PromoteRun) -> None:
+        self.run = run
+        self.selected: list[str] | None = None
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Take the selection a worker sent with its results."""
+        output = getattr(node, "workeroutput", None) or {}
+        if SELECTED in output and self.selected is None:
+            self.selected = list(output[SELECTED])
