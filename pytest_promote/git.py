@@ -25,3 +25,27 @@ def head(root: Path) -> str | None:
 def branch(root: Path) -> str | None:
     """The current branch name, or None when HEAD is detached."""
     return git(root, "symbolic-ref", "--short", "-q", "HEAD")
+
+
+def note(root: Path, ref: str, commit: str) -> str | None:
+    """The git note under ``ref`` (e.g. ``refs/notes/promote``) on ``commit``, if any."""
+    return git(root, "notes", f"--ref={ref}", "show", commit)
+
+
+def add_note(root: Path, ref: str, commit: str, text: str) -> None:
+    """Append ``text`` as a line to the note under ``ref`` on ``commit``.
+
+    Appending keeps every record: a commit promoted twice carries both outcomes.
+    """
+    done = subprocess.run(
+        ["git", "notes", f"--ref={ref}", "append", "--no-separator", "-m", text, commit],
+        cwd=root, capture_output=True, text=True, check=False, timeout=30,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")
+
+
+def noted_commits(root: Path, ref: str) -> list[str]:
+    """Every commit that carries a note under ``ref``."""
+    out = git(root, "notes", f"--ref={ref}", "list")
+    return [line.split()[1] for line in (out or "").splitlines() if len(line.split()) == 2]

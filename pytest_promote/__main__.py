@@ -1,0 +1,24 @@
+"""``python -m pytest_promote COMMAND``: the commands that live outside a pytest run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+#: name -> (add its arguments, run it and return the exit status)
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run one command."""
+    parser = argparse.ArgumentParser(prog="python -m pytest_promote")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (add_arguments, _) in COMMANDS.items():
+        add_arguments(sub.add_parser(name))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command][1](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
