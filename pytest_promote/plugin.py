@@ -36,6 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --promote-only: the JUnit XML of the earlier test run the gates judge",
     )
     group.addoption(
+        "--promote-no-cache", action="store_true", default=False,
+        help="never reuse a gate result stored by an earlier run (CI=true implies it)",
+    )
+    group.addoption(
         "--promote-dry-run", action="store_true", default=False,
         help="evaluate and report everything, exit 0, record nothing",
     )
