@@ -107,7 +107,8 @@ class PromotePlugin:
         if junit:
             self.run.tests.read_junit(Path(junit))
         controller = self.config.pluginmanager.hasplugin("dsession")
-        self.run.start(self.run.stage.gates if controller else (self.selected or []))
+        planned = self.run.stage.gates
+        self.run.start(planned if controller else [g for g in self.selected or [] if g in planned])
         result = yield
         if controller and not session.shouldstop and not session.shouldfail:
             self._run_on_controller(session)

@@ -41,7 +41,7 @@ class InvariantsGate(Gate):
         measured = f"{passed}/{len(tests)}"
         threshold = f">= {opts.count}, all pass"
         findings = [
-            Finding(f"{t.outcome}: {t.nodeid}", file=t.nodeid.split("::")[0], rule=t.outcome)
+            Finding(t.nodeid, file=t.nodeid.split("::")[0], rule=t.outcome)
             for t in bad
         ]
         if len(tests) < opts.count:

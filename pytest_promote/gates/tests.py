@@ -44,7 +44,7 @@ class TestsGate(Gate):
             return missing
         passed, failed = log.count("passed"), log.failed()
         findings = [
-            Finding(f"failed: {o.nodeid}", file=o.nodeid.split("::")[0], rule="failed")
+            Finding(o.nodeid, file=o.nodeid.split("::")[0], rule="failed")
             for o in failed
         ]
         if opts.markers and not log.has_markers:
@@ -60,6 +60,6 @@ class TestsGate(Gate):
         measured = f"{passed} passed, {len(failed)} failed"
         threshold = f"all pass, >= {opts.min}"
         if findings:
-            summary = f"tests: {measured}; {len(findings)} problem(s) at {self.context.stage}"
+            summary = f"tests: {measured}; all must pass, >= {opts.min}, for {self.context.stage}"
             return GateResult.failed(summary, measured=measured, threshold=threshold, findings=findings)
         return GateResult.passed(f"tests: {measured}", measured=measured, threshold=threshold)
