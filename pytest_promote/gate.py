@@ -128,10 +128,12 @@ class Gate:
 
 def relative(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` in POSIX form, as findings show it."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    for candidate, base in ((path, root), (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def findings_text(findings: Sequence[Finding], limit: int = 20) -> str:

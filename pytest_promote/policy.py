@@ -226,7 +226,8 @@ def _stage(
     adv = tuple(g for g in _union(prev.advisory if prev else (), advisory) if g not in req)
     match = coerce(tuple[str, ...], tbl.get("match", []), source, f"{where}.match")
     stage_opts: dict[str, Any] = {}
-    for gid in _union(req, adv, tuple(k for k in tbl if k in specs)):
+    configured = tuple(k for k in (*options, *tbl) if k in specs)
+    for gid in _union(req, adv, configured):
         if gid in tbl:
             value = coerce(dict, tbl[gid], source, f"{where}.{gid}")
             options[gid] = _deep_merge(options.get(gid, {}), dict(value))
@@ -243,7 +244,10 @@ def _gate_list(
     gids = coerce(tuple[str, ...], tbl.get(key, []), source, f"{where}.{key}")
     for gid in gids:
         if gid not in specs:
-            problem = f"unknown gate id {gid!r}; {did_you_mean(gid, specs)}"
+            problem = (
+                f"unknown gate id {gid!r}: no installed gate kind has that name and "
+                f"[tool.promote.gates] does not define it; {did_you_mean(gid, specs)}"
+            )
             raise PolicyError(source, f"{where}.{key}", list(gids), problem)
     return gids
 

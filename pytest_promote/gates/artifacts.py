@@ -41,21 +41,23 @@ class ArtifactsGate(Gate):
         present: set[Path] = set()
         findings: list[Finding] = []
         for pattern in opts.paths:
-            matched = sorted(root.glob(pattern))
-            inside = [p for p in matched if p.resolve().is_relative_to(root)]
-            for outside in set(matched) - set(inside):
-                findings.append(Finding(f"refused, resolves outside the root: {relative(outside, root)}", rule="outside"))
-            files = [p for p in inside if p.is_file()]
-            full = [p for p in files if p.stat().st_size > 0]
-            for empty in set(files) - set(full):
-                findings.append(Finding(f"empty: {relative(empty, root)}", file=relative(empty, root), rule="empty"))
+            files = sorted(p for p in root.glob(pattern) if p.is_file())
+            for path in files:
+                name = relative(path, root)
+                if not path.resolve().is_relative_to(root):
+                    findings.append(Finding("refused: resolves outside the project root", file=name, rule="outside"))
+                elif path.stat().st_size == 0:
+                    findings.append(Finding("is empty", file=name, rule="empty"))
+                else:
+                    present.add(path)
             if not files:
-                findings.append(Finding(f"missing {pattern}", rule="missing"))
-            present.update(full)
+                findings.append(Finding(f"no file matches {pattern}", rule="missing"))
         required = opts.count if opts.count is not None else len(opts.paths)
         measured = f"{len(present)}/{required}"
         if findings or len(present) < required:
-            names = "; ".join(f.message for f in findings) or f"{required - len(present)} too few"
+            names = "; ".join(
+                f"{f.rule} {f.file or f.message.removeprefix('no file matches ')}" for f in findings
+            ) or f"{required - len(present)} too few"
             summary = f"{measured} artifacts: {names} (stage {self.context.stage})"
             return GateResult.failed(summary, measured=measured, threshold=required, findings=findings)
         return GateResult.passed(f"{measured} artifacts present", measured=measured, threshold=required)
