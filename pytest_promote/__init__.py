@@ -1,19 +1,39 @@
 """pytest-promote: every promotion gate is a pytest item.
 
 The public surface for writing gates of your own; see the README's "Custom gates".
+Names load on first use, so the pytest entry point stays free of import cost.
 """
 
 from __future__ import annotations
 
-import pytest
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from pytest_promote.gate import Finding, Gate, GateContext, GateResult, NoOptions
-from pytest_promote.schema import maximum, minimum
+if TYPE_CHECKING:
+    from pytest import hookimpl
+
+    from pytest_promote.gate import Finding, Gate, GateContext, GateResult, NoOptions
+    from pytest_promote.schema import maximum, minimum
 
 __version__ = "0.1.0"
 
-#: Marks a ``pytest_promote_*`` hook implementation (it is pytest's own marker).
-hookimpl = pytest.hookimpl
+_WHERE = {
+    "Finding": "pytest_promote.gate",
+    "Gate": "pytest_promote.gate",
+    "GateContext": "pytest_promote.gate",
+    "GateResult": "pytest_promote.gate",
+    "NoOptions": "pytest_promote.gate",
+    "maximum": "pytest_promote.schema",
+    "minimum": "pytest_promote.schema",
+    "hookimpl": "pytest",  # pytest's own marker marks pytest_promote_* hooks too
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'pytest_promote' has no attribute {name!r}")
+
 
 __all__ = [
     "Finding",
