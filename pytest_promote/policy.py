@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from pytest_promote.gate import Gate, Mode
-from pytest_promote.schema import PolicyError, build, coerce, did_you_mean, tighten_direction
+from pytest_promote.schema import build, coerce, did_you_mean, policy_error, tighten_direction
 
 Colour = Literal["green", "yellow", "red"]
 COLOUR_RANK = {"red": 0, "yellow": 1, "green": 2}
@@ -88,7 +88,7 @@ class Policy:
             if stage.name == name:
                 return stage
         names = [s.name for s in self.stages]
-        raise PolicyError(
+        raise policy_error(
             "--promote-to", "STAGE", name, f"not a stage of {self.source}; {did_you_mean(name, names)}"
         )
 
@@ -120,9 +120,9 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PolicyError(what, "path", str(path), "no such file") from None
+        raise policy_error(what, "path", str(path), "no such file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(str(path), "(file)", "", f"not valid TOML: {exc}") from None
+        raise policy_error(str(path), "(file)", "", f"not valid TOML: {exc}") from None
 
 
 def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[Gate]]) -> Policy:
@@ -133,10 +133,10 @@ def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[
     table = dict(table)
     for key, value in table.items():
         if key not in TOP_KEYS:
-            raise PolicyError(source, key, value, f"unknown key; {did_you_mean(key, TOP_KEYS)}")
+            raise policy_error(source, key, value, f"unknown key; {did_you_mean(key, TOP_KEYS)}")
     stage_names = coerce(tuple[str, ...], table.get("stages", default["stages"]), source, "stages")
     if not stage_names or len(set(stage_names)) != len(stage_names):
-        raise PolicyError(source, "stages", list(stage_names), "list each stage once, at least one")
+        raise policy_error(source, "stages", list(stage_names), "list each stage once, at least one")
     paths = coerce(tuple[str, ...] | None, table.get("paths"), source, "paths")
     gates_table = coerce(dict[str, dict], table.get("gates", {}), source, "gates")
     specs = _gate_specs(gates_table, kinds, source)
@@ -146,7 +146,7 @@ def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[
     for name, value in stage_tables.items():
         if name not in stage_names:
             problem = f"not in stages {list(stage_names)}; {did_you_mean(name, stage_names)}"
-            raise PolicyError(source, f"stage.{name}", dict(value), problem)
+            raise policy_error(source, f"stage.{name}", dict(value), problem)
     stages: list[Stage] = []
     options: dict[str, dict[str, Any]] = {
         gid: {k: v for k, v in tbl.items() if k != "kind"} for gid, tbl in gates_table.items()
@@ -177,7 +177,7 @@ def _gate_specs(
             kind = tbl["kind"]
             if kind not in kinds:
                 problem = f"unknown gate kind; {did_you_mean(str(kind), kinds)}"
-                raise PolicyError(source, f"gates.{gid}.kind", kind, problem)
+                raise policy_error(source, f"gates.{gid}.kind", kind, problem)
         elif gid in kinds:
             kind = gid
         elif "command" in tbl and "command" in kinds:
@@ -187,7 +187,7 @@ def _gate_specs(
                 "not a gate kind and has no `command`; "
                 f"{did_you_mean(gid, kinds)} (or set `kind` or `command`)"
             )
-            raise PolicyError(source, f"gates.{gid}", dict(tbl), problem)
+            raise policy_error(source, f"gates.{gid}", dict(tbl), problem)
         specs[gid] = GateSpec(gid, kind)
     return specs
 
@@ -207,21 +207,21 @@ def _stage(
         if key not in STAGE_KEYS and key not in specs:
             choices = STAGE_KEYS | set(specs)
             problem = f"not a stage setting or gate id; {did_you_mean(key, choices)}"
-            raise PolicyError(source, f"{where}.{key}", value, problem)
+            raise policy_error(source, f"{where}.{key}", value, problem)
     default_accept = "yellow" if index == 0 else "green"
     accept = coerce(Literal["green", "yellow"], tbl.get("accept", default_accept), source, f"{where}.accept")
     if prev and COLOUR_RANK[accept] < COLOUR_RANK[prev.accept]:
         problem = f"loosens {prev.name}, which accepts {prev.accept!r}; use {prev.accept!r}"
-        raise PolicyError(source, f"{where}.accept", accept, problem)
+        raise policy_error(source, f"{where}.accept", accept, problem)
     required = _gate_list(tbl, "required", where, specs, source)
     advisory = _gate_list(tbl, "advisory", where, specs, source)
     inherited_req = prev.required if prev else ()
     for gid in advisory:
         if gid in inherited_req:
             problem = f"{gid!r} is required in {prev.name if prev else ''}; a later stage cannot make it advisory"
-            raise PolicyError(source, f"{where}.advisory", list(advisory), problem)
+            raise policy_error(source, f"{where}.advisory", list(advisory), problem)
         if gid in required:
-            raise PolicyError(source, f"{where}.advisory", list(advisory), f"{gid!r} is also required")
+            raise policy_error(source, f"{where}.advisory", list(advisory), f"{gid!r} is also required")
     req = _union(inherited_req, required)
     adv = tuple(g for g in _union(prev.advisory if prev else (), advisory) if g not in req)
     match = coerce(tuple[str, ...], tbl.get("match", []), source, f"{where}.match")
@@ -248,7 +248,7 @@ def _gate_list(
                 f"unknown gate id {gid!r}: no installed gate kind has that name and "
                 f"[tool.promote.gates] does not define it; {did_you_mean(gid, specs)}"
             )
-            raise PolicyError(source, f"{where}.{key}", list(gids), problem)
+            raise policy_error(source, f"{where}.{key}", list(gids), problem)
     return gids
 
 
@@ -290,4 +290,4 @@ def _check_tightens(prev: Stage, gid: str, old: Any, new: Any, source: str, wher
                     f"a later stage may only tighten: {prev.name} has {was}; "
                     f"use a value {need} {was}"
                 )
-                raise PolicyError(source, f"{where}.{gid}.{key}", now, problem)
+                raise policy_error(source, f"{where}.{gid}.{key}", now, problem)

@@ -25,11 +25,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return "valid: " + (", ".join(choices) if choices else "none")
 
 
-class PolicyError(pytest.UsageError):
-    """A policy value is wrong; the message says where and how to fix it."""
-
-    def __init__(self, source: str, key: str, value: object, problem: str) -> None:
-        super().__init__(f"{source}: {key} = {_show(value)}: {problem}")
+def policy_error(source: str, key: str, value: object, problem: str) -> pytest.UsageError:
+    """A usage error for a wrong policy value: where, what was given, how to fix it."""
+    return pytest.UsageError(f"{source}: {key} = {_show(value)}: {problem}")
 
 
 def _show(value: object) -> str:
@@ -49,12 +47,12 @@ def build(cls: type, table: Mapping[str, Any], source: str, prefix: str) -> Any:
         where = f"{prefix}.{key}"
         if key not in fields:
             problem = f"unknown key; {did_you_mean(key, fields)}"
-            raise PolicyError(source, where, value, problem)
+            raise policy_error(source, where, value, problem)
         values[key] = coerce(hints[key], value, source, where)
     try:
         return cls(**values)
     except ValueError as exc:  # the options' own __post_init__ checks
-        raise PolicyError(source, prefix, dict(table), str(exc)) from None
+        raise policy_error(source, prefix, dict(table), str(exc)) from None
 
 
 def coerce(hint: Any, value: Any, source: str, where: str) -> Any:
@@ -65,20 +63,20 @@ def coerce(hint: Any, value: Any, source: str, where: str) -> Any:
         for arg in args:
             try:
                 return coerce(arg, value, source, where)
-            except PolicyError:
+            except pytest.UsageError:
                 continue
-        raise PolicyError(source, where, value, f"expected {_name(hint)}")
+        raise policy_error(source, where, value, f"expected {_name(hint)}")
     if origin is typing.Literal:
         if value in args:
             return value
-        raise PolicyError(source, where, value, f"{did_you_mean(str(value), map(str, args))}")
+        raise policy_error(source, where, value, f"{did_you_mean(str(value), map(str, args))}")
     if origin is tuple:
         if not isinstance(value, list):
-            raise PolicyError(source, where, value, f"expected a list ({_name(hint)})")
+            raise policy_error(source, where, value, f"expected a list ({_name(hint)})")
         return tuple(coerce(args[0], v, source, f"{where}[{i}]") for i, v in enumerate(value))
     if origin in (dict, Mapping) or hint is dict:
         if not isinstance(value, dict):
-            raise PolicyError(source, where, value, f"expected a table ({_name(hint)})")
+            raise policy_error(source, where, value, f"expected a table ({_name(hint)})")
         vt = args[1] if args else Any
         return types.MappingProxyType(
             {str(k): coerce(vt, v, source, f"{where}.{k}") for k, v in value.items()}
@@ -98,7 +96,7 @@ def coerce(hint: Any, value: Any, source: str, where: str) -> Any:
         hint is int and isinstance(value, bool)
     ):
         return value
-    raise PolicyError(source, where, value, f"expected {_name(hint)}")
+    raise policy_error(source, where, value, f"expected {_name(hint)}")
 
 
 def _name(hint: Any) -> str:
@@ -126,7 +124,7 @@ def tighten_direction(field: dataclasses.Field[Any]) -> str | None:
     return field.metadata.get("tighten")
 
 
-def minimum(default: float, doc: str = "") -> Any:
+def minimum(default: float | None, doc: str = "") -> Any:
     """A dataclass field for a threshold that may only rise from stage to stage."""
     return dataclasses.field(default=default, metadata={"tighten": "up", "doc": doc})
 

@@ -32,7 +32,7 @@ def activate(config: pytest.Config) -> None:
         kinds.update(provided or {})
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
     policy = policy_mod.load(table, source, kinds)
-    stage = policy.stage(config.getoption("promote_to"))
+    stage = policy.stage(str(config.getoption("promote_to")))
     promote_only = bool(config.getoption("promote_only"))
     run = PromoteRun(config, policy, stage, kinds, promote_only)
     config.stash[RUN_KEY] = run
@@ -115,8 +115,8 @@ class PromotePlugin:
         return result
 
     def _run_on_controller(self, session: pytest.Session) -> None:
-        xdist: XdistHooks | None = self.config.pluginmanager.getplugin("promote-xdist")
-        selected = xdist.selected if xdist else None
+        xdist = self.config.pluginmanager.getplugin("promote-xdist")
+        selected = xdist.selected if isinstance(xdist, XdistHooks) else None
         if selected is None:
             return  # no worker reported its selection: the gates did not run (RED)
         items = [i for i in make_items(session, list(self.run.stage.gates)) if i.name in selected]

@@ -173,7 +173,10 @@ def test_command_not_found_fails_closed(project) -> None:
 def test_command_after_tests_sees_what_tests_wrote(project) -> None:
     check = "import pathlib,sys; sys.exit(0 if pathlib.Path('built.txt').exists() else 1)"
     pytester = project(
-        policy(["tests", "check"], f'[tool.promote.gates.check]\ncommand = ["{sys.executable}", "-c", "{check}"]\nafter_tests = true\n'),
+        policy(
+            ["tests", "check"],
+            f'[tool.promote.gates.check]\ncommand = ["{sys.executable}", "-c", "{check}"]\nafter_tests = true\n',
+        ),
         test_app="""
             import pathlib
 

@@ -11,7 +11,6 @@ from pytest_promote.gates.artifacts import ArtifactsGate
 from pytest_promote.gates.command import CommandGate
 from pytest_promote.gates.invariants import InvariantsGate
 from pytest_promote.gates.tests import TestsGate
-from pytest_promote.schema import PolicyError
 
 KINDS = {
     "tests": TestsGate, "invariants": InvariantsGate,
@@ -26,7 +25,7 @@ def load(text: str) -> policy.Policy:
 
 
 def error(text: str) -> str:
-    with pytest.raises(PolicyError) as info:
+    with pytest.raises(pytest.UsageError) as info:
         load(text)
     return str(info.value)
 
@@ -178,4 +177,6 @@ def test_gate_nobody_provides_is_an_error(project) -> None:
     """)
     result = pytester.runpytest("--promote-to=dev")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*stage.dev.required = ?'tests', 'changelog'?: unknown gate id 'changelog': no installed*"])
+    result.stderr.fnmatch_lines(
+        ["*stage.dev.required = ?'tests', 'changelog'?: unknown gate id 'changelog': no installed*"]
+    )

@@ -69,5 +69,5 @@ def test_serial_and_xdist_agree(project, args) -> None:
     outcomes.pop("deselected", None)
     assert outcomes == dist.parseoutcomes()
     assert junit_cases(pytester.path / "s.xml") == junit_cases(pytester.path / "d.xml")
-    line = next(l for l in serial.outlines if l.startswith("stage development:"))
+    line = next(x for x in serial.outlines if x.startswith("stage development:"))
     dist.stdout.fnmatch_lines([line])

@@ -57,7 +57,7 @@ class CommandGate(Gate):
 
     def _launch(self) -> None:
         cwd = self.context.rootpath / (self.options.cwd or ".")
-        self._out: IO[bytes] = tempfile.TemporaryFile()
+        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - kept open until evaluate()
         self._began = time.monotonic()
         try:
             self._proc = subprocess.Popen(

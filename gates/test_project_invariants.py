@@ -1,0 +1,87 @@
+"""This project's own promotion invariants: what must hold for it to ship.
+
+Each is marked ``invariant``; the project's policy requires the ``invariants`` gate
+in production, so ``pytest --promote-to=production`` checks them on every promotion.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from pytest_promote import gates, policy
+from pytest_promote.report.json_report import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+PACKAGE = ROOT / "pytest_promote"
+
+
+def builtin_kinds() -> dict[str, type]:
+    return dict(gates.pytest_promote_gate_kinds())
+
+
+@pytest.mark.invariant
+def test_every_builtin_gate_is_documented() -> None:
+    documented = set(re.findall(r"^### (\S+)", README, re.M))
+    missing = [k for k in builtin_kinds() if k not in documented and f"{k} gates" not in README]
+    assert not missing, f"gate kinds without a README section: {missing}"
+
+
+@pytest.mark.invariant
+def test_report_schema_version_is_the_documented_one() -> None:
+    assert f'(`"schema": {SCHEMA_VERSION}`)' in README
+
+
+@pytest.mark.invariant
+def test_every_option_is_documented() -> None:
+    source = (PACKAGE / "plugin.py").read_text(encoding="utf-8")
+    options = set(re.findall(r'"(--promote-[a-z-]+)"', source))
+    assert options, "no options found in plugin.py"
+    missing = sorted(o for o in options if f"`{o}" not in README)
+    assert not missing, f"options missing from the README: {missing}"
+
+
+@pytest.mark.invariant
+def test_default_policy_is_valid_and_as_documented() -> None:
+    pol = policy.load(None, "embedded default policy", builtin_kinds())
+    dev, staging, prod = pol.stages
+    assert (dev.accept, staging.accept, prod.accept) == ("yellow", "green", "green")
+    for stage, minimum in ((dev, 60), (staging, 70), (prod, 80)):
+        assert stage.options["coverage"].min == minimum
+        assert f"coverage {minimum}" in README
+
+
+@pytest.mark.invariant
+def test_only_public_pytest_api() -> None:
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "_pytest"]
+    assert not offenders
+
+
+@pytest.mark.invariant
+def test_every_gate_module_has_tests() -> None:
+    test_files = list((ROOT / "tests").glob("test_*.py"))
+    tests = " ".join(p.read_text(encoding="utf-8") for p in test_files)
+    untested = [
+        p.stem for p in (PACKAGE / "gates").glob("*.py")
+        if p.stem != "__init__" and f"pytest_promote.gates.{p.stem}" not in tests
+        and not any(p.stem in t.name for t in test_files)
+    ]
+    assert not untested, f"gate modules no test names: {untested}"
+
+
+@pytest.mark.invariant
+def test_ships_type_information() -> None:
+    assert (PACKAGE / "py.typed").is_file()
+    assert 'pytest_promote = ["py.typed"]' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
