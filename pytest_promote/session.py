@@ -66,6 +66,8 @@ class PromotePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[Any]) -> None:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
+        if self.run.context.promote_only:
+            items.clear()  # files named on the command line bypass pytest_ignore_collect
         items.extend(make_items(session, list(self.run.stage.gates)))
 
     @pytest.hookimpl(wrapper=True, specname="pytest_collection_modifyitems")

@@ -182,3 +182,10 @@ def test_plugin_can_be_disabled(project) -> None:
     result = pytester.runpytest("-p", "no:promote", "--promote-to=staging")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unrecognized arguments: --promote-to=staging*"])
+
+
+def test_promote_only_ignores_test_files_named_on_the_command_line(project) -> None:
+    pytester = project()
+    result = pytester.runpytest("--promote-to=staging", "--promote-only", "test_app.py", "-v")
+    assert "test_works" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*promote::tests FAILED*"])

@@ -1,0 +1,33 @@
+"""Test outcomes from a live session and from a JUnit XML of an earlier run."""
+
+from __future__ import annotations
+
+from pytest_promote.testlog import TestLog
+
+
+def test_reads_junit_outcomes(pytester) -> None:
+    pytester.makepyfile(
+        test_x="""
+        import pytest
+
+        def test_ok(): pass
+        def test_bad(): assert False
+        @pytest.mark.skip
+        def test_skipped(): pass
+        @pytest.mark.xfail
+        def test_known(): assert False
+        @pytest.fixture
+        def broken(): raise RuntimeError
+        def test_error(broken): pass
+        """
+    )
+    pytester.runpytest("--junitxml=r.xml")
+    log = TestLog()
+    log.read_junit(pytester.path / "r.xml")
+    outcomes = {k.split("::")[-1]: v.outcome for k, v in log.outcomes.items()}
+    assert outcomes == {
+        "test_ok": "passed", "test_bad": "failed", "test_skipped": "skipped",
+        "test_known": "xfailed", "test_error": "failed",
+    }
+    assert not log.has_markers
+    assert log.count("passed") == 1 and len(log.failed()) == 2
