@@ -39,10 +39,14 @@ def add_note(root: Path, ref: str, commit: str, text: str) -> None:
     """Append ``text`` as a line to the note under ``ref`` on ``commit``.
 
     Appending keeps every record: a commit promoted twice carries both outcomes.
+    (Read and rewritten rather than ``git notes append --no-separator``, which needs
+    git 2.42; ``append`` without it puts a blank line between records.)
     """
+    before = note(root, ref, commit)
+    lines = f"{before}\n{text}\n" if before else f"{text}\n"
     done = subprocess.run(
-        ["git", "notes", f"--ref={ref}", "append", "--no-separator", "-m", text, commit],
-        cwd=root, capture_output=True, text=True, check=False, timeout=30,
+        ["git", "notes", f"--ref={ref}", "add", "-f", "-F", "-", commit],
+        cwd=root, capture_output=True, text=True, check=False, timeout=30, input=lines,
     )
     if done.returncode != 0:
         raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")

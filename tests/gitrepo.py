@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ CI_VARS = (
     "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "GITHUB_ACTOR",
     "GITLAB_USER_LOGIN", "GITLAB_USER_EMAIL", "GITHUB_ACTIONS", "CI",
 )
+
+
+def approve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest_promote approve ARGS`` in ``cwd``, as a real subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_promote", "approve", *args],
+        cwd=cwd, capture_output=True, text=True, check=False, timeout=60,
+    )
 
 
 class Repo:
@@ -48,6 +57,10 @@ class Repo:
             target = self.path / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+
+    def approve(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -m pytest_promote approve ARGS`` in this repository."""
+        return approve(self.path, *args)
 
     def commit(self, message: str, files: dict[str, str] | None = None) -> str:
         """Write ``files``, commit everything, return the new sha."""

@@ -12,6 +12,7 @@ from pytest_promote.gate import Gate
 @pytest.hookimpl(trylast=True)
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     """tests, invariants, artifacts, provenance, approval and user-named command gates."""
+    from pytest_promote.gates.approval import ApprovalGate
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
     from pytest_promote.gates.invariants import InvariantsGate
@@ -24,4 +25,5 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
         "artifacts": ArtifactsGate,
         "command": CommandGate,
         "provenance": ProvenanceGate,
+        "approval": ApprovalGate,
     }
