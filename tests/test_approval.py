@@ -64,7 +64,7 @@ def test_the_author_cannot_approve_alone(pytester: pytest.Pytester, repo: Repo) 
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "approval: 0/1 approvals for test; *",
-        "ignored approval by ada@example.com on * ignored: authored the commit",
+        "ignored approval by ada@example.com on *: authored the commit",
     ])
 
 
@@ -77,8 +77,8 @@ def test_non_reviewers_are_ignored_and_reported(pytester: pytest.Pytester, repo:
     result.assert_outcomes(passed=2)
     gate = json.loads((pytester.path / "promote-report.json").read_text())["gates"][0]
     assert [f["message"] for f in gate["findings"]] == [
-        f"approval by mallory@example.com on {repo.git('rev-parse', 'HEAD')[:12]} "
-        "ignored: not a reviewer"
+        f"approval by mallory@example.com on {repo.git('rev-parse', 'HEAD')[:12]}: "
+        "not a reviewer"
     ]
 
 
@@ -127,7 +127,7 @@ def test_the_author_of_an_identical_tree_cannot_approve_it(
     repo.git("commit", "-q", "--amend", "--reset-author", "-m", "ada's copy")
     result = pytester.runpytest("--promote-to=test", *PROMOTE)
     result.stdout.fnmatch_lines(
-        ["*approval by rita@example.com on * ignored: authored the commit"]
+        ["*approval by rita@example.com on *: authored the commit"]
     )
 
 

@@ -104,5 +104,5 @@ def _reviewer(who: str, reviewers: tuple[str, ...]) -> str | None:
 
 def _ignored(approval: Approval, why: str) -> Finding:
     return Finding(
-        f"approval by {approval.who} on {approval.commit[:12]} ignored: {why}", rule="ignored"
+        f"approval by {approval.who} on {approval.commit[:12]}: {why}", rule="ignored"
     )
