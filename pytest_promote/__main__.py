@@ -6,8 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from pytest_promote import approve
+
+AddArguments = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace], int]
 #: name -> (add its arguments, run it and return the exit status)
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+COMMANDS: dict[str, tuple[AddArguments, Run]] = {
+    "approve": (approve.add_arguments, approve.run),
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,16 +1,19 @@
-"""The few facts pytest-promote asks of git: the commit and the branch."""
+"""The few facts pytest-promote asks of git: commits, branches, changes and notes."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 
-def git(root: Path, *args: str) -> str | None:
-    """``git args`` in ``root``; its stripped output, or None when git fails."""
+def git(root: Path, *args: str, input: str | None = None) -> str | None:
+    """``git args`` in ``root`` (``input`` on its stdin); stripped output, or None on failure."""
     try:
         done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30
+            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30,
+            input=input,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -36,10 +39,14 @@ def add_note(root: Path, ref: str, commit: str, text: str) -> None:
     """Append ``text`` as a line to the note under ``ref`` on ``commit``.
 
     Appending keeps every record: a commit promoted twice carries both outcomes.
+    (Read and rewritten rather than ``git notes append --no-separator``, which needs
+    git 2.42; ``append`` without it puts a blank line between records.)
     """
+    before = note(root, ref, commit)
+    lines = f"{before}\n{text}\n" if before else f"{text}\n"
     done = subprocess.run(
-        ["git", "notes", f"--ref={ref}", "append", "--no-separator", "-m", text, commit],
-        cwd=root, capture_output=True, text=True, check=False, timeout=30,
+        ["git", "notes", f"--ref={ref}", "add", "-f", "-F", "-", commit],
+        cwd=root, capture_output=True, text=True, check=False, timeout=30, input=lines,
     )
     if done.returncode != 0:
         raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")
@@ -49,3 +56,50 @@ def noted_commits(root: Path, ref: str) -> list[str]:
     """Every commit that carries a note under ``ref``."""
     out = git(root, "notes", f"--ref={ref}", "list")
     return [line.split()[1] for line in (out or "").splitlines() if len(line.split()) == 2]
+
+
+def resolve(root: Path, ref: str) -> str | None:
+    """The commit sha ``ref`` names, or None when it names no commit."""
+    return git(root, "rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}")
+
+
+def merge_base(root: Path, ref: str, commit: str = "HEAD") -> str | None:
+    """The best common ancestor of ``ref`` and ``commit``, or None."""
+    return git(root, "merge-base", "--end-of-options", ref, commit)
+
+
+def changed_files(root: Path, base: str, commit: str = "HEAD") -> list[str] | None:
+    """Paths (relative to ``root``, POSIX) that differ between ``base`` and ``commit``.
+
+    Renames count as a deletion plus an addition, so both paths are judged; paths
+    outside ``root`` are left out. None when git fails.
+    """
+    out = git(root, "diff", "--name-only", "--no-renames", "--relative", "-z", base, commit)
+    if out is None:
+        return None
+    return sorted({p for p in out.split("\0") if p})
+
+
+@dataclasses.dataclass(frozen=True)
+class Commit:
+    """A commit's identity as approvals need it."""
+
+    sha: str
+    tree: str
+    author_name: str
+    author_email: str
+
+
+def commits(root: Path, shas: Iterable[str]) -> list[Commit]:
+    """The commits ``shas`` name (those git knows), read in one call."""
+    wanted = "\n".join(shas)
+    if not wanted:
+        return []
+    out = git(root, "log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%T%x00%an%x00%ae",
+              input=wanted + "\n")
+    found = []
+    for line in (out or "").splitlines():
+        parts = line.split("\0")
+        if len(parts) == 4:
+            found.append(Commit(*parts))
+    return found

@@ -40,6 +40,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="never reuse a gate result stored by an earlier run (CI=true implies it)",
     )
     group.addoption(
+        "--promote-base", metavar="REF", default=None,
+        help="the change to judge is HEAD since its merge base with REF (provenance gate)",
+    )
+    group.addoption(
         "--promote-dry-run", action="store_true", default=False,
         help="evaluate and report everything, exit 0, record nothing",
     )

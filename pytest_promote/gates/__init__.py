@@ -11,10 +11,12 @@ from pytest_promote.gate import Gate
 
 @pytest.hookimpl(trylast=True)
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
-    """tests, invariants, artifacts and user-named command gates."""
+    """tests, invariants, artifacts, provenance, approval and user-named command gates."""
+    from pytest_promote.gates.approval import ApprovalGate
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
     from pytest_promote.gates.invariants import InvariantsGate
+    from pytest_promote.gates.provenance import ProvenanceGate
     from pytest_promote.gates.tests import TestsGate
 
     return {
@@ -22,4 +24,6 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
         "invariants": InvariantsGate,
         "artifacts": ArtifactsGate,
         "command": CommandGate,
+        "provenance": ProvenanceGate,
+        "approval": ApprovalGate,
     }

@@ -1,0 +1,108 @@
+"""``approval``: enough named reviewers signed off HEAD for this stage.
+
+Seed Promote state machine (a designated reviewer approves after manual testing in
+test) and seed TTA (tech lead, QA and security approvals). Approvals are recorded
+with ``python -m pytest_promote approve --stage STAGE`` (see :mod:`pytest_promote.approve`).
+
+Rules: only approvals for this very stage count, each reviewer once. The commit's
+author never counts, even when a reviewer, so nobody approves their own change
+alone. An approval recorded on another commit with the identical tree (a rebase or
+a merge that changed no file) counts too, unless ``same_tree = false``; its author
+is excluded as well. Approvals by anyone not in ``reviewers`` are ignored and
+reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pytest_promote import git
+from pytest_promote.approve import APPROVALS_REF, Approval, identities, is_author, read
+from pytest_promote.gate import Finding, Gate, GateResult
+from pytest_promote.schema import minimum
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalOptions:
+    """``[tool.promote.gates.approval]``: who may approve and how many must."""
+
+    reviewers: tuple[str, ...] = ()
+    count: int = minimum(1, "approvals required")
+    same_tree: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.reviewers:
+            raise ValueError("`reviewers` must list the names or emails that may approve")
+        if self.count < 1:
+            raise ValueError("`count` must be at least 1")
+        if self.count > len(self.reviewers):
+            raise ValueError(
+                f"`count` = {self.count} approvals cannot come from {len(self.reviewers)} reviewers"
+            )
+
+
+class ApprovalGate(Gate):
+    """Counts the reviewers' approvals of HEAD (or of its identical tree) for the stage."""
+
+    Options = ApprovalOptions
+    title = "manual approval"
+
+    def evaluate(self) -> GateResult:
+        """Read the approval notes and count those that may count."""
+        opts: ApprovalOptions = self.options
+        root, stage = self.context.rootpath, self.context.stage
+        sha = git.head(root)
+        head = git.commits(root, [sha]) if sha else []
+        if not head:
+            return GateResult.error(f"{self.id}: {root} is not a git checkout with a commit")
+        approved_commits = [head[0]]
+        if opts.same_tree:
+            noted = [c for c in git.noted_commits(root, APPROVALS_REF) if c != sha]
+            others = git.commits(root, noted)
+            approved_commits += [c for c in others if c.tree == head[0].tree]
+        counted: dict[str, Approval] = {}
+        findings: list[Finding] = []
+        for commit in approved_commits:
+            approvals, bad = read(root, commit.sha)
+            findings += [
+                Finding(f"unreadable approval on {commit.sha[:12]}: {line[:80]}", rule="unreadable")
+                for line in bad
+            ]
+            for approval in (a for a in approvals if a.stage == stage):
+                reviewer = _reviewer(approval.who, opts.reviewers)
+                if reviewer is None:
+                    findings.append(_ignored(approval, "not a reviewer"))
+                elif is_author(approval.who, head[0]) or is_author(approval.who, commit):
+                    findings.append(_ignored(approval, "authored the commit"))
+                else:
+                    counted.setdefault(reviewer, approval)
+        measured = f"{len(counted)}/{opts.count}"
+        if len(counted) >= opts.count:
+            names = ", ".join(counted)
+            return GateResult.passed(
+                f"{self.id}: {measured} approvals for {stage} ({names})",
+                measured=measured, threshold=opts.count, findings=findings,
+            )
+        eligible = [
+            r for r in opts.reviewers if r not in counted and not is_author(r, head[0])
+        ]
+        missing = opts.count - len(counted)
+        return GateResult.failed(
+            f"{self.id}: {measured} approvals for {stage}; {missing} more needed from: "
+            f"{', '.join(eligible) or 'nobody (every remaining reviewer authored the commit)'}\n"
+            f"record one: python -m pytest_promote approve --stage {stage} "
+            f"(then git push origin {APPROVALS_REF})",
+            measured=measured, threshold=opts.count, findings=findings,
+        )
+
+
+def _reviewer(who: str, reviewers: tuple[str, ...]) -> str | None:
+    """The entry of ``reviewers`` that ``who`` is, if any."""
+    names = identities(who)
+    return next((r for r in reviewers if identities(r) & names), None)
+
+
+def _ignored(approval: Approval, why: str) -> Finding:
+    return Finding(
+        f"approval by {approval.who} on {approval.commit[:12]}: {why}", rule="ignored"
+    )

@@ -1,0 +1,78 @@
+"""A real git repository in a pytester directory, for the gates that read git."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+#: CI variables that would otherwise leak the outer CI's context into a test.
+CI_VARS = (
+    "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "GITHUB_ACTOR",
+    "GITLAB_USER_LOGIN", "GITLAB_USER_EMAIL", "GITHUB_ACTIONS", "CI",
+)
+
+
+def approve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest_promote approve ARGS`` in ``cwd``, as a real subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_promote", "approve", *args],
+        cwd=cwd, capture_output=True, text=True, check=False, timeout=60,
+    )
+
+
+class Repo:
+    """Runs git in ``path`` with a fixed identity; commits what the test wrote."""
+
+    def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.path = path
+        for var in CI_VARS:
+            monkeypatch.delenv(var, raising=False)
+        # No global or system git config may change what the tests see.
+        monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(path / ".no-global-gitconfig"))
+        monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        self.git("init", "-q", "-b", "main")
+        self.identity("Ada Author", "ada@example.com")
+        ignored = [".pytest_cache/", "__pycache__/", ".no-global-gitconfig", "promote-report.json"]
+        (path / ".gitignore").write_text("\n".join(ignored) + "\n")
+
+    def git(self, *args: str) -> str:
+        """Run git; its stripped stdout (a failure fails the test)."""
+        done = subprocess.run(
+            ["git", *args], cwd=self.path, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    def identity(self, name: str, email: str) -> None:
+        """Who the next commits (and default approvals) are by."""
+        self.git("config", "user.name", name)
+        self.git("config", "user.email", email)
+
+    def write(self, files: dict[str, str]) -> None:
+        """Write ``files`` (relative path -> text), making directories."""
+        for rel, text in files.items():
+            target = self.path / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+
+    def approve(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``python -m pytest_promote approve ARGS`` in this repository."""
+        return approve(self.path, *args)
+
+    def commit(self, message: str, files: dict[str, str] | None = None) -> str:
+        """Write ``files``, commit everything, return the new sha."""
+        self.write(files or {})
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+def gate_summary(pytester: pytest.Pytester, gate: str, *args: str) -> str:
+    """Run the promotion with ``args``, assert it passed, return ``gate``'s summary."""
+    result = pytester.runpytest(*args, "--promote-report=promote-report.json")
+    result.assert_outcomes(passed=2)
+    report = json.loads((pytester.path / "promote-report.json").read_text())
+    return next(g["summary"] for g in report["gates"] if g["id"] == gate)
