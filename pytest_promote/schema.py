@@ -126,7 +126,7 @@ def tighten_direction(field: dataclasses.Field[Any]) -> str | None:
     return field.metadata.get("tighten")
 
 
-def minimum(default: float, doc: str = "") -> Any:
+def minimum(default: float | None, doc: str = "") -> Any:
     """A dataclass field for a threshold that may only rise from stage to stage."""
     return dataclasses.field(default=default, metadata={"tighten": "up", "doc": doc})
 
