@@ -255,23 +255,46 @@ def test_xdist_combines_the_workers(pytester: pytest.Pytester, cov: list[str]) -
     assert coverage_total(pytester) == "100%"  # the combined data file
 
 
-def test_coverage_run_outer_tracer_is_used(pytester: pytest.Pytester) -> None:
-    # No [tool.coverage] source: only `coverage run --source=pkg` limits what is
-    # measured, so a second tracer of the plugin's own would also count test_mod.py.
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        ["-m", "coverage", "run", "--source=pkg", "-m", "pytest"],
+        ["-m", "pytest", "--cov=pkg", "--cov-report="],
+    ],
+    ids=["coverage-run", "pytest-cov"],
+)
+def test_an_outer_tracer_is_used(pytester: pytest.Pytester, launcher: list[str]) -> None:
+    # No [tool.coverage] source: only the outer tracer's --source/--cov limits what
+    # is measured.
     pytester.makepyprojecttoml(policy())
     pkg = pytester.mkpydir("pkg")
     (pkg / "mod.py").write_text(MODULE)
     pytester.makepyfile(test_mod=TEST)
-    run = coverage_cmd(
-        pytester, "run", "--source=pkg", "-m", "pytest", "--promote-to=staging",
-        "--promote-report=promote.json", "-p", "no:cacheprovider",
+    run = pytester.run(
+        sys.executable, *launcher, "--promote-to=staging", "--promote-report=promote.json",
+        "-p", "no:cacheprovider",
     )
     run.assert_outcomes(passed=4)
     gate = next(
         g for g in json.loads((pytester.path / "promote.json").read_text())["gates"]
         if g["id"] == "coverage"
     )
+    # 57%: pkg/mod.py alone; a tracer of the plugin's own would also count
+    # test_mod.py and give 70%.
     assert gate["measured"] == coverage_total(pytester) == "57%"
+
+
+def test_coverage_not_importable_fails_closed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(pytester)
+    blocker = pytester.mkdir("blocker")
+    (blocker / "coverage.py").write_text("raise ImportError('blocked for this test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    result, gate = promote(pytester, "-p", "no:pytest_cov")
+    assert gate["status"] == "error"
+    assert "coverage.py cannot be imported (blocked for this test); install it" in gate["summary"]
+    result.assert_outcomes(passed=2, failed=2)  # the project's test still ran
 
 
 def test_no_measurement_without_a_coverage_gate(pytester: pytest.Pytester) -> None:
@@ -318,3 +341,14 @@ def test_bad_options_are_usage_errors(value: dict[str, Any], problem: str) -> No
     table = {"stages": ["staging"], "stage": {"staging": staging}}
     with pytest.raises(PolicyError, match=re.escape(problem)):
         load(table, "pyproject.toml", KINDS)
+
+
+def test_in_process_run_leaves_no_tracer_running(pytester: pytest.Pytester) -> None:
+    import coverage
+
+    before = coverage.Coverage.current()
+    project(pytester)
+    pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider").assert_outcomes(passed=4)
+    # A policy error after the tracer started must not leave it running either.
+    assert pytester.runpytest("--promote-to=nosuchstage").ret == pytest.ExitCode.USAGE_ERROR
+    assert coverage.Coverage.current() is before

@@ -86,8 +86,10 @@ class CoverageGate(Gate):
 
     def evaluate(self) -> GateResult:
         """Gather the data, report on it as coverage.py does, and judge."""
-        from coverage.exceptions import CoverageException
-
+        try:
+            from coverage.exceptions import CoverageException
+        except ImportError as exc:
+            return GateResult.error(f"{self.id}: {coverage_data.not_installed(exc)}")
         try:
             gathered = coverage_data.gather(self.context.config, self.context.promote_only)
         except coverage_data.NoCoverage as exc:

@@ -48,21 +48,34 @@ def start_early(config: pytest.Config) -> None:
     import its code. Nothing is known yet of the stage's plan: a run whose stage has
     no coverage gate stops and discards the measurement at session start.
     """
-    import coverage
-
     cov: Coverage | None = None
     error: str | None = None
-    if not pytest_cov_requested(config) and coverage.Coverage.current() is None:
-        try:
-            # No data file: the data stays in memory until the gate (or, in an
-            # xdist worker, the end of the session) takes it.
-            cov = coverage.Coverage(data_file=None)
-            cov.start()
-        except Exception as exc:  # a bad [tool.coverage] table: the gate fails closed
-            cov, error = None, f"coverage could not start: {type(exc).__name__}: {exc}"
+    try:
+        import coverage
+    except ImportError as exc:  # the gate reports it; the tests still run
+        error = not_installed(exc)
+    else:
+        if not pytest_cov_requested(config) and coverage.Coverage.current() is None:
+            cov, error = _start(coverage.Coverage)
     measurement = Measurement(config, cov, error)
     config.stash[MEASUREMENT_KEY] = measurement
     config.pluginmanager.register(measurement, "promote-coverage")
+
+
+def _start(factory: type[Coverage]) -> tuple[Coverage | None, str | None]:
+    try:
+        # No data file: the data stays in memory until the gate (or, in an xdist
+        # worker, the end of the session) takes it.
+        cov = factory(data_file=None)
+        cov.start()
+    except Exception as exc:  # a bad [tool.coverage] table: the gate fails closed
+        return None, f"coverage could not start: {type(exc).__name__}: {exc}"
+    return cov, None
+
+
+def not_installed(exc: ImportError) -> str:
+    """What the gate says when coverage.py cannot be imported."""
+    return f"coverage.py cannot be imported ({exc}); install it: pip install 'coverage>=7.4'"
 
 
 def pytest_cov_requested(config: pytest.Config) -> bool:
@@ -115,7 +128,7 @@ class Measurement:
         if not (self.wanted and is_worker(self.config)):
             return
         cov = self.cov
-        if cov is None and not pytest_cov_requested(self.config):
+        if cov is None and self.error is None and not pytest_cov_requested(self.config):
             import coverage
 
             cov = coverage.Coverage.current()  # `coverage run` patching subprocesses
@@ -274,6 +287,7 @@ def write_data_file(data: CoverageData, path: Path) -> None:
     ``--promote-only``) looks, as ``coverage run`` would; replaced atomically."""
     from coverage import CoverageData
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".promote-tmp")
     tmp.unlink(missing_ok=True)
     out = CoverageData(basename=str(tmp))
