@@ -106,6 +106,29 @@ def test_total_equals_coverage_report(pytester: pytest.Pytester) -> None:
     assert plain_coverage_total(pytester) == "57%"
 
 
+def test_session_fixture_teardown_is_counted(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    (pytester.path / "pkg" / "resource.py").write_text(
+        "class Resource:\n    def close(self):\n        self.closed = True\n"
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+        from pkg.resource import Resource
+
+        @pytest.fixture(scope="session", autouse=True)
+        def resource():
+            r = Resource()
+            yield r
+            r.close()  # runs after the last test, before the gates
+        """
+    )
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=4)
+    # 7/10: without close()'s body, 6/10
+    assert gate["measured"] == "70%" == plain_coverage_total(pytester)
+
+
 def test_branch_coverage_and_precision(pytester: pytest.Pytester) -> None:
     settings = "branch = true\n[tool.coverage.report]\nprecision = 2\n"
     project(pytester, settings, coverage="{ min = 90 }")
