@@ -86,11 +86,6 @@ def pytest_cov_requested(config: pytest.Config) -> bool:
     )
 
 
-def is_worker(config: pytest.Config) -> bool:
-    """Whether this process is a pytest-xdist worker."""
-    return hasattr(config, "workerinput")
-
-
 class Measurement:
     """Our tracer for one session (None when another one measures), and the data
     that xdist workers send back."""
@@ -125,6 +120,8 @@ class Measurement:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """An xdist worker sends its data to the controller with its results."""
+        from pytest_promote.session import is_worker
+
         if not (self.wanted and is_worker(self.config)):
             return
         cov = self.cov
