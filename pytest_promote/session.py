@@ -8,7 +8,7 @@ worker has finished, through the ordinary ``pytest_runtest_protocol``.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ class PromotePlugin:
             terminal.write(terminalreporter, self.run)
 
 
-def _run_items(items: list[pytest.Item]) -> None:
+def _run_items(items: Sequence[pytest.Item]) -> None:
     for index, item in enumerate(items):
         nextitem = items[index + 1] if index + 1 < len(items) else None
         item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
