@@ -56,6 +56,20 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Start measuring coverage before the conftests import the project's code, as
+    ``coverage run`` would; only in a promotion run that runs the tests."""
+    namespace = early_config.known_args_namespace
+    if getattr(namespace, "promote_to", None) is None or getattr(namespace, "promote_only", False):
+        return
+    from pytest_promote.gates import coverage_data
+
+    coverage_data.start_early(early_config)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Register the markers; activate the promotion run only when asked for."""

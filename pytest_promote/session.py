@@ -8,7 +8,7 @@ worker has finished, through the ordinary ``pytest_runtest_protocol``.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ class PromotePlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        """Start the gates' background work, run the tests; under xdist, then the gates."""
+        """Start the gates' background work, run the tests, then the gates."""
         if is_worker(self.config) or session.config.option.collectonly:
             return (yield)
         junit = self.config.getoption("promote_junit")
@@ -111,9 +111,16 @@ class PromotePlugin:
         controller = self.config.pluginmanager.hasplugin("dsession")
         planned = self.run.stage.gates
         self.run.start(planned if controller else [g for g in self.selected or [] if g in planned])
+        # The gates run after the loop, once the last test has torn down the session
+        # fixtures: their teardown counts (coverage of it, errors in it).
+        held = [i for i in session.items if isinstance(i, GateItem)]
+        session.items[:] = [i for i in session.items if not isinstance(i, GateItem)]
         result = yield
-        if controller and not session.shouldstop and not session.shouldfail:
-            self._run_on_controller(session)
+        if not session.shouldstop and not session.shouldfail:
+            if controller:
+                self._run_on_controller(session)
+            else:
+                _run_items(held)
         return result
 
     def _run_on_controller(self, session: pytest.Session) -> None:
@@ -121,10 +128,9 @@ class PromotePlugin:
         selected = xdist.selected if isinstance(xdist, XdistHooks) else None
         if selected is None:
             return  # no worker reported its selection: the gates did not run (RED)
-        items = [i for i in make_items(session, list(self.run.stage.gates)) if i.name in selected]
-        for index, item in enumerate(items):
-            nextitem = items[index + 1] if index + 1 < len(items) else None
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        _run_items(
+            [i for i in make_items(session, list(self.run.stage.gates)) if i.name in selected]
+        )
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -144,6 +150,12 @@ class PromotePlugin:
 
         if self.run.verdict is not None and not is_worker(self.config):
             terminal.write(terminalreporter, self.run)
+
+
+def _run_items(items: Sequence[pytest.Item]) -> None:
+    for index, item in enumerate(items):
+        nextitem = items[index + 1] if index + 1 < len(items) else None
+        item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
 
 
 class XdistHooks:

@@ -11,16 +11,18 @@ from pytest_promote.gate import Gate
 
 @pytest.hookimpl(trylast=True)
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
-    """tests, invariants, artifacts, provenance, approval and user-named command gates."""
+    """The built-in gate kinds (command gates are any id with a `command`)."""
     from pytest_promote.gates.approval import ApprovalGate
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
+    from pytest_promote.gates.coverage import CoverageGate
     from pytest_promote.gates.invariants import InvariantsGate
     from pytest_promote.gates.provenance import ProvenanceGate
     from pytest_promote.gates.tests import TestsGate
 
     return {
         "tests": TestsGate,
+        "coverage": CoverageGate,
         "invariants": InvariantsGate,
         "artifacts": ArtifactsGate,
         "command": CommandGate,

@@ -1,0 +1,204 @@
+"""``coverage``: total coverage, as ``coverage report`` computes it, meets the stage's
+minimum; optionally each configured path meets its own.
+
+The numbers come from coverage.py's own reporting over the session's data (see
+:mod:`pytest_promote.gates.coverage_data`), with the project's coverage settings
+(omit, include, exclusions, precision), so the total is ``coverage report``'s TOTAL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from pytest_promote.gate import Finding, Gate, GateResult, relative
+from pytest_promote.gates import coverage_data
+from pytest_promote.schema import minimum
+
+if TYPE_CHECKING:
+    from coverage.results import Numbers
+
+
+@dataclasses.dataclass(frozen=True)
+class CoverageOptions:
+    """``coverage = { min = 80, paths = { "src/core" = 90 } }`` (per stage)."""
+
+    min: float = minimum(0.0, "total coverage percentage required")
+    paths: Mapping[str, float] | None = minimum(
+        None, "percentage required of the files under each path prefix"
+    )
+    files: int = 10  # how many of the least-covered files a failure names
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min <= 100:
+            raise ValueError(f"`min` must be a percentage between 0 and 100, not {self.min:g}")
+        for prefix, required in (self.paths or {}).items():
+            pure = PurePosixPath(prefix)
+            if pure.is_absolute() or ".." in pure.parts:
+                raise ValueError(f"path {prefix!r} leaves the project root; use a relative path")
+            if not 0 <= required <= 100:
+                raise ValueError(f"paths.{prefix} must be between 0 and 100, not {required:g}")
+        if self.files < 0:
+            raise ValueError("`files` must be zero or more")
+
+
+@dataclasses.dataclass(frozen=True)
+class FileCoverage:
+    """One reported file: its path from the project root and its numbers."""
+
+    path: str
+    numbers: Numbers
+
+    @property
+    def finding(self) -> Finding:
+        """``file: covered x% (n missing lines)``."""
+        nums = self.numbers
+        missing = _count(nums.n_missing, "missing line")
+        if nums.n_missing_branches:
+            missing += ", " + _count(nums.n_missing_branches, "missing branch", "es")
+        return Finding(f"covered {nums.pc_covered_str}% ({missing})", file=self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What ``coverage report`` would show: every file and the total."""
+
+    files: tuple[FileCoverage, ...]
+    total: Numbers
+
+    def under(self, prefix: str) -> tuple[FileCoverage, ...]:
+        """The files at or below ``prefix`` (path components, not characters)."""
+        norm = PurePosixPath(prefix).as_posix().rstrip("/")
+        if norm in ("", "."):
+            return self.files
+        return tuple(f for f in self.files if f.path == norm or f.path.startswith(norm + "/"))
+
+
+class CoverageGate(Gate):
+    """Total (and per-path) coverage of the session's data against the stage's minimums."""
+
+    Options = CoverageOptions
+    title = "coverage"
+
+    def evaluate(self) -> GateResult:
+        """Gather the data, report on it as coverage.py does, and judge."""
+        try:
+            from coverage.exceptions import CoverageException
+        except ImportError as exc:
+            return GateResult.error(f"{self.id}: {coverage_data.not_installed(exc)}")
+        try:
+            gathered = coverage_data.gather(self.context.config, self.context.promote_only)
+        except coverage_data.NoCoverage as exc:
+            return GateResult.error(f"{self.id}: {exc}")
+        except CoverageException as exc:
+            return GateResult.error(f"{self.id}: coverage failed: {exc}")
+        try:
+            report = analyse(gathered, self.context.rootpath)
+        except CoverageException as exc:  # "No source for code", unparsable file, ...
+            return GateResult.error(
+                f"{self.id}: coverage could not report on the data ({gathered.origin}): {exc}"
+            )
+        return self.judge(report)
+
+    def judge(self, report: Report) -> GateResult:
+        """Compare the total and each path with its minimum."""
+        from coverage.results import should_fail_under
+
+        opts: CoverageOptions = self.options
+        stage = self.context.stage
+        precision = report.total.precision
+        shown = f"{report.total.pc_covered_str}%"
+        threshold = f"{opts.min:g}%"
+        total_fails = should_fail_under(report.total.pc_covered, opts.min, precision)
+        path_findings: list[Finding] = []
+        suspects: list[FileCoverage] = list(report.files) if total_fails else []
+        for prefix, required in (opts.paths or {}).items():
+            files = report.under(prefix)
+            if not files:
+                path_findings.append(
+                    Finding(f"no measured file under this path ({required:g}% required)",
+                            file=prefix, rule="paths")
+                )
+                continue
+            nums = _sum(files, precision)
+            if should_fail_under(nums.pc_covered, required, precision):
+                path_findings.append(
+                    Finding(f"covered {nums.pc_covered_str}% < {required:g}% required",
+                            file=prefix, rule="paths")
+                )
+                suspects.extend(files)
+        if not total_fails and not path_findings:
+            paths = f" and {len(opts.paths)} path minimum(s)" if opts.paths else ""
+            return GateResult.passed(
+                f"coverage {shown} >= {threshold} required for {stage}{paths}",
+                measured=shown, threshold=threshold,
+            )
+        findings = path_findings + [f.finding for f in least_covered(suspects, opts.files)]
+        if total_fails:
+            summary = f"coverage {shown} < {threshold} required for {stage}"
+        else:
+            names = ", ".join(f.file or "" for f in path_findings)
+            summary = f"coverage {shown}, but below the path minimum for {stage}: {names}"
+        return GateResult.failed(summary, measured=shown, threshold=threshold, findings=findings)
+
+
+def _count(n: int, noun: str, plural: str = "s") -> str:
+    return f"{n} {noun}{'' if n == 1 else plural}"
+
+
+def least_covered(files: list[FileCoverage], limit: int) -> list[FileCoverage]:
+    """The ``limit`` least-covered files that miss something, worst first."""
+    unique = {f.path: f for f in files if f.numbers.pc_covered < 100}
+    ranked = sorted(
+        unique.values(), key=lambda f: (f.numbers.pc_covered, -f.numbers.n_missing, f.path)
+    )
+    return ranked[:limit]
+
+
+def analyse(gathered: coverage_data.Gathered, rootpath: Path) -> Report:
+    """Run coverage.py's JSON report over the data: per-file and total numbers
+    exactly as ``coverage report`` computes them."""
+    import coverage
+
+    reporter = coverage.Coverage(data_file=None, config_file=gathered.config_file)
+    reporter.get_data().update(gathered.data)
+    with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp:
+        out = Path(tmp, "coverage.json")
+        reporter.json_report(outfile=str(out))
+        raw = json.loads(out.read_text(encoding="utf-8"))
+    precision = int(reporter.get_option("report:precision") or 0)  # type: ignore[arg-type]
+    cwd = Path.cwd()  # coverage names files relative to the directory it runs in
+    files = tuple(
+        FileCoverage(relative(cwd / name, rootpath), numbers(entry["summary"], precision))
+        for name, entry in raw["files"].items()
+    )
+    return Report(files, numbers(raw["totals"], precision))
+
+
+def numbers(summary: Mapping[str, Any], precision: int) -> Numbers:
+    """coverage.py's ``Numbers`` from a JSON report summary (so sums round alike)."""
+    from coverage.results import Numbers
+
+    return Numbers(
+        precision=precision,
+        n_files=1,
+        n_statements=summary["num_statements"],
+        n_excluded=summary["excluded_lines"],
+        n_missing=summary["missing_lines"],
+        n_branches=summary.get("num_branches", 0),
+        n_partial_branches=summary.get("num_partial_branches", 0),
+        n_missing_branches=summary.get("missing_branches", 0),
+    )
+
+
+def _sum(files: tuple[FileCoverage, ...], precision: int) -> Numbers:
+    from coverage.results import Numbers
+
+    total = Numbers(precision=precision)
+    for f in files:
+        total += f.numbers
+    return total

@@ -1,0 +1,377 @@
+"""The coverage gate against the real coverage.py, on small projects.
+
+Each project runs in a fresh process (``runpytest_subprocess``): tracers and xdist
+workers need one. The gate's numbers are compared with ``coverage report``'s TOTAL
+on the same project.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any
+
+import pytest
+
+from pytest_promote.gates.coverage import CoverageGate, CoverageOptions
+from pytest_promote.gates.tests import TestsGate
+from pytest_promote.policy import load
+from pytest_promote.schema import PolicyError
+
+MODULE = """
+def covered(x):
+    if x > 0:
+        return "positive"
+    return "other"
+
+
+def uncovered():
+    a = 1
+    return a
+"""
+
+TEST = """
+from pkg.mod import covered
+
+
+def test_covered():
+    assert covered(1) == "positive"
+"""
+
+
+def policy(coverage: str = "{ min = 50 }", gates: str = '["tests", "coverage"]') -> str:
+    """A one-stage ``[tool.promote]`` table named ``staging``."""
+    return f"""
+[tool.promote]
+stages = ["staging"]
+
+[tool.promote.stage.staging]
+required = {gates}
+coverage = {coverage}
+"""
+
+
+def project(pytester: pytest.Pytester, coverage_toml: str = "", **promote: str) -> None:
+    """``pkg/mod.py`` (partly covered) and its test, with the given settings."""
+    pytester.makepyprojecttoml(
+        '[tool.coverage.run]\nsource = ["pkg"]\n' + coverage_toml + policy(**promote)
+    )
+    pkg = pytester.mkpydir("pkg")
+    (pkg / "mod.py").write_text(MODULE)
+    pytester.makepyfile(test_mod=TEST)
+
+
+def promote(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
+    """``pytest --promote-to=staging`` in a fresh process; the coverage gate's entry."""
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider", *args
+    )
+    report = json.loads((pytester.path / "promote.json").read_text())
+    gate = next(g for g in report["gates"] if g["id"] == "coverage")
+    return result, gate
+
+
+def coverage_cmd(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """The real ``coverage`` command line, in the project."""
+    return pytester.run(sys.executable, "-m", "coverage", *args)
+
+
+def coverage_total(pytester: pytest.Pytester) -> str:
+    """``coverage report``'s TOTAL percentage, as printed."""
+    result = coverage_cmd(pytester, "report")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    match = re.search(r"^TOTAL\s.*?(\d+(?:\.\d+)?%)\s*$", result.stdout.str(), re.MULTILINE)
+    assert match, result.stdout.str()
+    return match.group(1)
+
+
+def plain_coverage_total(pytester: pytest.Pytester) -> str:
+    """``coverage run -m pytest`` then ``coverage report``: the number to match."""
+    (pytester.path / ".coverage").unlink(missing_ok=True)
+    run = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert run.ret == 0, run.stdout.str()
+    return coverage_total(pytester)
+
+
+def test_total_equals_coverage_report(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=4)
+    assert gate["status"] == "passed"
+    assert gate["measured"] == "57%"  # 4 of 7 statements
+    assert gate["summary"] == "coverage 57% >= 50% required for staging"
+    # The data is left where `coverage report` looks, and reads the same.
+    assert coverage_total(pytester) == "57%"
+    assert plain_coverage_total(pytester) == "57%"
+
+
+def test_session_fixture_teardown_is_counted(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    (pytester.path / "pkg" / "resource.py").write_text(
+        "class Resource:\n    def close(self):\n        self.closed = True\n"
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+        from pkg.resource import Resource
+
+        @pytest.fixture(scope="session", autouse=True)
+        def resource():
+            r = Resource()
+            yield r
+            r.close()  # runs after the last test, before the gates
+        """
+    )
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=4)
+    # 7/10: without close()'s body, 6/10
+    assert gate["measured"] == "70%" == plain_coverage_total(pytester)
+
+
+def test_branch_coverage_and_precision(pytester: pytest.Pytester) -> None:
+    settings = "branch = true\n[tool.coverage.report]\nprecision = 2\n"
+    project(pytester, settings, coverage="{ min = 90 }")
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=2, failed=2)
+    # 4/7 statements and 1/2 branches: (4 + 1) / (7 + 2)
+    assert gate["measured"] == "55.56%"
+    assert gate["measured"] == plain_coverage_total(pytester)
+    result.stdout.fnmatch_lines([
+        "coverage 55.56% < 90% required for staging",
+        "pkg/mod.py: covered 55.56% (3 missing lines, 1 missing branch)",
+    ])
+
+
+def test_omit_is_honoured(pytester: pytest.Pytester) -> None:
+    project(pytester, '[tool.coverage.report]\nomit = ["pkg/legacy.py"]\n')
+    (pytester.path / "pkg" / "legacy.py").write_text("A = 1\nB = 2\nC = 3\nD = 4\n")
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=4)  # 4/11 = 36% if legacy.py counted
+    assert gate["measured"] == "57%" == plain_coverage_total(pytester)
+
+
+def test_failure_names_the_least_covered_files(pytester: pytest.Pytester) -> None:
+    project(pytester, coverage="{ min = 80, files = 2 }")
+    pkg = pytester.path / "pkg"
+    (pkg / "worst.py").write_text("def f():\n    return 1\n")  # 1 of 2 statements
+    (pkg / "full.py").write_text("X = 1\n")
+    pytester.makepyfile(test_more="import pkg.full\nimport pkg.worst\n\ndef test_imports(): pass\n")
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines([
+        "coverage 60% < 80% required for staging",
+        "pkg/worst.py: covered 50% (1 missing line)",
+        "pkg/mod.py: covered 57% (3 missing lines)",
+    ])
+    assert gate["threshold"] == "80%"
+    assert [f["file"] for f in gate["findings"]] == ["pkg/worst.py", "pkg/mod.py"]
+    assert "full.py" not in result.stdout.str()
+
+
+def test_per_path_minimum(pytester: pytest.Pytester) -> None:
+    project(pytester, coverage='{ min = 60, paths = { "pkg/core" = 90, "pkg/mod.py" = 50 } }')
+    core = pytester.mkpydir("pkg/core")
+    (core / "engine.py").write_text("def run():\n    return 1\n\n\ndef idle():\n    return 0\n")
+    pytester.makepyfile(test_core="from pkg.core import engine\n\ndef test_run(): engine.run()\n")
+    result, gate = promote(pytester)
+    result.assert_outcomes(passed=3, failed=2)
+    # total 7/11 = 64% passes the minimum of 50; pkg/core (3/4 = 75%) misses its 90
+    result.stdout.fnmatch_lines([
+        "coverage 64%, but below the path minimum for staging: pkg/core",
+        "pkg/core: paths covered 75% < 90% required",
+        "pkg/core/engine.py: covered 75% (1 missing line)",
+    ])
+    assert "pkg/mod.py: covered" not in result.stdout.str()  # its own minimum is met
+    assert gate["status"] == "failed"
+
+
+def test_promote_only_reads_the_data_file(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    expected = plain_coverage_total(pytester)
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-only", "-p", "no:cacheprovider",
+        "--promote-report=promote.json",
+    )
+    report = json.loads((pytester.path / "promote.json").read_text())
+    gate = next(g for g in report["gates"] if g["id"] == "coverage")
+    assert (gate["status"], gate["measured"]) == ("passed", expected)
+    result.stdout.no_fnmatch_line("*test_covered*")  # no project test ran
+
+
+def test_promote_only_without_data_fails_closed(pytester: pytest.Pytester) -> None:
+    project(pytester, 'data_file = "cov.db"\n')
+    (pytester.path / ".coverage").write_text("stale, and not the configured data file")
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-only", "-p", "no:cacheprovider"
+    )
+    result.stdout.fnmatch_lines([
+        "coverage: no coverage data: cov.db does not exist in *; run the tests under "
+        "coverage first*or drop --promote-only",
+    ])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_unreadable_data_fails_closed(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    (pytester.path / ".coverage").write_text("not a coverage database")
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-only", "-p", "no:cacheprovider"
+    )
+    result.stdout.fnmatch_lines(["coverage: cannot read coverage data .coverage: *"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_broken_coverage_config_fails_closed(pytester: pytest.Pytester) -> None:
+    project(pytester, "[tool.coverage.report]\nprecision = 'two'\n")
+    result, gate = promote(pytester)
+    assert gate["status"] == "error"
+    assert "coverage could not start: ConfigError: " in gate["summary"]
+    assert "precision couldn't convert to an integer: 'two'" in gate["summary"]
+    result.assert_outcomes(passed=2, failed=2)
+
+
+XDIST_TESTS = """
+import os
+import pathlib
+import time
+
+from pkg import mod
+
+
+def _ran_on_worker():
+    time.sleep(0.3)  # long enough that both workers get tests
+    path = pathlib.Path(os.environ["PYTEST_XDIST_WORKER"] + ".ran")
+    path.write_text("")
+
+
+def test_positive():
+    _ran_on_worker()
+    assert mod.covered(1) == "positive"
+
+
+def test_other():
+    _ran_on_worker()
+    assert mod.covered(-1) == "other"
+
+
+def test_uncovered():
+    _ran_on_worker()
+    assert mod.uncovered() == 1
+
+
+def test_nothing():
+    _ran_on_worker()
+"""
+
+
+@pytest.mark.parametrize("cov", [[], ["--cov=pkg", "--cov-report="]], ids=["own", "pytest-cov"])
+def test_xdist_combines_the_workers(pytester: pytest.Pytester, cov: list[str]) -> None:
+    pytest.importorskip("xdist")
+    project(pytester, coverage="{ min = 100 }")
+    pytester.makepyfile(test_mod=XDIST_TESTS)
+    result, gate = promote(pytester, "-n", "2", *cov)
+    # Each worker alone covered only part of pkg/mod.py; together they cover all.
+    assert sorted(p.name for p in pytester.path.glob("*.ran")) == ["gw0.ran", "gw1.ran"]
+    assert (gate["status"], gate["measured"]) == ("passed", "100%"), gate["summary"]
+    result.assert_outcomes(passed=7)
+    assert coverage_total(pytester) == "100%"  # the combined data file
+
+
+@pytest.mark.parametrize(
+    "launcher",
+    [
+        ["-m", "coverage", "run", "--source=pkg", "-m", "pytest"],
+        ["-m", "pytest", "--cov=pkg", "--cov-report="],
+    ],
+    ids=["coverage-run", "pytest-cov"],
+)
+def test_an_outer_tracer_is_used(pytester: pytest.Pytester, launcher: list[str]) -> None:
+    # No [tool.coverage] source: only the outer tracer's --source/--cov limits what
+    # is measured.
+    pytester.makepyprojecttoml(policy())
+    pkg = pytester.mkpydir("pkg")
+    (pkg / "mod.py").write_text(MODULE)
+    pytester.makepyfile(test_mod=TEST)
+    run = pytester.run(
+        sys.executable, *launcher, "--promote-to=staging", "--promote-report=promote.json",
+        "-p", "no:cacheprovider",
+    )
+    run.assert_outcomes(passed=4)
+    gate = next(
+        g for g in json.loads((pytester.path / "promote.json").read_text())["gates"]
+        if g["id"] == "coverage"
+    )
+    # 57%: pkg/mod.py alone; a tracer of the plugin's own would also count
+    # test_mod.py and give 70%.
+    assert gate["measured"] == coverage_total(pytester) == "57%"
+
+
+def test_coverage_not_importable_fails_closed(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(pytester)
+    blocker = pytester.mkdir("blocker")
+    (blocker / "coverage.py").write_text("raise ImportError('blocked for this test')\n")
+    monkeypatch.setenv("PYTHONPATH", str(blocker))
+    result, gate = promote(pytester, "-p", "no:pytest_cov")
+    assert gate["status"] == "error"
+    assert "coverage.py cannot be imported (blocked for this test); install it" in gate["summary"]
+    result.assert_outcomes(passed=2, failed=2)  # the project's test still ran
+
+
+def test_no_measurement_without_a_coverage_gate(pytester: pytest.Pytester) -> None:
+    project(pytester, gates='["tests"]', coverage="{}")
+    result = pytester.runpytest_subprocess("--promote-to=staging", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert not (pytester.path / ".coverage").exists()  # measured nothing, wrote nothing
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / ".coverage").exists()  # inert without --promote-to
+
+
+KINDS = {"tests": TestsGate, "coverage": CoverageGate}
+
+
+def test_later_stage_may_only_raise_minimums() -> None:
+    table = {
+        "stages": ["staging", "production"],
+        "stage": {
+            "staging": {
+                "required": ["coverage"],
+                "coverage": {"min": 70, "paths": {"src/core": 90}},
+            },
+            "production": {"coverage": {"paths": {"src/core": 85}}},
+        },
+    }
+    with pytest.raises(PolicyError, match=r"production\.coverage\.paths\.src/core = 85\.0: .* 90"):
+        load(table, "pyproject.toml", KINDS)
+    table["stage"]["production"] = {"coverage": {"min": 80, "paths": {"src/core": 95}}}
+    production = load(table, "pyproject.toml", KINDS).stage("production")
+    assert production.options["coverage"] == CoverageOptions(min=80, paths={"src/core": 95})
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ({"min": 120}, "between 0 and 100"),
+        ({"paths": {"../elsewhere": 50}}, "leaves the project root"),
+        ({"mn": 50}, "did you mean 'min'"),
+    ],
+)
+def test_bad_options_are_usage_errors(value: dict[str, Any], problem: str) -> None:
+    staging = {"required": ["coverage"], "coverage": value}
+    table = {"stages": ["staging"], "stage": {"staging": staging}}
+    with pytest.raises(PolicyError, match=re.escape(problem)):
+        load(table, "pyproject.toml", KINDS)
+
+
+def test_in_process_run_leaves_no_tracer_running(pytester: pytest.Pytester) -> None:
+    import coverage
+
+    before = coverage.Coverage.current()
+    project(pytester)
+    pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider").assert_outcomes(passed=4)
+    # A policy error after the tracer started must not leave it running either.
+    assert pytester.runpytest("--promote-to=nosuchstage").ret == pytest.ExitCode.USAGE_ERROR
+    assert coverage.Coverage.current() is before
