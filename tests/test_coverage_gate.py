@@ -17,7 +17,6 @@ import pytest
 from pytest_promote.gates.coverage import CoverageGate, CoverageOptions
 from pytest_promote.gates.tests import TestsGate
 from pytest_promote.policy import load
-from pytest_promote.schema import PolicyError
 
 MODULE = """
 def covered(x):
@@ -344,7 +343,7 @@ def test_later_stage_may_only_raise_minimums() -> None:
             "production": {"coverage": {"paths": {"src/core": 85}}},
         },
     }
-    with pytest.raises(PolicyError, match=r"production\.coverage\.paths\.src/core = 85\.0: .* 90"):
+    with pytest.raises(pytest.UsageError, match=r"production\.coverage\.paths\.src/core = 85\.0: .* 90"):
         load(table, "pyproject.toml", KINDS)
     table["stage"]["production"] = {"coverage": {"min": 80, "paths": {"src/core": 95}}}
     production = load(table, "pyproject.toml", KINDS).stage("production")
@@ -362,7 +361,7 @@ def test_later_stage_may_only_raise_minimums() -> None:
 def test_bad_options_are_usage_errors(value: dict[str, Any], problem: str) -> None:
     staging = {"required": ["coverage"], "coverage": value}
     table = {"stages": ["staging"], "stage": {"staging": staging}}
-    with pytest.raises(PolicyError, match=re.escape(problem)):
+    with pytest.raises(pytest.UsageError, match=re.escape(problem)):
         load(table, "pyproject.toml", KINDS)
 
 
