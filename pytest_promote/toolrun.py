@@ -149,9 +149,8 @@ class BackgroundTool:
 
     def shown(self) -> str:
         """The command line as a user would type it (tool name and arguments)."""
-        args = (self.argv or [self.name])[1:]
-        if self.argv and self.argv[:2] == [sys.executable, "-m"]:
-            args = args[1:]
+        argv = self.argv or [self.name]
+        args = argv[3:] if argv[:2] == [sys.executable, "-m"] else argv[1:]
         return "`" + " ".join([self.name, *args]) + "`"
 
     def _with_hint(self, message: str) -> str:
