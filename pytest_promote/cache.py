@@ -24,7 +24,7 @@ FORMAT = 1
 #: Directory names no tool gate reads (ruff and pyright skip them by default).
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 #: Configuration files that change what ruff or pyright report.
-CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", "pyrightconfig.json", "setup.cfg")
+CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", "pyrightconfig.json")
 
 
 def reuse_allowed(config: pytest.Config) -> bool:

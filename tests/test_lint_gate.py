@@ -124,3 +124,14 @@ def test_unparseable_output_fails_closed(
             "*lint*required*error*",
         ]
     )
+
+
+def test_under_xdist(pytester: pytest.Pytester) -> None:
+    """The controller runs ruff once; the result is the same as without ``-n``."""
+    pytester.makepyprojecttoml(RUFF_CONFIG)
+    pytester.makepyfile(app="import os\n", test_app="def test_ok():\n    pass\n")
+
+    result = promote(pytester, "-n", "2", "-p", "no:cacheprovider")
+
+    result.assert_outcomes(passed=1, failed=2)
+    assert report(pytester)["measured"] == len(plain_ruff(pytester.path)) == 1
