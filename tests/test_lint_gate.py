@@ -45,8 +45,9 @@ def test_findings_match_plain_ruff(pytester: pytest.Pytester) -> None:
     gate = report(pytester)
     assert gate["status"] == "failed"
     assert gate["measured"] == len(expected)
-    assert [(f["file"], f["line"], f["rule"]) for f in gate["findings"]] == [
-        ("pkg/dirty.py", d["location"]["row"], d["code"]) for d in expected
+    assert [(f["file"], f["line"], f["col"], f["rule"]) for f in gate["findings"]] == [
+        ("pkg/dirty.py", d["location"]["row"], d["location"]["column"], d["code"])
+        for d in expected
     ]
     result.stdout.fnmatch_lines(
         [
