@@ -1,11 +1,11 @@
-"""GitHub Actions workflow commands for each finding of a failed gate."""
+"""GitHub Actions workflow commands for each finding of a failed gate (real ruff findings)."""
 
 from __future__ import annotations
 
 import pytest
 
 from pytest_promote.gate import Finding, GateResult
-from pytest_promote.report.annotations import lines
+from pytest_promote.report.github import lines
 from pytest_promote.scorecard import GateOutcome, Verdict
 
 POLICY = """
@@ -34,19 +34,6 @@ def test_ruff_findings_become_annotations(
             f"::{level} file=pkg/m.py,line=1,col=12,title=promote lint::F401 `sys` imported *",
         ]
     )
-
-
-def test_no_annotations_outside_github(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
-    pytester.makepyprojecttoml(POLICY.format(mode="required"))
-    pytester.makepyfile(m="import os\n")
-
-    result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
-
-    result.stdout.no_fnmatch_line("::error*")
-    result.stdout.fnmatch_lines(["m.py:1: F401 `os` imported but unused"])
 
 
 def verdict(*outcomes: GateOutcome) -> Verdict:
