@@ -118,6 +118,19 @@ class Gate:
         self.options = options
         self.context = context
 
+    def fingerprint(self) -> str | None:
+        """What this gate's result depends on, as a string; None: not cacheable.
+
+        Called before :meth:`start`. When a local run (not CI, not
+        ``--promote-no-cache``) finds a stored result of this gate at this stage
+        with the same fingerprint, that result is reused (``GateResult.cached``)
+        and neither ``start`` nor ``evaluate`` is called. So the fingerprint must
+        cover every input: the files the gate reads, the tool's version, its
+        configuration and ``self.options``. Gates that judge this session's tests
+        must return None (the default).
+        """
+        return None
+
     def start(self) -> None:
         """Begin work that can overlap the test run (default: nothing)."""
 

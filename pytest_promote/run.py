@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
+from pytest_promote import cache
 from pytest_promote.gate import Gate, GateContext, GateResult
 from pytest_promote.policy import Policy, Stage
 from pytest_promote.scorecard import GateOutcome, Verdict, decide
@@ -36,22 +37,47 @@ class PromoteRun:
         self.dry_run = bool(config.getoption("promote_dry_run"))
         self._gates: dict[str, Gate] = {}
         self._failed_start: dict[str, GateResult] = {}
+        self._reused: dict[str, GateResult] = {}  # stored results whose inputs are unchanged
+        self._fingerprints: dict[str, str] = {}  # fresh cacheable gates: what to store under
         self.outcomes: dict[str, GateOutcome] = {}
         self.verdict: Verdict | None = None
 
     def start(self, gate_ids: Iterable[str]) -> None:
         """Create the gates and let each begin its background work."""
         for gid in gate_ids:
-            if gid in self._gates or gid in self._failed_start:
+            if gid in self._gates or gid in self._failed_start or gid in self._reused:
                 continue
+            if gid not in self.stage.gates:
+                continue  # the scorecard item: not a gate
             spec = self.policy.gates[gid]
             try:
                 gate = self.kinds[spec.kind](gid, self.stage.options[gid], self.context)
+                if self._reuse(gate):
+                    continue
                 gate.start()
             except Exception as exc:  # a gate that cannot start fails closed
                 self._failed_start[gid] = _crashed(exc)
                 continue
             self._gates[gid] = gate
+
+    def _reuse(self, gate: Gate) -> bool:
+        """Take the stored result if the gate's inputs did not change (local runs only)."""
+        fingerprint = gate.fingerprint()
+        if fingerprint is None:
+            return False
+        # The stored result also depends on which kind made it and in which version.
+        from pytest_promote import __version__
+
+        kind = f"{type(gate).__module__}.{type(gate).__qualname__}"
+        fingerprint = cache.digest(fingerprint, kind, __version__)
+        config = self.context.config
+        if cache.reuse_allowed(config):
+            stored = cache.load(config, self.stage.name, gate.id, fingerprint)
+            if stored is not None:
+                self._reused[gate.id] = stored
+                return True
+        self._fingerprints[gate.id] = fingerprint
+        return False
 
     def evaluate(self, gate_id: str) -> GateOutcome:
         """Run (or finish) one gate, once; a crash is an error result, never a pass."""
@@ -59,12 +85,15 @@ class PromoteRun:
             return self.outcomes[gate_id]
         self.start([gate_id])
         begin = time.perf_counter()
-        result = self._failed_start.get(gate_id)
+        result = self._failed_start.get(gate_id) or self._reused.get(gate_id)
         if result is None:
             try:
                 result = self._gates[gate_id].evaluate()
             except Exception as exc:
                 result = _crashed(exc)
+            if gate_id in self._fingerprints and not self.dry_run:
+                fingerprint = self._fingerprints[gate_id]
+                cache.store(self.context.config, self.stage.name, gate_id, fingerprint, result)
         outcome = GateOutcome(
             gate_id, self.stage.mode(gate_id), result, time.perf_counter() - begin
         )

@@ -37,7 +37,10 @@ def test_json_report(project) -> None:
     tests, invariants = report["gates"]
     assert tests["id"] == "tests" and tests["mode"] == "required" and tests["status"] == "failed"
     assert tests["findings"] == [
-        {"file": "test_app.py", "line": None, "rule": "failed", "message": "test_app.py::test_broken"}
+        {
+            "file": "test_app.py", "line": None, "col": None, "rule": "failed",
+            "message": "test_app.py::test_broken",
+        }
     ]
     assert invariants["mode"] == "advisory" and invariants["measured"] == "0/0"
     assert isinstance(tests["duration"], float)

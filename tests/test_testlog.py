@@ -31,3 +31,20 @@ def test_reads_junit_outcomes(pytester) -> None:
     }
     assert not log.has_markers
     assert log.count("passed") == 1 and len(log.failed()) == 2
+
+
+def test_promote_only_ignores_the_earlier_runs_gate_items(pytester) -> None:
+    """A failed gate in the earlier run's JUnit XML is not a failed test."""
+    pytester.makepyprojecttoml(
+        '[tool.ruff.lint]\nselect = ["F"]\n'
+        '[tool.promote.stage.development]\nrequired = ["tests"]\nadvisory = ["lint"]\n'
+    )
+    pytester.makepyfile(app="import os\n", test_app="def test_ok():\n    pass\n")
+    pytester.runpytest("--promote-to=development", "--junitxml=junit.xml", "-p", "no:cacheprovider")
+
+    result = pytester.runpytest(
+        "--promote-to=development", "--promote-only", "--promote-junit=junit.xml",
+        "-p", "no:cacheprovider",
+    )
+
+    result.stdout.fnmatch_lines(["  tests *required*passed*measured 1 passed, 0 failed*"])

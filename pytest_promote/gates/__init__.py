@@ -17,14 +17,18 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.command import CommandGate
     from pytest_promote.gates.coverage import CoverageGate
     from pytest_promote.gates.invariants import InvariantsGate
+    from pytest_promote.gates.lint import LintGate
     from pytest_promote.gates.provenance import ProvenanceGate
     from pytest_promote.gates.tests import TestsGate
+    from pytest_promote.gates.types import TypesGate
 
     return {
         "tests": TestsGate,
         "coverage": CoverageGate,
         "invariants": InvariantsGate,
         "artifacts": ArtifactsGate,
+        "lint": LintGate,
+        "types": TypesGate,
         "command": CommandGate,
         "provenance": ProvenanceGate,
         "approval": ApprovalGate,

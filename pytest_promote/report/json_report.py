@@ -48,7 +48,7 @@ def gate_entry(outcome: GateOutcome) -> dict[str, Any]:
         "threshold": result.threshold if result else None,
         "cached": result.cached if result else False,
         "findings": [
-            {"file": f.file, "line": f.line, "rule": f.rule, "message": f.message}
+            {"file": f.file, "line": f.line, "col": f.col, "rule": f.rule, "message": f.message}
             for f in (result.findings if result else ())
         ],
         "duration": round(outcome.duration, 3),

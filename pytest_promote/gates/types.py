@@ -1,0 +1,131 @@
+"""``types``: ``pyright`` over the configured paths, with the project's pyright config."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_promote.gate import Finding, GateResult, relative
+from pytest_promote.schema import maximum
+from pytest_promote.toolrun import ToolGate
+
+
+@dataclasses.dataclass(frozen=True)
+class TypesOptions:
+    """``[tool.promote.gates.types]``."""
+
+    #: What to check (default: the policy's ``paths``, else pyright's own ``include``).
+    paths: tuple[str, ...] | None = None
+    #: Count warnings too: any warning fails (a later stage may turn this on, not off).
+    warnings: bool = dataclasses.field(default=False, metadata={"tighten": "up"})
+    #: Count warnings, allowing at most this many.
+    max_warnings: int | None = maximum(None, "at most this many pyright warnings")
+    #: Seconds pyright may take before the gate errors.
+    timeout: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError("`timeout` must be a positive number of seconds")
+        if self.max_warnings is not None and self.max_warnings < 0:
+            raise ValueError("`max_warnings` must be 0 or more")
+
+    @property
+    def allowed_warnings(self) -> int | None:
+        """How many warnings pass (None: warnings do not count)."""
+        if self.max_warnings is not None:
+            return self.max_warnings
+        return 0 if self.warnings else None
+
+
+class TypesGate(ToolGate):
+    """Passes when pyright reports no errors (its own ``summary.errorCount``).
+
+    Warnings are shown among the findings; they count only with ``warnings = true``
+    or a ``max_warnings``.
+    """
+
+    Options = TypesOptions
+    title = "pyright"
+    tool = "pyright"
+    dist = "pyright"
+    hint = 'pyright needs node.js; install both with: pip install "pyright[nodejs]"'
+
+    def arguments(self) -> list[str]:
+        """``--outputjson`` and the paths (pyright's config ``include`` otherwise)."""
+        return ["--outputjson", *(self.paths or ())]
+
+    def environment(self) -> dict[str, str]:
+        """This interpreter's directory first on PATH, so pyright resolves imports
+        in the environment pytest runs in, as in an activated virtualenv."""
+        env = dict(os.environ)
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        return env
+
+    def fingerprint(self) -> str | None:
+        """Also the installed distributions: pyright reads their code and stubs."""
+        base = super().fingerprint()
+        if base is None:
+            return None
+        return "\n".join([base, sys.prefix, *installed()])
+
+    def judge(self, data: Any) -> GateResult:
+        """Errors always count; warnings as the options say."""
+        root = self.context.rootpath
+        summary = data["summary"]
+        errors, warnings = int(summary["errorCount"]), int(summary["warningCount"])
+        findings = []
+        for d in data.get("generalDiagnostics", []):
+            if d.get("severity") not in ("error", "warning"):
+                continue
+            start = (d.get("range") or {}).get("start") or {}
+            line = start.get("line")
+            findings.append(
+                Finding(
+                    d["message"].splitlines()[0] if d["message"] else "",
+                    file=relative(Path(d["file"]), root) if d.get("file") else None,
+                    line=line + 1 if line is not None else None,
+                    col=start["character"] + 1 if "character" in start else None,
+                    rule=d.get("rule") or d["severity"],
+                )
+            )
+        allowed = self.options.allowed_warnings
+        measured: str | int = errors
+        threshold: str | int = 0
+        if allowed is not None:
+            measured = f"{errors} errors, {warnings} warnings"
+            threshold = f"0 errors, <= {allowed} warnings"
+        stage = self.context.stage
+        said = (
+            f"pyright: {errors} error{'s' * (errors != 1)}, "
+            f"{warnings} warning{'s' * (warnings != 1)} in {self.where()}"
+        )
+        if errors:
+            return GateResult.failed(
+                f"{self.id}: {said} (0 errors allowed for {stage})",
+                measured=measured, threshold=threshold, findings=findings,
+            )
+        if allowed is not None and warnings > allowed:
+            return GateResult.failed(
+                f"{self.id}: {said} (at most {allowed} warnings allowed for {stage})",
+                measured=measured, threshold=threshold, findings=findings,
+            )
+        return GateResult.passed(
+            f"{self.id}: {said}", measured=measured, threshold=threshold, findings=findings
+        )
+
+
+def installed() -> list[str]:
+    """The distributions on ``sys.path`` by their metadata directories' names (which
+    carry the versions): cheap to list, and they change with every install."""
+    names: list[str] = []
+    for entry in sys.path:
+        try:
+            names += sorted(
+                n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info"))
+            )
+        except OSError:
+            continue
+    return names

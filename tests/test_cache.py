@@ -1,0 +1,138 @@
+"""Warm local re-runs: an unchanged gate's stored result is reused, never in CI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pytest_promote import cache
+from pytest_promote.gate import Finding, GateResult
+
+POLICY = """
+[tool.ruff.lint]
+select = ["F"]
+
+[tool.promote.stage.development]
+required = ["tests", "lint"]
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A small project whose lint gate fails on one finding; not in CI."""
+    monkeypatch.delenv("CI", raising=False)
+    pytester.makepyprojecttoml(POLICY)
+    pytester.makepyfile(app="import os\n", test_app="def test_ok():\n    pass\n")
+    return pytester
+
+
+def gates(pytester: pytest.Pytester, *args: str) -> dict[str, dict]:
+    """Run a promotion to development; the JSON report's gates by id."""
+    pytester.runpytest("--promote-to=development", "--promote-report=report.json", *args)
+    data = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    return {g["id"]: g for g in data["gates"]}
+
+
+def test_warm_rerun_reuses_and_says_so(project: pytest.Pytester) -> None:
+    cold = gates(project)
+    assert not cold["lint"]["cached"]
+
+    result = project.runpytest("--promote-to=development", "--promote-report=report.json")
+
+    result.stdout.fnmatch_lines(
+        [
+            "lint: cached, inputs unchanged; ruff check found 1 finding in the project *",
+            "app.py:1: F401 `os` imported but unused",
+            "  lint *required*failed*measured 1, threshold 0 (cached, inputs unchanged)",
+        ]
+    )
+    warm = json.loads((project.path / "report.json").read_text(encoding="utf-8"))["gates"]
+    lint = next(g for g in warm if g["id"] == "lint")
+    assert lint["cached"] and lint["findings"] == cold["lint"]["findings"]
+
+
+def test_gates_judging_the_tests_are_never_cached(project: pytest.Pytester) -> None:
+    gates(project)
+    assert not gates(project)["tests"]["cached"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: (p.path / "app.py").write_text("import sys\n", encoding="utf-8"),
+        lambda p: (p.path / "new.py").write_text("import sys\n", encoding="utf-8"),
+        lambda p: p.makepyprojecttoml(POLICY.replace('["F"]', '["E"]')),
+    ],
+    ids=["file edited", "file added", "ruff config changed"],
+)
+def test_changed_inputs_run_again(project: pytest.Pytester, change) -> None:
+    gates(project)
+    change(project)
+    assert not gates(project)["lint"]["cached"]
+
+
+def test_changed_stage_options_run_again(project: pytest.Pytester) -> None:
+    gates(project)
+    project.makepyprojecttoml(POLICY + '\n[tool.promote.gates.lint]\npaths = ["app.py"]\n')
+    assert not gates(project)["lint"]["cached"]
+
+
+def test_ci_never_reuses(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    gates(project)
+    monkeypatch.setenv("CI", "true")
+    assert not gates(project)["lint"]["cached"]
+
+
+def test_no_cache_option(project: pytest.Pytester) -> None:
+    gates(project)
+    assert not gates(project, "--promote-no-cache")["lint"]["cached"]
+    assert gates(project)["lint"]["cached"]  # the fresh result was stored
+
+
+def test_errors_are_not_stored(pytester: pytest.Pytester) -> None:
+    result = GateResult.error("lint: ruff crashed")
+    pytester.makepyfile(conftest="")
+    config = pytester.parseconfigure()
+    cache.store(config, "dev", "lint", "fp", result)
+    assert cache.load(config, "dev", "lint", "fp") is None
+
+
+def test_round_trip_and_mismatch(pytester: pytest.Pytester) -> None:
+    config = pytester.parseconfigure()
+    stored = GateResult.failed(
+        "lint: 1 finding", measured=1, threshold=0,
+        findings=[Finding("unused", file="a.py", line=3, rule="F401", col=2)],
+    )
+    cache.store(config, "dev", "lint", "fp", stored)
+
+    loaded = cache.load(config, "dev", "lint", "fp")
+
+    assert loaded is not None and loaded.cached
+    assert loaded.findings == stored.findings and loaded.measured == 1
+    assert loaded.summary == "lint: cached, inputs unchanged; 1 finding"
+    assert cache.load(config, "dev", "lint", "other") is None
+    assert cache.load(config, "prod", "lint", "fp") is None
+
+
+def test_damaged_entry_is_a_miss(pytester: pytest.Pytester) -> None:
+    config = pytester.parseconfigure()
+    assert config.cache is not None
+    config.cache.set("promote/results/dev__lint", {"format": 1, "fingerprint": "fp", "result": 7})
+    assert cache.load(config, "dev", "lint", "fp") is None
+
+
+def test_source_files_skip_what_tools_skip(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml("")
+    for name in ("pkg/a.py", "pkg/b.txt", ".venv/lib/c.py", "env/d.py", "pkg/__pycache__/e.py"):
+        path = pytester.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+    (pytester.path / "env" / "pyvenv.cfg").write_text("", encoding="utf-8")
+
+    files = cache.source_files(pytester.path, None, (".py",))
+
+    assert [f.relative_to(pytester.path).as_posix() for f in files] == [
+        "pkg/a.py",
+        "pyproject.toml",
+    ]

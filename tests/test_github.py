@@ -1,0 +1,58 @@
+"""GitHub Actions workflow commands for each finding of a failed gate (real ruff findings)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_promote.gate import Finding, GateResult
+from pytest_promote.report.github import lines
+from pytest_promote.scorecard import GateOutcome, Verdict
+
+POLICY = """
+[tool.ruff.lint]
+select = ["F"]
+
+[tool.promote.stage.development]
+{mode} = ["lint"]
+"""
+
+
+@pytest.mark.parametrize(("mode", "level"), [("required", "error"), ("advisory", "warning")])
+def test_ruff_findings_become_annotations(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str, level: str
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    pytester.makepyprojecttoml(POLICY.format(mode=mode))
+    (pytester.path / "pkg").mkdir()
+    (pytester.path / "pkg" / "m.py").write_text("import os, sys\n", encoding="utf-8")
+
+    result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
+
+    result.stdout.fnmatch_lines(
+        [
+            f"::{level} file=pkg/m.py,line=1,col=8,title=promote lint::F401 `os` imported *",
+            f"::{level} file=pkg/m.py,line=1,col=12,title=promote lint::F401 `sys` imported *",
+        ]
+    )
+
+
+def verdict(*outcomes: GateOutcome) -> Verdict:
+    """A verdict over ``outcomes`` (the colour does not matter here)."""
+    return Verdict("staging", "green", "red", outcomes, ())
+
+
+def test_values_are_escaped() -> None:
+    finding = Finding("50% done\nsecond line", file="a,b:c.py", line=2, rule="X1")
+    result = GateResult.failed("lint: bad", findings=[finding])
+
+    (line,) = lines(verdict(GateOutcome("lint", "required", result)))
+
+    expected = "::error file=a%2Cb%3Ac.py,line=2,title=promote lint::X1 50%25 done%0Asecond line"
+    assert line == expected
+
+
+def test_a_failure_without_findings_is_one_annotation() -> None:
+    passed = GateOutcome("types", "required", GateResult.passed("types: fine"))
+    errored = GateOutcome("lint", "advisory", GateResult.error("lint: ruff not found"))
+
+    assert lines(verdict(passed, errored)) == ["::warning title=promote lint::lint: ruff not found"]

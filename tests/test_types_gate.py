@@ -1,0 +1,119 @@
+"""The types gate runs the real pyright and counts exactly what pyright's summary says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from toolenv import bare_python, plain_pyright, run_bare
+
+BROKEN = 'x: int = "a"\ny: str = 1\n\n\ndef f() -> None:\n    unused = 1\n'
+POLICY = """
+[tool.pyright]
+reportUnusedVariable = "warning"
+
+[tool.promote]
+paths = ["src"]
+
+[tool.promote.stage.development]
+required = ["types"]
+"""
+
+
+def gate(pytester: pytest.Pytester) -> dict:
+    """The JSON report's types entry."""
+    data = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))
+    return next(g for g in data["gates"] if g["id"] == "types")
+
+
+def project(pytester: pytest.Pytester, source: str, extra: str = "") -> None:
+    """``src/m.py`` holding ``source``, under the policy plus ``extra``."""
+    pytester.makepyprojecttoml(POLICY + extra)
+    (pytester.path / "src").mkdir()
+    (pytester.path / "src" / "m.py").write_text(source, encoding="utf-8")
+
+
+def promote(pytester: pytest.Pytester) -> pytest.RunResult:
+    """A promotion to development, writing the JSON report."""
+    return pytester.runpytest("--promote-to=development", "--promote-report=report.json")
+
+
+def test_error_count_is_pyrights_own(pytester: pytest.Pytester) -> None:
+    project(pytester, BROKEN)
+
+    result = promote(pytester)
+
+    summary = plain_pyright(pytester.path, "src")["summary"]
+    assert (summary["errorCount"], summary["warningCount"]) == (2, 1)
+    result.assert_outcomes(failed=2)
+    entry = gate(pytester)
+    assert entry["measured"] == summary["errorCount"]
+    assert [(f["file"], f["line"], f["rule"]) for f in entry["findings"]] == [
+        ("src/m.py", 1, "reportAssignmentType"),
+        ("src/m.py", 2, "reportAssignmentType"),
+        ("src/m.py", 6, "reportUnusedVariable"),
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "types: pyright: 2 errors, 1 warning in src (0 errors allowed for development)",
+            'src/m.py:1: reportAssignmentType Type * is not assignable to declared type "int"',
+        ]
+    )
+
+
+def test_warnings_shown_but_not_counted_by_default(pytester: pytest.Pytester) -> None:
+    project(pytester, "def f() -> None:\n    unused = 1\n")
+
+    promote(pytester).assert_outcomes(passed=2)
+
+    entry = gate(pytester)
+    assert entry["summary"] == "types: pyright: 0 errors, 1 warning in src"
+    assert [f["rule"] for f in entry["findings"]] == ["reportUnusedVariable"]
+
+
+@pytest.mark.parametrize(
+    ("options", "outcome"),
+    [("warnings = true", "failed"), ("max_warnings = 1", "passed"), ("max_warnings = 0", "failed")],
+)
+def test_warnings_count_when_asked(pytester: pytest.Pytester, options: str, outcome: str) -> None:
+    gate_table = f"\n[tool.promote.gates.types]\n{options}\n"
+    project(pytester, "def f() -> None:\n    unused = 1\n", gate_table)
+
+    promote(pytester)
+
+    entry = gate(pytester)
+    assert entry["status"] == outcome
+    assert entry["measured"] == "0 errors, 1 warnings"
+
+
+def test_a_later_stage_cannot_stop_counting_warnings(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.promote.stage.development]\nrequired = ["types"]\ntypes = { warnings = true }\n'
+        '[tool.promote.stage.staging]\ntypes = { warnings = false }\n'
+    )
+
+    result = pytester.runpytest("--promote-to=staging")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*stage.staging.types.warnings = False: a later stage may only tighten*"]
+    )
+
+
+def test_pyright_absent_from_path(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project(pytester, "X = 1\n")
+    python = bare_python(tmp_path)
+
+    result = run_bare(pytester, monkeypatch, python, [python.parent], "--promote-to=development")
+
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "types: pyright not found (neither beside * nor on PATH)",
+            'pyright needs node.js; install both with: pip install "pyright[nodejs]"',
+            "*types*required*error*",
+        ]
+    )
