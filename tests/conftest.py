@@ -9,6 +9,7 @@ import pytest
 BASIC_POLICY = """
 [tool.promote]
 stages = ["development", "staging", "production"]
+enforce_path = false  # these projects are no git repositories: no ledger, no `path` gate
 
 [tool.promote.gates]
 invariants = { count = 1 }
