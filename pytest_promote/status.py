@@ -20,7 +20,6 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     """The status as data: the ledger's latest records per stage, and HEAD's standing."""
     from pytest_promote.session import load_policy
 
-    policy, _ = load_policy(config)
     root = config.rootpath
     head = git.head(root)
     if head is None:
@@ -28,6 +27,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
             f"--promote-status: {root} is not a git repository with a commit; "
             f"the ledger lives in its notes ({ledger.REF})"
         )
+    policy, _ = load_policy(config)
     everything = ledger.records(root)
     at_head = ledger.for_head(everything, head, git.tree(root))
     stages = []
