@@ -29,7 +29,8 @@ def test_every_run_is_recorded_on_head(git_project, git) -> None:
     (record,) = records(git)
     report = json.loads((pytester.path / "r.json").read_text())
     assert record["stage"] == "development"
-    assert (record["colour"], record["accepted"], record["gates"]) == ("green", True, {"tests": "passed"})
+    assert (record["colour"], record["accepted"]) == ("green", True)
+    assert record["gates"] == {"tests": "passed"}
     assert record["digest"] == report["digest"]
     assert record["actor"] == "Tess Ter <tess@example.com>"
     assert record["tree"] == git("rev-parse", "HEAD^{tree}")

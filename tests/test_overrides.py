@@ -46,7 +46,8 @@ def test_override_xfails_the_gate_and_the_verdict_says_so(project, actor) -> Non
         "*stage staging: GREEN with 1 override: accepted, staging accepts yellow",
         "*smoke*required*overridden*",
         "override smoke (failed) by octocat: smoke env down, INC-42",
-        "XFAIL promote::smoke - overridden by octocat: smoke env down, INC-42 | smoke: `false` exited 1*",
+        "XFAIL promote::smoke - overridden by octocat: smoke env down, INC-42 | "
+        "smoke: `false` exited 1*",
     ])
     report = json.loads((pytester.path / "r.json").read_text())
     assert (report["colour"], report["verdict"], report["overridden"]) == (
@@ -61,7 +62,8 @@ def test_override_xfails_the_gate_and_the_verdict_says_so(project, actor) -> Non
     markdown = (pytester.path / "s.md").read_text()
     assert "## Promotion to staging: GREEN with 1 override" in markdown
     assert "| smoke | yes | octocat |  | smoke env down, INC-42 |" in markdown
-    props = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "j.xml").iter("property")}
+    junit = ET.parse(pytester.path / "j.xml")
+    props = {p.get("name"): p.get("value") for p in junit.iter("property")}
     assert props["promote.verdict"] == "GREEN with 1 override"
     assert props["promote.overrides"] == "1"
     assert props["promote.smoke.override.by"] == "octocat"
@@ -74,9 +76,12 @@ def test_unused_override_is_reported(project, actor) -> None:
         "--promote-to=staging", "--promote-override=smoke:env down",
         "--promote-override=ping:just in case", "--promote-report=r.json", *RUN,
     )
-    result.stdout.fnmatch_lines(["unused override ping (the gate did not fail) by octocat: just in case"])
+    result.stdout.fnmatch_lines(
+        ["unused override ping (the gate did not fail) by octocat: just in case"]
+    )
     report = json.loads((pytester.path / "r.json").read_text())
-    assert [(o["gate"], o["used"]) for o in report["overrides"]] == [("smoke", True), ("ping", False)]
+    used = [(o["gate"], o["used"]) for o in report["overrides"]]
+    assert used == [("smoke", True), ("ping", False)]
     assert report["overridden"] == 1
 
 
@@ -108,7 +113,9 @@ stage = "staging"
 until = {tomorrow.isoformat()}
 """)
     result = pytester.runpytest("--promote-to=staging", *RUN)
-    result.stdout.fnmatch_lines([f"XFAIL promote::smoke - overridden by alice until {tomorrow}: flaky*"])
+    result.stdout.fnmatch_lines(
+        [f"XFAIL promote::smoke - overridden by alice until {tomorrow}: flaky*"]
+    )
     assert result.ret == 0
 
 
@@ -156,7 +163,7 @@ def test_option_syntax() -> None:
     assert (override.gate, override.until, override.reason, override.by) == (
         "coverage", datetime.date(2025, 7, 1), "hotfix: INC-42", "bob"
     )
-    with pytest.raises(pytest.UsageError, match="expected e.g. --promote-override="):
+    with pytest.raises(pytest.UsageError, match=r"expected e\.g\. --promote-override="):
         parse_option("coverage", "bob")
     with pytest.raises(pytest.UsageError, match="cannot tell who overrides"):
         parse_option("coverage:why", None)

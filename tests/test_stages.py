@@ -96,7 +96,9 @@ def test_auto_in_a_run_prints_and_records_why(git_project, git) -> None:
     pytester = git_project(PILOT_POLICY)
     git("tag", "v1.2.0-rc.1")
     git("checkout", "-q", "--detach", "v1.2.0-rc.1")
-    result = pytester.runpytest("--promote-to=auto", "--promote-report=r.json", "-p", "no:cacheprovider")
+    result = pytester.runpytest(
+        "--promote-to=auto", "--promote-report=r.json", "-p", "no:cacheprovider"
+    )
     result.stdout.fnmatch_lines([
         "promote: stage rc (policy: *",
         "promote: auto: tag 'v1.2.0-rc.1' (from git) matches 'v[*]-rc.[*]' of stage rc",
