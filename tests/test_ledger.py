@@ -104,3 +104,10 @@ def test_previous_stage_not_accepted_is_named(git_project) -> None:
     assert pytester.runpytest("--promote-to=development", *RUN).ret == 1
     result = pytester.runpytest("--promote-to=staging", *RUN)
     result.stdout.fnmatch_lines(["*development recorded RED (not accepted) at *"])
+
+
+def test_xdist_records_once_from_the_controller(git_project, git) -> None:
+    pytester = git_project(POLICY)
+    result = pytester.runpytest_subprocess("--promote-to=development", "-n", "2", *RUN)
+    assert result.ret == 0
+    assert [r["stage"] for r in records(git)] == ["development"]

@@ -70,6 +70,14 @@ def test_override_xfails_the_gate_and_the_verdict_says_so(project, actor) -> Non
     assert props["promote.smoke.override.reason"] == "smoke env down, INC-42"
 
 
+def test_overridden_gate_annotates_as_a_warning(project, actor, monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    pytester = project(POLICY)
+    result = pytester.runpytest("--promote-to=staging", "--promote-override=smoke:down", *RUN)
+    result.stdout.fnmatch_lines(["::warning title=promote smoke::smoke*exited 1*"])
+    assert "::error" not in result.stdout.str()
+
+
 def test_unused_override_is_reported(project, actor) -> None:
     pytester = project(POLICY)
     result = pytester.runpytest(
