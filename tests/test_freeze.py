@@ -8,7 +8,6 @@ import tomllib
 import pytest
 
 from pytest_promote.gates.freeze import parse_windows
-from pytest_promote.schema import PolicyError
 
 POLICY = """
 [tool.promote]
@@ -80,7 +79,7 @@ def test_weekly_window_runs_past_midnight_in_its_time_zone() -> None:
     ],
 )
 def test_bad_windows_are_policy_errors(entry: str, problem: str) -> None:
-    with pytest.raises(PolicyError, match=problem.replace("(", r"\(").replace("?", r"\?")):
+    with pytest.raises(pytest.UsageError, match=problem.replace("(", r"\(").replace("?", r"\?")):
         windows(f"[tool.promote]\n[[tool.promote.freeze]]\n{entry}\n")
 
 
