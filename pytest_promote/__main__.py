@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from pytest_promote import approve
+from pytest_promote import approve, verify
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -14,6 +14,7 @@ Run = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "approve": (approve.add_arguments, approve.run),
 }
+COMMANDS["verify"] = (verify.add_arguments, verify.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

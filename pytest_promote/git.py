@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,9 +48,21 @@ def add_note(root: Path, ref: str, commit: str, text: str) -> None:
     done = subprocess.run(
         ["git", "notes", f"--ref={ref}", "add", "-f", "-F", "-", commit],
         cwd=root, capture_output=True, text=True, check=False, timeout=30, input=lines,
+        env=_note_env(root),
     )
     if done.returncode != 0:
         raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")
+
+
+def _note_env(root: Path) -> dict[str, str]:
+    # A note is a commit on the notes ref; CI runners often have no git identity.
+    env = dict(os.environ)
+    if not git(root, "config", "user.email"):
+        env.setdefault("GIT_COMMITTER_NAME", "pytest-promote")
+        env.setdefault("GIT_COMMITTER_EMAIL", "pytest-promote@localhost")
+        env.setdefault("GIT_AUTHOR_NAME", env["GIT_COMMITTER_NAME"])
+        env.setdefault("GIT_AUTHOR_EMAIL", env["GIT_COMMITTER_EMAIL"])
+    return env
 
 
 def noted_commits(root: Path, ref: str) -> list[str]:
@@ -103,3 +116,46 @@ def commits(root: Path, shas: Iterable[str]) -> list[Commit]:
         if len(parts) == 4:
             found.append(Commit(*parts))
     return found
+
+
+def tree(root: Path, rev: str = "HEAD") -> str | None:
+    """The tree sha of ``rev``: two commits with the same tree hold the same files."""
+    return git(root, "rev-parse", "--verify", "-q", f"{rev}^{{tree}}")
+
+def tags_at(root: Path, rev: str = "HEAD") -> list[str]:
+    """The tags pointing at ``rev``."""
+    out = git(root, "tag", "--points-at", rev)
+    return [line for line in (out or "").splitlines() if line]
+
+
+def all_notes(root: Path, ref: str) -> dict[str, str]:
+    """Every note under ``ref`` by commit sha, read with one ``git cat-file --batch``."""
+    listing = git(root, "notes", f"--ref={ref}", "list")
+    pairs = [line.split() for line in (listing or "").splitlines() if len(line.split()) == 2]
+    if not pairs:
+        return {}
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"], cwd=root, capture_output=True, check=False,
+            timeout=60, input="".join(f"{blob}\n" for blob, _ in pairs).encode(),
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    out, pos, notes = done.stdout, 0, {}
+    for _, commit in pairs:
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split()[2])  # "<sha> blob <size>"
+        notes[commit] = out[header_end + 1 : header_end + 1 + size].decode("utf-8", "replace")
+        pos = header_end + 1 + size + 1
+    return notes
+
+
+def actor(root: Path) -> str | None:
+    """Who is running: the CI's user (GitHub, GitLab), else git's ``user.name <user.email>``."""
+    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
+        if os.environ.get(var):
+            return os.environ[var]
+    name, email = git(root, "config", "user.name"), git(root, "config", "user.email")
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or None

@@ -44,6 +44,8 @@ class GateItem(pytest.Item):
         if result.status == "passed":
             return
         text = gate_text(outcome)
+        if outcome.overridden and outcome.override:
+            pytest.xfail(f"overridden {outcome.override.describe()} | {text.splitlines()[0]}")
         if outcome.mode == "advisory":
             pytest.xfail(f"advisory: {text.splitlines()[0]}")
         pytest.fail(text, pytrace=False)

@@ -47,6 +47,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--promote-dry-run", action="store_true", default=False,
         help="evaluate and report everything, exit 0, record nothing",
     )
+    group.addoption(
+        "--promote-override", metavar="GATE[@UNTIL]:REASON", action="append", default=[],
+        help="break glass: let GATE's failure count as passed, on the record (repeatable); "
+        "UNTIL is a date (YYYY-MM-DD), required at the last stage by default",
+    )
+    group.addoption(
+        "--promote-status", action="store_true", default=False,
+        help="print each stage's last accepted and last failed commit and where HEAD "
+        "stands (from the ledger, refs/notes/promote); runs no tests and no gates",
+    )
+    group.addoption(
+        "--promote-json", action="store_true", default=False,
+        help="with --promote-status: print it as JSON",
+    )
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -54,6 +68,20 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from pytest_promote import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--promote-status``: print the ledger's view of the stages instead of testing."""
+    if config.getoption("promote_json") and not config.getoption("promote_status"):
+        raise pytest.UsageError("--promote-json needs --promote-status")
+    if not config.getoption("promote_status"):
+        return None
+    if config.getoption("promote_to") is not None:
+        raise pytest.UsageError("--promote-status runs no gates; drop --promote-to")
+    from pytest_promote.status import main
+
+    return main(config)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -78,7 +106,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "invariant: an invariant the 'invariants' promotion gate counts"
     )
     if config.getoption("promote_to") is None:
-        for option in ("promote_only", "promote_dry_run"):
+        for option in ("promote_only", "promote_dry_run", "promote_override"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")

@@ -14,6 +14,8 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from pytest_promote.gate import Gate, Mode
+from pytest_promote.gates.freeze import FreezeWindow, parse_windows
+from pytest_promote.overrides import Override, parse_policy
 from pytest_promote.schema import build, coerce, did_you_mean, policy_error, tighten_direction
 
 Colour = Literal["green", "yellow", "red"]
@@ -40,8 +42,12 @@ coverage = { min = 80 }
 #: Gates the default production stage requires once the policy configures them.
 REQUIRED_ONCE_CONFIGURED = ("invariants", "artifacts")
 
-STAGE_KEYS = {"accept", "required", "advisory", "match"}
-TOP_KEYS = {"stages", "paths", "gates", "stage"}
+STAGE_KEYS = {"accept", "required", "advisory", "match", "overridable", "override_requires_until"}
+TOP_KEYS = {"stages", "paths", "gates", "stage", "override", "freeze", "enforce_path"}
+#: Keys of ``[tool.promote.gates.<id>]`` that describe the gate, not its kind's options.
+GATE_META_KEYS = {"kind", "overridable"}
+#: ``--promote-to`` values that are not stage names.
+RESERVED_STAGES = {"auto"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +56,7 @@ class GateSpec:
 
     id: str
     kind: str
+    overridable: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +69,8 @@ class Stage:
     advisory: tuple[str, ...]
     match: tuple[str, ...]
     options: Mapping[str, Any]  # gate id -> the kind's Options instance
+    overridable: bool = True
+    override_requires_until: bool = False
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -81,6 +90,8 @@ class Policy:
     stages: tuple[Stage, ...]
     paths: tuple[str, ...] | None
     gates: Mapping[str, GateSpec]
+    overrides: tuple[Override, ...] = ()
+    freezes: tuple[FreezeWindow, ...] = ()
 
     def stage(self, name: str) -> Stage:
         """The stage called ``name``; a UsageError naming the valid ones otherwise."""
@@ -137,6 +148,9 @@ def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[
     stage_names = coerce(tuple[str, ...], table.get("stages", default["stages"]), source, "stages")
     if not stage_names or len(set(stage_names)) != len(stage_names):
         raise policy_error(source, "stages", list(stage_names), "list each stage once, at least one")
+    if RESERVED_STAGES & set(stage_names):
+        problem = f"{sorted(RESERVED_STAGES)} cannot name a stage (--promote-to=auto picks one)"
+        raise policy_error(source, "stages", list(stage_names), problem)
     paths = coerce(tuple[str, ...] | None, table.get("paths"), source, "paths")
     gates_table = coerce(dict[str, dict], table.get("gates", {}), source, "gates")
     specs = _gate_specs(gates_table, kinds, source)
@@ -149,13 +163,26 @@ def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[
             raise policy_error(source, f"stage.{name}", dict(value), problem)
     stages: list[Stage] = []
     options: dict[str, dict[str, Any]] = {
-        gid: {k: v for k, v in tbl.items() if k != "kind"} for gid, tbl in gates_table.items()
+        gid: {k: v for k, v in tbl.items() if k not in GATE_META_KEYS}
+        for gid, tbl in gates_table.items()
     }
+    freezes = parse_windows(table.get("freeze", []), source, stage_names)
+    enforce_path = coerce(bool, table.get("enforce_path", True), source, "enforce_path")
     for index, name in enumerate(stage_names):
         prev = stages[-1] if stages else None
-        stage = _stage(name, stage_tables.get(name, {}), prev, index, specs, kinds, options, source)
+        # Governance gates every stage gets unless told otherwise: no skipping
+        # environments (`path`, where the kind exists) and the stage's freeze windows.
+        auto = ["path"] if index and enforce_path and "path" in specs else []
+        if any(name in w.stages for w in freezes) and "freeze" in specs:
+            auto.append("freeze")
+        last = index == len(stage_names) - 1
+        stage = _stage(
+            name, stage_tables.get(name, {}), prev, index, specs, kinds, options, source,
+            auto=tuple(auto), last=last,
+        )
         stages.append(stage)
-    return Policy(source, tuple(stages), paths, MappingProxyType(specs))
+    overrides = parse_policy(table.get("override", []), source, stage_names, specs)
+    return Policy(source, tuple(stages), paths, MappingProxyType(specs), overrides, freezes)
 
 
 def _default_stages(
@@ -188,7 +215,8 @@ def _gate_specs(
                 f"{did_you_mean(gid, kinds)} (or set `kind` or `command`)"
             )
             raise policy_error(source, f"gates.{gid}", dict(tbl), problem)
-        specs[gid] = GateSpec(gid, kind)
+        overridable = coerce(bool, tbl.get("overridable", True), source, f"gates.{gid}.overridable")
+        specs[gid] = GateSpec(gid, kind, overridable)
     return specs
 
 
@@ -201,6 +229,8 @@ def _stage(
     kinds: Mapping[str, type[Gate]],
     options: dict[str, dict[str, Any]],
     source: str,
+    auto: tuple[str, ...] = (),
+    last: bool = False,
 ) -> Stage:
     where = f"stage.{name}"
     for key, value in tbl.items():
@@ -215,6 +245,7 @@ def _stage(
         raise policy_error(source, f"{where}.accept", accept, problem)
     required = _gate_list(tbl, "required", where, specs, source)
     advisory = _gate_list(tbl, "advisory", where, specs, source)
+    required = _union(required, tuple(g for g in auto if g not in advisory))
     inherited_req = prev.required if prev else ()
     for gid in advisory:
         if gid in inherited_req:
@@ -235,7 +266,25 @@ def _stage(
         stage_opts[gid] = build(kind.Options, options.get(gid, {}), source, f"{where}.{gid}")
         if prev and gid in prev.options:
             _check_tightens(prev, gid, prev.options[gid], stage_opts[gid], source, where)
-    return Stage(name, accept, req, adv, match, MappingProxyType(stage_opts))
+    overridable = _tightened_flag(tbl, "overridable", prev, True, False, source, where)
+    needs_until = _tightened_flag(tbl, "override_requires_until", prev, last, True, source, where)
+    return Stage(
+        name, accept, req, adv, match, MappingProxyType(stage_opts), overridable, needs_until
+    )
+
+
+def _tightened_flag(
+    tbl: Mapping[str, Any], key: str, prev: Stage | None, default: bool, strict: bool,
+    source: str, where: str,
+) -> bool:
+    """A stage flag a later stage inherits and may only move towards ``strict``."""
+    before = getattr(prev, key) if prev else None
+    fallback = strict if before == strict else default
+    value = coerce(bool, tbl.get(key, fallback), source, f"{where}.{key}")
+    if prev and before == strict and value != strict:
+        problem = f"loosens {prev.name}, which has {key} = {str(strict).lower()}"
+        raise policy_error(source, f"{where}.{key}", value, problem)
+    return value
 
 
 def _gate_list(

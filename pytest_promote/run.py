@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,10 @@ from pytest_promote.gate import Gate, GateContext, GateResult
 from pytest_promote.policy import Policy, Stage
 from pytest_promote.scorecard import GateOutcome, Verdict, decide
 from pytest_promote.testlog import TestLog
+
+if TYPE_CHECKING:
+    from pytest_promote.overrides import Override
+    from pytest_promote.stages import Selection
 
 RUN_KEY = pytest.StashKey["PromoteRun"]()
 
@@ -41,6 +46,10 @@ class PromoteRun:
         self._fingerprints: dict[str, str] = {}  # fresh cacheable gates: what to store under
         self.outcomes: dict[str, GateOutcome] = {}
         self.verdict: Verdict | None = None
+        #: Gate id -> the override that applies (session.activate resolves them).
+        self.overrides: dict[str, Override] = {}
+        #: How ``--promote-to=auto`` chose the stage; None when it was named.
+        self.selection: Selection | None = None
 
     def start(self, gate_ids: Iterable[str]) -> None:
         """Create the gates and let each begin its background work."""
@@ -95,7 +104,8 @@ class PromoteRun:
                 fingerprint = self._fingerprints[gate_id]
                 cache.store(self.context.config, self.stage.name, gate_id, fingerprint, result)
         outcome = GateOutcome(
-            gate_id, self.stage.mode(gate_id), result, time.perf_counter() - begin
+            gate_id, self.stage.mode(gate_id), result, time.perf_counter() - begin,
+            self.overrides.get(gate_id),
         )
         self.outcomes[gate_id] = outcome
         return outcome
@@ -103,7 +113,8 @@ class PromoteRun:
     def decide(self) -> Verdict:
         """The scorecard over every gate of the stage; gates that did not run count."""
         outcomes = [
-            self.outcomes.get(gid) or GateOutcome(gid, self.stage.mode(gid), None)
+            self.outcomes.get(gid)
+            or GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
             for gid in self.stage.gates
         ]
         self.verdict = decide(self.stage, outcomes)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from pytest_promote.gate import GateResult, Mode
 from pytest_promote.policy import COLOUR_RANK, Colour, Stage
+
+if TYPE_CHECKING:
+    from pytest_promote.overrides import Override
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +21,12 @@ class GateOutcome:
     mode: Mode
     result: GateResult | None
     duration: float = 0.0
+    override: Override | None = None
+
+    @property
+    def overridden(self) -> bool:
+        """Whether an override turned this gate's failure or error into a pass."""
+        return self.override is not None and self.status in ("failed", "error")
 
     @property
     def status(self) -> str:
@@ -25,8 +35,8 @@ class GateOutcome:
 
     @property
     def ok(self) -> bool:
-        """Whether this gate counts as passed for the colour."""
-        return self.status == "passed"
+        """Whether this gate counts as passed for the colour (overridden counts)."""
+        return self.status == "passed" or self.overridden
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,9 +55,22 @@ class Verdict:
         return COLOUR_RANK[self.colour] >= COLOUR_RANK[self.accept]
 
     @property
+    def overridden(self) -> tuple[GateOutcome, ...]:
+        """The gates that count as passed only because of an override."""
+        return tuple(g for g in self.gates if g.overridden)
+
+    @property
+    def unused_overrides(self) -> tuple[Override, ...]:
+        """Overrides of gates that passed (or did not run): they changed nothing."""
+        return tuple(g.override for g in self.gates if g.override and not g.overridden)
+
+    @property
     def headline(self) -> str:
-        """``GREEN``, ``YELLOW``, ``RED``."""
-        return self.colour.upper()
+        """``GREEN``, ``YELLOW``, ``RED``; ``GREEN with 1 override`` when one was used."""
+        count = len(self.overridden)
+        if not count:
+            return self.colour.upper()
+        return f"{self.colour.upper()} with {count} override{'s' if count > 1 else ''}"
 
     def describe(self) -> str:
         """One line: colour, reasons, and whether the stage accepts it."""

@@ -8,6 +8,7 @@ worker has finished, through the ordinary ``pytest_runtest_protocol``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,22 +23,40 @@ from pytest_promote.testlog import MARKERS_ATTR
 SELECTED = "promote_selected"  # key in xdist's workeroutput
 
 
-def activate(config: pytest.Config) -> None:
-    """Load the policy (a UsageError if it is bad) and register the run's hooks."""
-    from pytest_promote import gates, report
+def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
+    """The project's policy and the gate kinds it may name (a UsageError if it is bad)."""
+    from pytest_promote import gates
 
-    config.pluginmanager.register(gates, "promote-gates")
+    if not config.pluginmanager.is_registered(gates):
+        config.pluginmanager.register(gates, "promote-gates")
     kinds: dict[str, Any] = {}
     for provided in config.hook.pytest_promote_gate_kinds():
         kinds.update(provided or {})
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
-    policy = policy_mod.load(table, source, kinds)
-    stage = policy.stage(str(config.getoption("promote_to")))
+    return policy_mod.load(table, source, kinds), kinds
+
+
+def activate(config: pytest.Config) -> None:
+    """Load the policy (a UsageError if it is bad) and register the run's hooks."""
+    from pytest_promote import clock, git, ledger, overrides, report, stages
+
+    policy, kinds = load_policy(config)
+    name = str(config.getoption("promote_to"))  # set: activate runs only then
+    selection = None
+    if name == stages.AUTO:
+        selection = stages.select(policy, config.rootpath, os.environ)
+        name = selection.stage
+    stage = policy.stage(name)
     promote_only = bool(config.getoption("promote_only"))
     run = PromoteRun(config, policy, stage, kinds, promote_only)
+    run.selection = selection
+    given = config.getoption("promote_override") or []
+    actor = git.actor(config.rootpath) if given else None
+    run.overrides = overrides.resolve(policy, stage, given, actor, clock.now().date())
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(PromotePlugin(config, run), "promote-session")
     config.pluginmanager.register(report, "promote-report")
+    config.pluginmanager.register(ledger.LedgerPlugin(run), "promote-ledger")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(run), "promote-xdist")
 
@@ -55,9 +74,13 @@ class PromotePlugin:
         self.run = run
         self.selected: list[str] | None = None  # None: not known yet (xdist controller)
 
-    def pytest_report_header(self, config: pytest.Config) -> str:
-        """Say which stage is being promoted to, under which policy."""
-        return f"promote: stage {self.run.stage.name} (policy: {self.run.policy.source})"
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        """Say which stage is being promoted to, why, under which policy."""
+        lines = [f"promote: stage {self.run.stage.name} (policy: {self.run.policy.source})"]
+        if self.run.selection:
+            lines.append(f"promote: {self.run.selection.describe()}")
+        lines += [f"promote: override {o.gate} {o.describe()}" for o in self.run.overrides.values()]
+        return lines
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
         """``--promote-only``: collect none of the project's tests."""

@@ -9,6 +9,7 @@ import pytest
 BASIC_POLICY = """
 [tool.promote]
 stages = ["development", "staging", "production"]
+enforce_path = false  # these projects are no git repositories: no ledger, no `path` gate
 
 [tool.promote.gates]
 invariants = { count = 1 }
@@ -44,6 +45,46 @@ def project(pytester: pytest.Pytester):
             """
         }
         pytester.makepyfile(**{k: textwrap.dedent(v) for k, v in tests.items()})
+        return pytester
+
+    return make
+
+
+#: Environment variables that change who runs and which ref is built.
+CI_VARIABLES = (
+    "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "CI_COMMIT_REF_NAME",
+    "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "PROMOTE_NOW", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
+)
+
+
+@pytest.fixture
+def git(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Run git in the pytester project; the CI's variables are cleared first."""
+    import subprocess
+
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=pytester.path, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    return run
+
+
+@pytest.fixture
+def git_project(project, git):
+    """``project`` made a git repository on ``main`` with one commit."""
+
+    def make(policy: str = BASIC_POLICY, **files: str) -> pytest.Pytester:
+        pytester = project(policy, **files)
+        git("init", "-q", "-b", "main")
+        git("config", "user.name", "Tess Ter")
+        git("config", "user.email", "tess@example.com")
+        git("add", "-A")
+        git("commit", "-q", "-m", "first")
         return pytester
 
     return make

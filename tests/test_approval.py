@@ -10,6 +10,7 @@ from gitrepo import Repo, gate_summary
 POLICY = """
 [tool.promote]
 stages = ["dev", "test", "prod"]
+enforce_path = false  # the ledger's `path` gate is tested in test_ledger.py
 
 [tool.promote.gates.approval]
 reviewers = ["rita@example.com", "Sam Reviewer", "ada@example.com"]

@@ -16,8 +16,10 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
     from pytest_promote.gates.coverage import CoverageGate
+    from pytest_promote.gates.freeze import FreezeGate
     from pytest_promote.gates.invariants import InvariantsGate
     from pytest_promote.gates.lint import LintGate
+    from pytest_promote.gates.path import PathGate
     from pytest_promote.gates.provenance import ProvenanceGate
     from pytest_promote.gates.tests import TestsGate
     from pytest_promote.gates.types import TypesGate
@@ -32,4 +34,6 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
         "command": CommandGate,
         "provenance": ProvenanceGate,
         "approval": ApprovalGate,
+        "path": PathGate,
+        "freeze": FreezeGate,
     }

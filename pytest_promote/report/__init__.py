@@ -38,7 +38,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     junit.add_properties(config, verdict)
     target = config.getoption("promote_report")
     if target:
-        write_atomic(Path(target), json_report.dumps(json_report.build(run, verdict)))
+        write_atomic(Path(target), json_report.dumps(json_report.of(config, run, verdict)))
     summary = config.getoption("promote_summary")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary or step_summary:

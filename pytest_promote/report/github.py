@@ -14,13 +14,13 @@ def _prop(text: str) -> str:
 
 
 def lines(verdict: Verdict) -> list[str]:
-    """``::error``/``::warning`` commands; advisory gates give warnings."""
+    """``::error``/``::warning`` commands; advisory and overridden gates give warnings."""
     out = []
     for gate in verdict.gates:
         result = gate.result
         if result is None or result.status == "passed":
             continue
-        level = "error" if gate.mode == "required" else "warning"
+        level = "error" if gate.mode == "required" and not gate.overridden else "warning"
         title = _prop(f"promote {gate.id}")
         if not result.findings:
             out.append(f"::{level} title={title}::{_data(result.summary)}")

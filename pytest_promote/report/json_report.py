@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from pytest_promote import git
 from pytest_promote.scorecard import GateOutcome, Verdict
@@ -15,11 +18,28 @@ if TYPE_CHECKING:
 #: Bumped whenever a field changes meaning or goes away (README "JSON report").
 SCHEMA_VERSION = 1
 
+#: This run's report, built once: the file, the ledger and any other reader share it.
+REPORT_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def of(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
+    """The report of this run, built on first use (so its time and digest are one)."""
+    if REPORT_KEY not in config.stash:
+        config.stash[REPORT_KEY] = build(run, verdict)
+    return config.stash[REPORT_KEY]
+
+
+def digest(report: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the canonical JSON of ``report`` without its ``digest``."""
+    body = {k: v for k, v in report.items() if k != "digest"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
 
 def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     """The report of one promotion run."""
     root = run.context.rootpath
-    return {
+    report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "stage": verdict.stage,
         "policy": run.policy.source,
@@ -27,13 +47,23 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         "branch": git.branch(root),
         "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "colour": verdict.colour,
+        "verdict": verdict.headline,
         "accept": verdict.accept,
         "accepted": verdict.accepted,
         "reasons": list(verdict.reasons),
         "dry_run": run.dry_run,
         "gates": [gate_entry(o) for o in verdict.gates],
-        "overrides": [],
+        "overrides": [
+            {**g.override.as_dict(), "used": g.overridden}
+            for g in verdict.gates if g.override is not None
+        ],
+        "overridden": len(verdict.overridden),
+        "selection": run.selection.as_dict() if run.selection else None,
     }
+    # Through JSON first, so the digest covers exactly what a reader will load.
+    report = json.loads(json.dumps(report))
+    report["digest"] = digest(report)  # last: it covers every other field
+    return report
 
 
 def gate_entry(outcome: GateOutcome) -> dict[str, Any]:
@@ -47,6 +77,7 @@ def gate_entry(outcome: GateOutcome) -> dict[str, Any]:
         "measured": result.measured if result else None,
         "threshold": result.threshold if result else None,
         "cached": result.cached if result else False,
+        "overridden": outcome.overridden,
         "findings": [
             {"file": f.file, "line": f.line, "col": f.col, "rule": f.rule, "message": f.message}
             for f in (result.findings if result else ())

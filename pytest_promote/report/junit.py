@@ -12,6 +12,7 @@ def properties(verdict: Verdict) -> list[tuple[str, str]]:
     props = [
         ("promote.stage", verdict.stage),
         ("promote.colour", verdict.colour),
+        ("promote.verdict", verdict.headline),
         ("promote.accepted", str(verdict.accepted).lower()),
     ]
     for gate in verdict.gates:
@@ -22,6 +23,16 @@ def properties(verdict: Verdict) -> list[tuple[str, str]]:
             (f"promote.{gate.id}.measured", "" if result is None else str(result.measured)),
             (f"promote.{gate.id}.threshold", "" if result is None else str(result.threshold)),
         ]
+    props.append(("promote.overrides", str(len(verdict.overridden))))
+    for gate in verdict.gates:
+        if gate.override:
+            name = f"promote.{gate.id}.override"
+            props += [
+                (f"{name}.used", str(gate.overridden).lower()),
+                (f"{name}.by", gate.override.by),
+                (f"{name}.reason", gate.override.reason),
+                (f"{name}.until", gate.override.until.isoformat() if gate.override.until else ""),
+            ]
     return props
 
 

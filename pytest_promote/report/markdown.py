@@ -30,11 +30,23 @@ def render(run: PromoteRun, verdict: Verdict) -> str:
     ]
     for gate in verdict.gates:
         result = gate.result
+        status = f"{gate.status} (overridden)" if gate.overridden else gate.status
         lines.append(
-            f"| {gate.id} | {gate.mode} | {ICON.get(gate.status, '')} {gate.status} | "
+            f"| {gate.id} | {gate.mode} | {ICON.get(gate.status, '')} {status} | "
             f"{cell(result.measured if result else None)} | "
             f"{cell(result.threshold if result else None)} | "
             f"{cell(result.summary if result else 'did not run')} |"
         )
+    overrides = [g.override for g in verdict.gates if g.override]
+    if overrides:
+        lines += ["", "| override | used | by | until | reason |", "|---|---|---|---|---|"]
+        for gate in verdict.gates:
+            o = gate.override
+            if o:
+                until = o.until.isoformat() if o.until else ""
+                used = "yes" if gate.overridden else "no (unused)"
+                lines.append(f"| {o.gate} | {used} | {cell(o.by)} | {until} | {cell(o.reason)} |")
+    if run.selection:
+        lines += ["", f"Stage chosen {run.selection.describe()}."]
     lines += ["", f"Policy: {run.policy.source}", ""]
     return "\n".join(lines)

@@ -6,9 +6,23 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote.report import github
+from pytest_promote.scorecard import Verdict
 
 if TYPE_CHECKING:
     from pytest_promote.run import PromoteRun
+
+
+def override_lines(verdict: Verdict) -> list[str]:
+    """One line per override: used (with the gate's real status) or unused."""
+    lines = [
+        f"override {g.id} ({g.status}) {g.override.describe()}"
+        for g in verdict.overridden if g.override
+    ]
+    lines += [
+        f"unused override {o.gate} (the gate did not fail) {o.describe()}"
+        for o in verdict.unused_overrides
+    ]
+    return lines
 
 
 def write(tr: Any, run: PromoteRun) -> None:
@@ -26,7 +40,10 @@ def write(tr: Any, run: PromoteRun) -> None:
         if result is not None:
             cached = " (cached, inputs unchanged)" if result.cached else ""
             figures = f"measured {result.measured}, threshold {result.threshold}{cached}"
-        tr.write_line(f"  {gate.id:<{width}}  {gate.mode:<9} {gate.status:<8} {figures}")
+        status = "overridden" if gate.overridden else gate.status
+        tr.write_line(f"  {gate.id:<{width}}  {gate.mode:<9} {status:<10} {figures}")
+    for line in override_lines(verdict):
+        tr.write_line(line)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.lines(verdict):
             tr.write_line(line)

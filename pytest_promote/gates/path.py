@@ -1,0 +1,56 @@
+"""``path``: no skipping environments: the previous stage accepted this code first.
+
+Passes when HEAD, or a commit with HEAD's tree (the same files, e.g. a rebase or a
+merge that changed nothing), carries an accepted ledger record for the stage before
+this one. Required by default at every stage after the first.
+"""
+
+from __future__ import annotations
+
+from pytest_promote import git, ledger
+from pytest_promote.gate import Finding, Gate, GateResult
+
+
+class PathGate(Gate):
+    """The previous stage's accepted record on HEAD (or its tree) in ``refs/notes/promote``."""
+
+    title = "promotion path"
+
+    def evaluate(self) -> GateResult:
+        """Look up the ledger."""
+        stage = self.context.stage
+        previous = self.context.policy.previous(stage)
+        if previous is None:
+            summary = f"path: {stage} is the first stage"
+            return GateResult.passed(summary, measured="-", threshold="-")
+        root = self.context.rootpath
+        head = git.head(root)
+        if head is None:
+            return GateResult.error(
+                f"path: cannot read the ledger: {root} is not a git repository with a commit; "
+                f"{stage} needs an accepted {previous.name} record"
+            )
+        threshold = f"{previous.name} accepted"
+        mine = [r for r in ledger.for_head(ledger.records(root), head, git.tree(root))
+                if r.stage == previous.name]
+        accepted = [r for r in mine if r.accepted]
+        if accepted:
+            last = accepted[-1]
+            how = "HEAD" if last.commit == head else f"{last.commit[:12]} (same tree as HEAD)"
+            return GateResult.passed(
+                f"path: {how} was accepted for {previous.name} ({last.headline or last.colour}, "
+                f"{last.time})",
+                measured=f"{previous.name} accepted on {last.commit[:12]}", threshold=threshold,
+            )
+        findings = [
+            Finding(f"{previous.name} recorded {r.headline or r.colour} (not accepted) at {r.time}",
+                    rule="not-accepted")
+            for r in mine
+        ]
+        return GateResult.failed(
+            f"path: HEAD {head[:12]} has no accepted {previous.name} record, required before "
+            f"{stage}: promote to {previous.name} first (in CI, fetch the ledger: "
+            f"git fetch origin {ledger.REF}:{ledger.REF})",
+            measured=f"{previous.name} {'not accepted' if mine else 'not recorded'}",
+            threshold=threshold, findings=findings,
+        )
