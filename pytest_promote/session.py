@@ -82,6 +82,15 @@ class PromotePlugin:
         lines += [f"promote: override {o.gate} {o.describe()}" for o in self.run.overrides.values()]
         return lines
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        """Start the gates before collecting, when nothing on the command line can
+        deselect them: their tools then also overlap the collection."""
+        option = self.config.option
+        selecting = option.keyword or option.markexpr or self.config.getoption("deselect", None)
+        if not (is_worker(self.config) or option.collectonly or selecting):
+            self.run.start(self.run.stage.gates)
+
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
         """``--promote-only``: collect none of the project's tests."""
         return True if self.run.context.promote_only else None
