@@ -11,7 +11,11 @@ from pytest_promote.gate import Gate
 
 @pytest.hookimpl(trylast=True)
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
-    """The built-in gate kinds (command gates are any id with a `command`)."""
+    """The built-in gate kinds (command gates are any id with a `command`).
+
+    ``metrics`` needs a table under ``[tool.promote.gates.<id>]``
+    before a stage can name them.
+    """
     from pytest_promote.gates.approval import ApprovalGate
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
@@ -19,6 +23,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.freeze import FreezeGate
     from pytest_promote.gates.invariants import InvariantsGate
     from pytest_promote.gates.lint import LintGate
+    from pytest_promote.gates.metrics import MetricsGate
     from pytest_promote.gates.path import PathGate
     from pytest_promote.gates.provenance import ProvenanceGate
     from pytest_promote.gates.tests import TestsGate
@@ -34,6 +39,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
         "command": CommandGate,
         "provenance": ProvenanceGate,
         "approval": ApprovalGate,
+        "metrics": MetricsGate,
         "path": PathGate,
         "freeze": FreezeGate,
     }
