@@ -13,7 +13,7 @@ from pytest_promote.gate import Gate
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     """The built-in gate kinds (command gates are any id with a `command`).
 
-    ``metrics`` needs a table under ``[tool.promote.gates.<id>]``
+    ``health`` and ``metrics`` need a table under ``[tool.promote.gates.<id>]``
     before a stage can name them.
     """
     from pytest_promote.gates.approval import ApprovalGate
@@ -21,6 +21,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.command import CommandGate
     from pytest_promote.gates.coverage import CoverageGate
     from pytest_promote.gates.freeze import FreezeGate
+    from pytest_promote.gates.health import HealthGate
     from pytest_promote.gates.invariants import InvariantsGate
     from pytest_promote.gates.lint import LintGate
     from pytest_promote.gates.metrics import MetricsGate
@@ -39,6 +40,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
         "command": CommandGate,
         "provenance": ProvenanceGate,
         "approval": ApprovalGate,
+        "health": HealthGate,
         "metrics": MetricsGate,
         "path": PathGate,
         "freeze": FreezeGate,
