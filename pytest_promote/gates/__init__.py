@@ -13,13 +13,14 @@ from pytest_promote.gate import Gate
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     """The built-in gate kinds (command gates are any id with a `command`).
 
-    ``drift``, ``health`` and ``metrics`` need a table under ``[tool.promote.gates.<id>]``
+    ``drift``, ``deps``, ``health`` and ``metrics`` need a table under ``[tool.promote.gates.<id>]``
     before a stage can name them.
     """
     from pytest_promote.gates.approval import ApprovalGate
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
     from pytest_promote.gates.coverage import CoverageGate
+    from pytest_promote.gates.deps import DepsGate
     from pytest_promote.gates.drift import DriftGate
     from pytest_promote.gates.freeze import FreezeGate
     from pytest_promote.gates.health import HealthGate
@@ -42,6 +43,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
         "provenance": ProvenanceGate,
         "approval": ApprovalGate,
         "drift": DriftGate,
+        "deps": DepsGate,
         "health": HealthGate,
         "metrics": MetricsGate,
         "path": PathGate,
