@@ -74,7 +74,7 @@ def _bracket(inner: str, path: str) -> Step:
     field, sep, value = inner.partition("=")
     if sep and field.strip():
         return (field.strip(), value.strip())
-    raise PathError(f"{path!r}: [{inner}] is neither an index, a \"key\" nor a field=value")
+    raise PathError(f'{path!r}: [{inner}] is neither an index, a "key" nor a field=value')
 
 
 def get(document: Any, path: str | Sequence[Step]) -> Any:
@@ -86,7 +86,9 @@ def get(document: Any, path: str | Sequence[Step]) -> Any:
         if isinstance(step, tuple):
             field, want = step
             if not isinstance(value, list):
-                raise PathError(f"{here} is {_kind(value)}, not a list to select [{field}={want}] in")
+                raise PathError(
+                    f"{here} is {_kind(value)}, not a list to select [{field}={want}] in"
+                )
             found = [v for v in value if isinstance(v, dict) and _text(v.get(field)) == want]
             if not found:
                 raise PathError(f"no element of {here} has {field} = {want!r}")

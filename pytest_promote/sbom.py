@@ -12,7 +12,7 @@ import importlib.metadata as metadata
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -92,7 +92,8 @@ def closure(rootpath: Path, roots: Iterable[str] = (), extras: Iterable[str] = (
         raise ValueError(
             f"the project {name!r} is not installed in this environment (pip install -e .); "
             "install it, or list the distributions to start from in `roots`"
-            if name else "no [project] name in pyproject.toml; list the distributions in `roots`"
+            if name
+            else "no [project] name in pyproject.toml; list the distributions in `roots`"
         )
     else:
         start = _requirements(project, set(extras))
@@ -115,7 +116,8 @@ def closure(rootpath: Path, roots: Iterable[str] = (), extras: Iterable[str] = (
             done |= new
             queue.extend((r, key) for r in _requirements(dist, new - {""}, base="" in new))
     packages = tuple(
-        _package(dist, edges.get(key, set())) for key, (dist, _) in sorted(found.items())
+        _package(dist, edges.get(key, set()))
+        for key, (dist, _) in sorted(found.items())
         if key != root_key
     )
     root = _package(project, edges[root_key]) if project is not None and not roots else None
@@ -136,7 +138,9 @@ def _requirement(text: str, where: str) -> Requirement:
         raise ValueError(f"{where}: {text!r} is not a requirement: {exc}") from None
 
 
-def _requirements(dist: metadata.Distribution, extras: set[str], base: bool = True) -> list[Requirement]:
+def _requirements(
+    dist: metadata.Distribution, extras: set[str], base: bool = True
+) -> list[Requirement]:
     """The requirements that apply here, for ``extras`` (and the base ones if ``base``)."""
     out = []
     for text in dist.requires or ():
@@ -160,13 +164,15 @@ def license_of(dist: metadata.Distribution) -> str | None:
     from cyclonedx.spdx import fixup_id, is_expression
 
     meta = dist.metadata
-    declared = (meta.get("License-Expression") or meta.get("License") or "").strip()
+    declared = (_field(meta, "License-Expression") or _field(meta, "License")).strip()
     single = declared if declared and "\n" not in declared and len(declared) <= 100 else ""
     if single and single.upper() != "UNKNOWN":
         spdx = fixup_id(single) or (single if is_expression(single) else None)
         if spdx:
             return spdx
-    names = [c.split(" :: ")[-1] for c in meta.get_all("Classifier") or () if c.startswith("License ::")]
+    names = [
+        c.split(" :: ")[-1] for c in meta.get_all("Classifier") or () if c.startswith("License ::")
+    ]
     mapped = [CLASSIFIERS[n] for n in names if n in CLASSIFIERS]
     if mapped:
         return " OR ".join(dict.fromkeys(mapped))
@@ -175,30 +181,43 @@ def license_of(dist: metadata.Distribution) -> str | None:
     return names[0] if names else None
 
 
+def _field(meta: metadata.PackageMetadata, name: str) -> str:
+    return (meta.get_all(name) or [""])[0]
+
+
 def build_bom(found: Closure) -> Bom:
     """The CycloneDX BOM: one library component per package, with its dependencies."""
     from cyclonedx.contrib.license.factories import LicenseFactory
-    from cyclonedx.model.bom import Bom
-    from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.model import bom as bom_model
+    from cyclonedx.model import component as component_model
     from packageurl import PackageURL
 
+    # cyclonedx's serialization decorators hide these classes' signatures from type
+    # checkers; the library validates its own arguments at run time
+    make_bom: Any = bom_model.Bom
+    make_component: Any = component_model.Component
+    kinds = component_model.ComponentType
     factory = LicenseFactory()
 
-    def component(pkg: Package, kind: ComponentType = ComponentType.LIBRARY) -> Component:
+    def component(pkg: Package, kind: Any = kinds.LIBRARY) -> Any:
         licenses = [factory.make_from_string(pkg.license)] if pkg.license else []
-        return Component(
-            type=kind, name=pkg.name, version=pkg.version, bom_ref=pkg.purl,
-            purl=PackageURL("pypi", name=pkg.key, version=pkg.version), licenses=licenses,
+        return make_component(
+            type=kind,
+            name=pkg.name,
+            version=pkg.version,
+            bom_ref=pkg.purl,
+            purl=PackageURL("pypi", name=pkg.key, version=pkg.version),
+            licenses=licenses,
         )
 
-    bom = Bom()
+    bom = make_bom()
     by_key = {pkg.key: component(pkg) for pkg in found.packages}
     for comp in by_key.values():
         bom.components.add(comp)
     for pkg in found.packages:
         bom.register_dependency(by_key[pkg.key], [by_key[k] for k in pkg.requires if k in by_key])
     if found.root is not None:
-        root = component(found.root, ComponentType.APPLICATION)
+        root = component(found.root, kinds.APPLICATION)
         bom.metadata.component = root
         bom.register_dependency(root, [by_key[k] for k in found.root.requires if k in by_key])
     return bom

@@ -56,7 +56,8 @@ def test_the_sbom_covers_the_installed_closure(installed: pytest.Pytester) -> No
     }
     graph = {d["ref"]: d.get("dependsOn", []) for d in bom["dependencies"]}
     assert sorted(graph["pkg:pypi/demo-app@0.1.0"]) == [
-        f"pkg:pypi/iniconfig@{INICONFIG}", f"pkg:pypi/pluggy@{PLUGGY}"
+        f"pkg:pypi/iniconfig@{INICONFIG}",
+        f"pkg:pypi/pluggy@{PLUGGY}",
     ]
 
 
@@ -69,17 +70,22 @@ def test_the_sbom_reads_back_with_cyclonedx(installed: pytest.Pytester) -> None:
     assert sorted(c.name for c in bom.components) == ["iniconfig", "pluggy"]
 
 
-def test_unapproved_components_are_listed_with_version_and_license(installed: pytest.Pytester) -> None:
+def test_unapproved_components_are_listed_with_version_and_license(
+    installed: pytest.Pytester,
+) -> None:
     installed.makepyprojecttoml(policy('allowlist = "approved.txt"'))
     (installed.path / "approved.txt").write_text("pluggy<1.0\nPluggy==0.13.1\n")
     result = installed.runpytest("--promote-to=production")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "deps: 2 of 2 component(s) not approved (all must be approved for production); "
-        "SBOM: reports/sbom.cdx.json",
-        f"approved.txt: unapproved iniconfig {INICONFIG} (MIT): not in the allowlist",
-        f"approved.txt: unapproved pluggy {PLUGGY} (MIT): version not allowed (allowlist: <1.0 or ==0.13.1)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "deps: 2 of 2 component(s) not approved (all must be approved for production); "
+            "SBOM: reports/sbom.cdx.json",
+            f"approved.txt: unapproved iniconfig {INICONFIG} (MIT): not in the allowlist",
+            f"approved.txt: unapproved pluggy {PLUGGY} (MIT): "
+            "version not allowed (allowlist: <1.0 or ==0.13.1)",
+        ]
+    )
     assert (installed.path / "reports/sbom.cdx.json").stat().st_size > 0  # evidence even on failure
 
 
@@ -92,19 +98,23 @@ def test_extras_widen_the_closure(installed: pytest.Pytester) -> None:
 
 
 def test_licenses_allowed_and_denied_from_roots(pytester: pytest.Pytester) -> None:
-    """pytest's own closure: MIT, Pygments' BSD-2-Clause, packaging's 'Apache-2.0 OR BSD-2-Clause'."""
+    """pytest's closure: MIT, Pygments' BSD-2-Clause, packaging's Apache-2.0 OR BSD-2-Clause."""
     gate = 'roots = ["pytest"]\nallowed_licenses = ["MIT", "BSD-*"]'
     pytester.makepyprojecttoml(policy(gate))
     pytester.runpytest("--promote-to=production").assert_outcomes(passed=2)
     pytester.makepyprojecttoml(policy(gate + '\ndenied_licenses = ["BSD-2-Clause"]'))
     result = pytester.runpytest("--promote-to=production")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "deps: 2 of 5 component(s) not approved*",
-        f"denied packaging {version('packaging')} (Apache-2.0 OR BSD-2-Clause): license Apache-2.0 "
-        "not in allowed_licenses; license BSD-2-Clause denied by 'BSD-2-Clause'",
-        f"denied Pygments {version('pygments')} (BSD-2-Clause): license BSD-2-Clause denied by 'BSD-2-Clause'",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "deps: 2 of 5 component(s) not approved*",
+            f"denied packaging {version('packaging')} (Apache-2.0 OR BSD-2-Clause): "
+            "license Apache-2.0 "
+            "not in allowed_licenses; license BSD-2-Clause denied by 'BSD-2-Clause'",
+            f"denied Pygments {version('pygments')} (BSD-2-Clause): "
+            "license BSD-2-Clause denied by 'BSD-2-Clause'",
+        ]
+    )
 
 
 def test_a_requirement_that_is_not_installed_fails(installed: pytest.Pytester) -> None:
@@ -113,20 +123,25 @@ def test_a_requirement_that_is_not_installed_fails(installed: pytest.Pytester) -
     installed.makepyprojecttoml(policy('denied_licenses = ["GPL-*"]'))
     result = installed.runpytest("--promote-to=production")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "deps: 0 of 2 component(s) not approved, 1 required but not installed*",
-        "missing not installed: no-such-dist-xyz>=1 (required by demo-app)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "deps: 0 of 2 component(s) not approved, 1 required but not installed*",
+            "missing not installed: no-such-dist-xyz>=1 (required by demo-app)",
+        ]
+    )
 
 
 def test_an_uninstalled_project_without_roots_is_an_error(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(policy('denied_licenses = ["GPL-*"]'))
     result = pytester.runpytest("--promote-to=production")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "deps: cannot judge the dependencies: the project 'demo-app' is not installed in this "
-        "environment (pip install -e .); install it, or list the distributions to start from in `roots`"
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "deps: cannot judge the dependencies: the project 'demo-app' is not installed in this "
+            "environment (pip install -e .); install it, or list the distributions to start "
+            "from in `roots`"
+        ]
+    )
 
 
 def test_a_bad_allowlist_line_is_an_error(installed: pytest.Pytester) -> None:
@@ -134,7 +149,9 @@ def test_a_bad_allowlist_line_is_an_error(installed: pytest.Pytester) -> None:
     (installed.path / "approved.txt").write_text("pluggy\niniconfig ~= \n")
     result = installed.runpytest("--promote-to=production")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["deps: cannot judge the dependencies: approved.txt:2: 'iniconfig ~=' *"])
+    result.stdout.fnmatch_lines(
+        ["deps: cannot judge the dependencies: approved.txt:2: 'iniconfig ~=' *"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,9 @@ def app(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
-def configure(pytester: pytest.Pytester, how: str = 'source = "api.contract:contract"', acks: str = "") -> None:
+def configure(
+    pytester: pytest.Pytester, how: str = 'source = "api.contract:contract"', acks: str = ""
+) -> None:
     pytester.makepyprojecttoml(POLICY.format(how=how, acks=acks))
 
 
@@ -63,17 +65,21 @@ def test_every_added_removed_and_changed_path_is_listed(app: pytest.Pytester) ->
     configure(app)
     result = run(app)
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "drift: 4 unacknowledged difference(s) from contract.json, 0 stale acknowledgement(s); "
-        "none allowed for staging",
-        *DIFFS,
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "drift: 4 unacknowledged difference(s) from contract.json, 0 stale acknowledgement(s); "
+            "none allowed for staging",
+            *DIFFS,
+        ]
+    )
 
 
 def test_the_same_contract_passes(app: pytest.Pytester) -> None:
     (app.path / "contract.json").write_text(json.dumps(CANONICAL | {"version": 2}))
     configure(app)
-    (app.path / "api/contract.py").write_text(f"def contract():\n    return {CANONICAL | {'version': 2}!r}\n")
+    (app.path / "api/contract.py").write_text(
+        f"def contract():\n    return {CANONICAL | {'version': 2}!r}\n"
+    )
     run(app).assert_outcomes(passed=2)
 
 
@@ -104,21 +110,25 @@ def test_acknowledged_differences_pass_and_are_reported(app: pytest.Pytester) ->
     configure(app, acks='acknowledgements = "acks.toml"')
     result = run(app)
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "drift: 2 unacknowledged difference(s) *",
-        "acknowledged: - endpoints.legacy (retired after the 2024 migration)",
-        "acknowledged: ~ version: 1 -> 2 (v2 ships with the orders API)",
-        DIFFS[1],
-        DIFFS[2],
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "drift: 2 unacknowledged difference(s) *",
+            "acknowledged: - endpoints.legacy (retired after the 2024 migration)",
+            "acknowledged: ~ version: 1 -> 2 (v2 ships with the orders API)",
+            DIFFS[1],
+            DIFFS[2],
+        ]
+    )
     assert "drift - endpoints.legacy" not in result.stdout.str()
 
 
 def test_everything_acknowledged_passes_in_json_too(app: pytest.Pytester) -> None:
-    acks = {"acknowledged": [
-        {"path": "version", "reason": "v2"},
-        {"path": "endpoints", "reason": "the endpoints were redesigned"},  # covers the subtree
-    ]}
+    acks = {
+        "acknowledged": [
+            {"path": "version", "reason": "v2"},
+            {"path": "endpoints", "reason": "the endpoints were redesigned"},  # covers the subtree
+        ]
+    }
     (app.path / "acks.json").write_text(json.dumps(acks))
     configure(app, acks='acknowledgements = "acks.json"')
     result = run(app, f"--promote-report={app.path}/report.json")
@@ -136,31 +146,47 @@ def test_a_stale_acknowledgement_fails(app: pytest.Pytester) -> None:
     configure(app, acks='acknowledgements = "acks.toml"')
     result = run(app)
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "drift: 0 unacknowledged difference(s) from contract.json, 1 stale acknowledgement(s)*",
-        "acks.toml: stale stale acknowledgement, no such difference now: "
-        "~ endpoints.users.method (was POST)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "drift: 0 unacknowledged difference(s) from contract.json, 1 stale acknowledgement(s)*",
+            "acks.toml: stale stale acknowledgement, no such difference now: "
+            "~ endpoints.users.method (was POST)",
+        ]
+    )
 
 
 def test_a_command_can_print_the_contract(app: pytest.Pytester) -> None:
-    app.makepyfile(dump="import json\nfrom api.contract import contract\n"
-                   "print(json.dumps(contract()))\n")
-    (app.path / "api/contract.py").write_text(textwrap.dedent(CODE).replace("    print(", "    0 and print("))
-    configure(app, how=f"command = [{json.dumps(sys.executable)}, \"dump.py\"]")
+    app.makepyfile(
+        dump="import json\nfrom api.contract import contract\nprint(json.dumps(contract()))\n"
+    )
+    (app.path / "api/contract.py").write_text(
+        textwrap.dedent(CODE).replace("    print(", "    0 and print(")
+    )
+    configure(app, how=f'command = [{json.dumps(sys.executable)}, "dump.py"]')
     run(app).stdout.fnmatch_lines(DIFFS)
 
 
 @pytest.mark.parametrize(
     ("how", "code", "lines"),
     [
-        ('source = "api.contract:contract"', "def contract():\n    raise RuntimeError('db down')\n",
-         ["*: source api.contract:contract exited 1", "RuntimeError: db down"]),
-        ('source = "api.contract:missing"', "def contract():\n    return {}\n",
-         ["*: source api.contract:missing exited 1",
-          "AttributeError: module 'api.contract' has no attribute 'missing'"]),
-        ('source = "api.contract:contract"', "def contract():\n    return {'when': object()}\n",
-         ["*exited 1", "TypeError: Object of type object is not JSON serializable"]),
+        (
+            'source = "api.contract:contract"',
+            "def contract():\n    raise RuntimeError('db down')\n",
+            ["*: source api.contract:contract exited 1", "RuntimeError: db down"],
+        ),
+        (
+            'source = "api.contract:missing"',
+            "def contract():\n    return {}\n",
+            [
+                "*: source api.contract:missing exited 1",
+                "AttributeError: module 'api.contract' has no attribute 'missing'",
+            ],
+        ),
+        (
+            'source = "api.contract:contract"',
+            "def contract():\n    return {'when': object()}\n",
+            ["*exited 1", "TypeError: Object of type object is not JSON serializable"],
+        ),
         ('command = "echo not-json"', "", ["*: `echo not-json` did not print JSON: *"]),
         ('command = ["no-such-program-xyz"]', "", ["*: cannot run `no-such-program-xyz`: *"]),
     ],
@@ -180,13 +206,24 @@ def test_a_contract_that_cannot_be_produced_is_an_error(
 @pytest.mark.parametrize(
     ("acks", "message"),
     [
-        ('[[acknowledged]]\npath = "version"\n', "*acknowledged[[]0[]] (version): needs a `reason`"),
-        ('[[acknowledged]]\npath = "a..b"\nreason = "x"\n', "*acknowledged[[]0[]]: 'a..b': a key is missing*"),
-        ('[[acknowledged]]\npath = "v"\nreason = "x"\nchange = "moved"\n', "*`change` 'moved' is not one of*"),
+        (
+            '[[acknowledged]]\npath = "version"\n',
+            "*acknowledged[[]0[]] (version): needs a `reason`",
+        ),
+        (
+            '[[acknowledged]]\npath = "a..b"\nreason = "x"\n',
+            "*acknowledged[[]0[]]: 'a..b': a key is missing*",
+        ),
+        (
+            '[[acknowledged]]\npath = "v"\nreason = "x"\nchange = "moved"\n',
+            "*`change` 'moved' is not one of*",
+        ),
         ("acknowledged = 3\n", "*expected a list `acknowledged`*"),
     ],
 )
-def test_a_bad_acknowledgement_file_is_an_error(app: pytest.Pytester, acks: str, message: str) -> None:
+def test_a_bad_acknowledgement_file_is_an_error(
+    app: pytest.Pytester, acks: str, message: str
+) -> None:
     (app.path / "acks.toml").write_text(acks)
     configure(app, acks='acknowledgements = "acks.toml"')
     result = run(app)
@@ -205,13 +242,17 @@ def test_a_missing_canonical_contract_is_an_error(app: pytest.Pytester) -> None:
     [
         ("", "drift needs `contract`*"),
         ('contract = "c.json"\nsource = "a:b"\ncommand = "x"', "drift needs `contract`*"),
-        ('contract = "c.json"\nsource = "a.b"', "*`source` 'a.b' is not of the form 'package.module:function'"),
+        (
+            'contract = "c.json"\nsource = "a.b"',
+            "*`source` 'a.b' is not of the form 'package.module:function'",
+        ),
     ],
 )
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, gate: str, message: str) -> None:
     gates = f"[tool.promote.gates.drift]\n{gate}\n" if gate else ""
     pytester.makepyprojecttoml(
-        f'[tool.promote]\nstages = ["staging"]\n{gates}[tool.promote.stage.staging]\nrequired = ["drift"]\n'
+        f'[tool.promote]\nstages = ["staging"]\n{gates}'
+        '[tool.promote.stage.staging]\nrequired = ["drift"]\n'
     )
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -63,7 +63,7 @@ def service() -> Iterator[Service]:
 def policy(gate: str, stage: str = "") -> str:
     return (
         '[tool.promote]\nstages = ["staging"]\n'
-        f"[tool.promote.gates.api-health]\nkind = \"health\"\nbackoff = 0.05\ntimeout = 10\n{gate}\n"
+        f'[tool.promote.gates.api-health]\nkind = "health"\nbackoff = 0.05\ntimeout = 10\n{gate}\n'
         f'[tool.promote.stage.staging]\nrequired = ["api-health"]\n{stage}'
     )
 
@@ -85,11 +85,13 @@ def test_a_service_that_stays_down_fails_with_status_and_body(
     pytester.makepyprojecttoml(policy(f'url = "{service.url}/down"\nretries = 2'))
     result = pytester.runpytest("--promote-to=staging")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        f"api-health: GET {service.url}/down -> 503 after 3 attempt(s) in *s; "
-        "200 required for staging",
-        "body: service unavailable: still warming up still warming up *...",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"api-health: GET {service.url}/down -> 503 after 3 attempt(s) in *s; "
+            "200 required for staging",
+            "body: service unavailable: still warming up still warming up *...",
+        ]
+    )
     assert service.hits == 3
 
 
@@ -97,7 +99,11 @@ def test_a_service_that_stays_down_fails_with_status_and_body(
     ("check", "passes", "problem"),
     [
         ('field = "checks[name=db].ok"\nvalue = true', True, ""),
-        ('field = "checks[name=cache].ok"\nvalue = true', False, "200, checks[[]name=cache[]].ok = false"),
+        (
+            'field = "checks[name=cache].ok"\nvalue = true',
+            False,
+            "200, checks[[]name=cache[]].ok = false",
+        ),
         ('field = "checks[1].ok"', True, ""),
         ('field = "checks[2].ok"', False, "200, checks has 2 element(s), no [[]2[]]"),
         ('field = "status"\nvalue = "ok"\ncontains = "db"', True, ""),
@@ -137,7 +143,9 @@ def test_nothing_listening_is_an_error(pytester: pytest.Pytester, service: Servi
     assert (gate["status"], gate["measured"]) == ("error", "no response")
 
 
-def test_the_overall_timeout_bounds_the_retries(pytester: pytest.Pytester, service: Service) -> None:
+def test_the_overall_timeout_bounds_the_retries(
+    pytester: pytest.Pytester, service: Service
+) -> None:
     service.delay = 1.0
     pytester.makepyprojecttoml(
         policy(f'url = "{service.url}/slow"\nretries = 50').replace("timeout = 10", "timeout = 0.4")
@@ -145,7 +153,9 @@ def test_the_overall_timeout_bounds_the_retries(pytester: pytest.Pytester, servi
     began = time.monotonic()
     result = pytester.runpytest("--promote-to=staging")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*-> no response (*timed out*) after 1 attempt(s) in *s; 200 required for staging"])
+    result.stdout.fnmatch_lines(
+        ["*-> no response (*timed out*) after 1 attempt(s) in *s; 200 required for staging"]
+    )
     assert time.monotonic() - began < 5
 
 
@@ -156,7 +166,9 @@ def test_the_url_can_come_from_the_environment(
     monkeypatch.delenv("DEPLOY_URL", raising=False)
     result = pytester.runpytest("--promote-to=staging")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines(["*url '${DEPLOY_URL}/healthz': an environment variable in it is not set"])
+    result.stdout.fnmatch_lines(
+        ["*url '${DEPLOY_URL}/healthz': an environment variable in it is not set"]
+    )
     monkeypatch.setenv("DEPLOY_URL", service.url)
     pytester.runpytest("--promote-to=staging").assert_outcomes(passed=2)
 
@@ -178,7 +190,9 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, gate: str, mess
 
 
 def test_health_by_its_kind_name_needs_a_table(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml('[tool.promote]\nstages = ["s"]\n[tool.promote.stage.s]\nrequired = ["health"]\n')
+    pytester.makepyprojecttoml(
+        '[tool.promote]\nstages = ["s"]\n[tool.promote.stage.s]\nrequired = ["health"]\n'
+    )
     result = pytester.runpytest("--promote-to=s")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*stage.s.health = {}: health needs a `url`*"])

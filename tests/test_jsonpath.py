@@ -9,7 +9,10 @@ from pytest_promote import jsonpath
 DOC = {
     "a": {"b": [{"c": 3}, {"c": 4}]},
     "odd.key": {"x": True},
-    "benchmarks": [{"name": "test_a", "stats": {"mean": 0.1}}, {"name": "test_b", "stats": {"mean": 0.2}}],
+    "benchmarks": [
+        {"name": "test_a", "stats": {"mean": 0.1}},
+        {"name": "test_b", "stats": {"mean": 0.2}},
+    ],
 }
 
 

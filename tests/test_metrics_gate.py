@@ -57,20 +57,24 @@ def test_values_within_bounds_pass(measured: pytest.Pytester) -> None:
 def test_a_later_stage_tightens_one_check(measured: pytest.Pytester) -> None:
     result = measured.runpytest("--promote-to=production")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*metrics: 1 of 2 metric(s) out of bounds for production*",
-        "reports/uptime.json: threshold uptime: seven_day.percent = 99.7, required >= 99.9",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*metrics: 1 of 2 metric(s) out of bounds for production*",
+            "reports/uptime.json: threshold uptime: seven_day.percent = 99.7, required >= 99.9",
+        ]
+    )
 
 
 def test_a_missing_file_is_an_error_not_a_pass(measured: pytest.Pytester) -> None:
     (measured.path / "reports/uptime.json").unlink()
     result = measured.runpytest("--promote-to=development")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([
-        "*metrics: 1 of 2 metric(s) could not be read for development*",
-        "reports/uptime.json: unreadable uptime: no such file: reports/uptime.json",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*metrics: 1 of 2 metric(s) could not be read for development*",
+            "reports/uptime.json: unreadable uptime: no such file: reports/uptime.json",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -87,7 +91,7 @@ def test_a_missing_path_or_non_number_is_an_error(
     (measured.path / "reports/uptime.json").write_text(json.dumps(document))
     result = measured.runpytest("--promote-to=development")
     result.assert_outcomes(failed=2)
-    result.stdout.fnmatch_lines([f"*could not be read*", f"*unreadable {message}"])
+    result.stdout.fnmatch_lines(["*could not be read*", f"*unreadable {message}"])
 
 
 def test_not_json_is_an_error(measured: pytest.Pytester) -> None:
@@ -101,27 +105,36 @@ def test_a_later_stage_cannot_loosen_a_check(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(POLICY.replace("min = 99.9", "min = 99.0"))
     result = pytester.runpytest("--promote-to=development")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([
-        "*stage.production.metrics.checks.uptime.min = 99.0: a later stage may only tighten: "
-        "development has 99.5; use a value >= 99.5"
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            "*stage.production.metrics.checks.uptime.min = 99.0: a later stage may only tighten: "
+            "development has 99.5; use a value >= 99.5"
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     ("gates", "message"),
     [
         ("", "metrics needs `checks`*"),
-        ('[tool.promote.gates.metrics.checks.x]\nfile = "a.json"\npath = "a"',
-         "*the check on 'a' needs a `min`, a `max` or both"),
-        ('[tool.promote.gates.metrics.checks.x]\nfile = "a.json"\npath = "a..b"\nmin = 1',
-         "*'a..b': a key is missing at 2"),
-        ('[tool.promote.gates.metrics.checks.x]\nfile = "a.json"\npath = "a"\nmin = 2\nmax = 1',
-         "*min 2 > max 1"),
+        (
+            '[tool.promote.gates.metrics.checks.x]\nfile = "a.json"\npath = "a"',
+            "*the check on 'a' needs a `min`, a `max` or both",
+        ),
+        (
+            '[tool.promote.gates.metrics.checks.x]\nfile = "a.json"\npath = "a..b"\nmin = 1',
+            "*'a..b': a key is missing at 2",
+        ),
+        (
+            '[tool.promote.gates.metrics.checks.x]\nfile = "a.json"\npath = "a"\nmin = 2\nmax = 1',
+            "*min 2 > max 1",
+        ),
     ],
 )
 def test_bad_checks_are_usage_errors(pytester: pytest.Pytester, gates: str, message: str) -> None:
     pytester.makepyprojecttoml(
-        f'[tool.promote]\nstages = ["dev"]\n{gates}\n[tool.promote.stage.dev]\nrequired = ["metrics"]\n'
+        f'[tool.promote]\nstages = ["dev"]\n{gates}\n'
+        '[tool.promote.stage.dev]\nrequired = ["metrics"]\n'
     )
     result = pytester.runpytest("--promote-to=dev")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -130,8 +143,11 @@ def test_bad_checks_are_usage_errors(pytester: pytest.Pytester, gates: str, mess
 
 def test_several_metrics_gates_by_kind(measured: pytest.Pytester) -> None:
     measured.makepyprojecttoml(
-        POLICY.replace("[tool.promote.gates.metrics.checks.parse-mean]", "[tool.promote.gates.perf]\n"
-                       'kind = "metrics"\n[tool.promote.gates.perf.checks.parse-mean]')
+        POLICY.replace(
+            "[tool.promote.gates.metrics.checks.parse-mean]",
+            "[tool.promote.gates.perf]\n"
+            'kind = "metrics"\n[tool.promote.gates.perf.checks.parse-mean]',
+        )
         .replace('required = ["metrics"]', 'required = ["metrics"]\nadvisory = ["perf"]')
         .replace("max = 0.005", "max = 0.001")
     )

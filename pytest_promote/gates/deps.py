@@ -42,8 +42,10 @@ class DepsOptions:
                 "`allowed_licenses` / `denied_licenses`"
             )
         if self.roots and self.extras:
-            raise ValueError("`extras` apply to the project's own requirements; with `roots`, "
-                             "write them into the roots (e.g. 'pkg[extra]')")
+            raise ValueError(
+                "`extras` apply to the project's own requirements; with `roots`, "
+                "write them into the roots (e.g. 'pkg[extra]')"
+            )
 
 
 def load_allowlist(path: Path) -> dict[str, list[Requirement]]:
@@ -56,7 +58,9 @@ def load_allowlist(path: Path) -> dict[str, list[Requirement]]:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            raise ValueError(f"{path.name}:{number}: {text!r} is not `name specifier`: {exc}") from None
+            raise ValueError(
+                f"{path.name}:{number}: {text!r} is not `name specifier`: {exc}"
+            ) from None
         if req.url or req.marker:
             raise ValueError(f"{path.name}:{number}: {text!r}: only a name and a version specifier")
         approved.setdefault(canonicalize_name(req.name), []).append(req)
@@ -74,7 +78,9 @@ def _licensing() -> Any:
     return get_spdx_licensing()
 
 
-def license_problem(expression: str | None, allowed: Sequence[str], denied: Sequence[str]) -> str | None:
+def license_problem(
+    expression: str | None, allowed: Sequence[str], denied: Sequence[str]
+) -> str | None:
     """Why the license ``expression`` is not acceptable, or None.
 
     An SPDX expression is acceptable when it can be satisfied with allowed, undenied
@@ -104,7 +110,9 @@ def license_problem(expression: str | None, allowed: Sequence[str], denied: Sequ
     return "; ".join(dict.fromkeys(reasons))
 
 
-def _symbol_ok(names: list[str], allowed: Sequence[str], denied: Sequence[str], reasons: list[str]) -> bool:
+def _symbol_ok(
+    names: list[str], allowed: Sequence[str], denied: Sequence[str], reasons: list[str]
+) -> bool:
     for name in names:
         hit = _matches(name, denied)
         if hit:
@@ -160,7 +168,9 @@ class DepsGate(Gate):
             if problems:
                 rule = "denied" if problem and "denied" in problem else "unapproved"
                 shown = f"{pkg.name} {pkg.version} ({pkg.license or 'no license'})"
-                findings.append(Finding(f"{shown}: {'; '.join(problems)}", file=opts.allowlist, rule=rule))
+                findings.append(
+                    Finding(f"{shown}: {'; '.join(problems)}", file=opts.allowlist, rule=rule)
+                )
         total = len(found.packages)
         bad = len([f for f in findings if f.rule != "missing"])
         measured = f"{total - bad}/{total} approved"
@@ -170,9 +180,11 @@ class DepsGate(Gate):
                 + (f", {len(found.missing)} required but not installed" if found.missing else "")
                 + f" (all must be approved for {self.context.stage}); SBOM: {written}"
             )
-            return GateResult.failed(summary, measured=measured, threshold="all approved",
-                                     findings=findings)
+            return GateResult.failed(
+                summary, measured=measured, threshold="all approved", findings=findings
+            )
         return GateResult.passed(
             f"{self.id}: all {total} component(s) approved; SBOM: {written}",
-            measured=measured, threshold="all approved",
+            measured=measured,
+            threshold="all approved",
         )

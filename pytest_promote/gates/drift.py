@@ -57,7 +57,9 @@ class DriftOptions:
                 '("package.module:function") or `command` (prints the JSON)'
             )
         if self.source is not None and not SOURCE.fullmatch(self.source):
-            raise ValueError(f"`source` {self.source!r} is not of the form 'package.module:function'")
+            raise ValueError(
+                f"`source` {self.source!r} is not of the form 'package.module:function'"
+            )
         if self.command is not None and not self.command:
             raise ValueError("`command` is empty")
         if self.timeout <= 0:
@@ -141,7 +143,9 @@ def load_acknowledgements(path: Path) -> list[Acknowledgement]:
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path.name} is not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+        raise ValueError(
+            f"{path.name} is not valid {path.suffix.lstrip('.').upper()}: {exc}"
+        ) from None
     entries = data.get("acknowledged") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise ValueError(f"{path.name}: expected a list `acknowledged` of {{path, reason}} entries")
@@ -158,7 +162,9 @@ def load_acknowledgements(path: Path) -> list[Acknowledgement]:
             raise ValueError(f"{where}: `change` {change!r} is not one of {sorted(CHANGES)}")
         unknown = set(entry) - {"path", "reason", "change"}
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; valid: path, reason, change")
+            raise ValueError(
+                f"{where}: unknown key(s) {sorted(unknown)}; valid: path, reason, change"
+            )
         try:
             steps = jsonpath.parse(entry["path"])
         except jsonpath.PathError as exc:
@@ -192,8 +198,12 @@ class DriftGate(Gate):
         opts: DriftOptions = self.options
         try:
             proc = subprocess.run(
-                self._argv(), cwd=self.context.rootpath, capture_output=True,
-                stdin=subprocess.DEVNULL, timeout=opts.timeout, check=False,
+                self._argv(),
+                cwd=self.context.rootpath,
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=opts.timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise ValueError(f"{self._shown()} timed out after {opts.timeout:g}s") from None
@@ -214,8 +224,7 @@ class DriftGate(Gate):
         try:
             canonical = json.loads((root / opts.contract).read_text(encoding="utf-8"))
             acks = (
-                load_acknowledgements(root / opts.acknowledgements)
-                if opts.acknowledgements else []
+                load_acknowledgements(root / opts.acknowledgements) if opts.acknowledgements else []
             )
             current = self._current.result(timeout=opts.timeout + 5)
         except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
@@ -226,8 +235,11 @@ class DriftGate(Gate):
         stale = [a for a in acks if not any(a.covers(d) for d in differences)]
         findings = [Finding(str(d), file=opts.contract, rule="drift") for d in open_diffs]
         findings += [
-            Finding(f"stale acknowledgement, no such difference now: {a}",
-                    file=opts.acknowledgements, rule="stale")
+            Finding(
+                f"stale acknowledgement, no such difference now: {a}",
+                file=opts.acknowledgements,
+                rule="stale",
+            )
             for a in stale
         ]
         notes = [f"acknowledged: {d} ({self._reason(d, acks)})" for d in accepted]
@@ -238,8 +250,9 @@ class DriftGate(Gate):
                 f"{opts.contract}, {len(stale)} stale acknowledgement(s); "
                 f"none allowed for {self.context.stage}"
             )
-            return GateResult.failed("\n".join([summary, *notes]), measured=measured,
-                                     threshold=0, findings=findings)
+            return GateResult.failed(
+                "\n".join([summary, *notes]), measured=measured, threshold=0, findings=findings
+            )
         summary = f"{self.id}: the contract matches {opts.contract}" + (
             f" ({len(accepted)} acknowledged difference(s))" if accepted else ""
         )

@@ -48,7 +48,9 @@ class HealthOptions:
         if self.field is not None:
             jsonpath.parse(self.field)
         elif self.value is not None:
-            raise ValueError("`value` needs a `field` (a path into the JSON body, e.g. 'checks.db')")
+            raise ValueError(
+                "`value` needs a `field` (a path into the JSON body, e.g. 'checks.db')"
+            )
         if self.retries < 0 or self.backoff < 0 or self.timeout <= 0:
             raise ValueError("`retries` and `backoff` must be >= 0 and `timeout` > 0")
 
@@ -100,7 +102,8 @@ class HealthGate(Gate):
         if probe.problem is None:
             return GateResult.passed(
                 f"{self.id}: GET {url} -> {probe.status} ({tries})",
-                measured=measured, threshold=want,
+                measured=measured,
+                threshold=want,
             )
         summary = (
             f"{self.id}: GET {url} -> {probe.problem} after {tries}; "
@@ -119,8 +122,10 @@ class HealthGate(Gate):
         if opts.contains is not None:
             rule += f", body contains {opts.contains!r}"
         if opts.field is not None:
-            rule += f", {opts.field} = {json.dumps(opts.value)}" if opts.value is not None else (
-                f", {opts.field} present"
+            rule += (
+                f", {opts.field} = {json.dumps(opts.value)}"
+                if opts.value is not None
+                else (f", {opts.field} present")
             )
         return rule
 

@@ -30,7 +30,9 @@ class MetricCheck:
 
     def __post_init__(self) -> None:
         if not self.file or not self.path:
-            raise ValueError("each check needs a `file` (JSON) and a `path` into it, e.g. 'a.b[0].c'")
+            raise ValueError(
+                "each check needs a `file` (JSON) and a `path` into it, e.g. 'a.b[0].c'"
+            )
         jsonpath.parse(self.path)  # a PathError is a ValueError: reported as bad policy
         if self.min is None and self.max is None:
             raise ValueError(f"the check on {self.path!r} needs a `min`, a `max` or both")
@@ -85,8 +87,11 @@ class MetricsGate(Gate):
                 check.max is not None and value > check.max
             ):
                 failed.append(
-                    Finding(f"{name}: {check.path} = {value:g}, required {check.bounds}",
-                            file=check.file, rule="threshold")
+                    Finding(
+                        f"{name}: {check.path} = {value:g}, required {check.bounds}",
+                        file=check.file,
+                        rule="threshold",
+                    )
                 )
         measured = ", ".join(shown) or None
         threshold = ", ".join(f"{n} {c.bounds}" for n, c in opts.checks.items())
@@ -96,18 +101,21 @@ class MetricsGate(Gate):
                 f"{self.id}: {len(errors)} of {len(opts.checks)} metric(s) could not be "
                 f"read for {stage}"
             )
-            return GateResult.error(summary, measured=measured, threshold=threshold,
-                                    findings=[*errors, *failed])
+            return GateResult.error(
+                summary, measured=measured, threshold=threshold, findings=[*errors, *failed]
+            )
         if failed:
             summary = (
                 f"{self.id}: {len(failed)} of {len(opts.checks)} metric(s) out of bounds "
                 f"for {stage}: " + "; ".join(f.message for f in failed)
             )
-            return GateResult.failed(summary, measured=measured, threshold=threshold,
-                                     findings=failed)
+            return GateResult.failed(
+                summary, measured=measured, threshold=threshold, findings=failed
+            )
         return GateResult.passed(
             f"{self.id}: {len(shown)} metric(s) within bounds: {measured}",
-            measured=measured, threshold=threshold,
+            measured=measured,
+            threshold=threshold,
         )
 
     def _read(self, check: MetricCheck, documents: dict[str, Any]) -> float:
@@ -120,6 +128,10 @@ class MetricsGate(Gate):
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{check.file} is not JSON: {exc}") from None
         value = jsonpath.get(documents[check.file], check.path)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
             raise ValueError(f"{check.path} is {json.dumps(value)[:60]}, not a number")
         return float(value)
