@@ -9,6 +9,7 @@ import pytest
 POLICY = """
 [tool.promote]
 stages = ["development", "production"]
+enforce_path = false  # no git repository here: no ledger for the `path` gate
 
 [tool.promote.gates.metrics.checks.uptime]
 file = "reports/uptime.json"
