@@ -318,16 +318,20 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _check_tightens(prev: Stage, gid: str, old: Any, new: Any, source: str, where: str) -> None:
+def _check_tightens(
+    prev: Stage, gid: str, old: Any, new: Any, source: str, where: str, prefix: str = ""
+) -> None:
     for field in dataclasses.fields(new):
         direction = tighten_direction(field)
-        if direction is None:
-            continue
         before, after = getattr(old, field.name), getattr(new, field.name)
+        name = prefix + field.name
+        if direction is None:
+            _check_nested(prev, gid, before, after, source, where, name)
+            continue
         pairs = (
-            [(f"{field.name}.{k}", v, after.get(k)) for k, v in before.items()]
+            [(f"{name}.{k}", v, after.get(k)) for k, v in before.items()]
             if isinstance(before, Mapping)
-            else [(field.name, before, after)]
+            else [(name, before, after)]
         )
         for key, was, now in pairs:
             if was is None:
@@ -340,3 +344,16 @@ def _check_tightens(prev: Stage, gid: str, old: Any, new: Any, source: str, wher
                     f"use a value {need} {was}"
                 )
                 raise policy_error(source, f"{where}.{gid}.{key}", now, problem)
+
+
+def _check_nested(
+    prev: Stage, gid: str, before: Any, after: Any, source: str, where: str, name: str
+) -> None:
+    """Options holding options (e.g. a table of named checks) tighten entry by entry."""
+    if dataclasses.is_dataclass(before) and type(before) is type(after):
+        _check_tightens(prev, gid, before, after, source, where, f"{name}.")
+    elif isinstance(before, Mapping) and isinstance(after, Mapping):
+        for key, was in before.items():
+            now = after.get(key)
+            if dataclasses.is_dataclass(was) and type(now) is type(was):
+                _check_tightens(prev, gid, was, now, source, where, f"{name}.{key}.")
