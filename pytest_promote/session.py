@@ -107,7 +107,8 @@ class PromotePlugin:
         if junit:
             self.run.tests.read_junit(Path(junit))
         controller = self.config.pluginmanager.hasplugin("dsession")
-        self.run.start(self.run.stage.gates if controller else (self.selected or []))
+        selected = [gid for gid in self.selected or [] if gid != SCORECARD]
+        self.run.start(self.run.stage.gates if controller else selected)
         result = yield
         if controller and not session.shouldstop and not session.shouldfail:
             self._run_on_controller(session)
