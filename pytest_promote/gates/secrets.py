@@ -99,7 +99,8 @@ class SecretsGate(Gate):
         name = self._baseline or "no baseline"
         new = [h for h in report.hits if (h.path, h.type, h.hashed_secret) not in self._known]
         known = len(report.hits) - len(new)
-        counts = f"{len(report.files)} files{_skipped(report)}{_reuse(report)}"
+        files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
+        counts = f"{files}{_skipped(report)}{_reuse(report)}"
         if not new:
             summary = f"{self.id}: no new secret in {counts} ({known} known in {name})"
             cached = report.scanned == 0 and report.reused > 0

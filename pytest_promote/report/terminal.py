@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from pytest_promote.report import annotations
+# Not `from pytest_promote.report import annotations`: in that package the name is
+# `from __future__ import annotations`'s feature object, not the module.
+from pytest_promote.report.annotations import lines as annotation_lines
 
 if TYPE_CHECKING:
     from pytest_promote.run import PromoteRun
@@ -28,5 +30,5 @@ def write(tr: Any, run: PromoteRun) -> None:
             figures = f"measured {result.measured}, threshold {result.threshold}{cached}"
         tr.write_line(f"  {gate.id:<{width}}  {gate.mode:<9} {gate.status:<8} {figures}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in annotations.lines(verdict):
+        for line in annotation_lines(verdict):
             tr.write_line(line)
