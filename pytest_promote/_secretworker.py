@@ -66,7 +66,7 @@ def file_status(path: str) -> tuple[str, str]:
     for filter_fn in get_filters_with_parameter("filename"):
         try:
             if call_function_with_arguments(filter_fn, filename=path):
-                return "excluded", str(getattr(filter_fn, "path", filter_fn.__name__))
+                return "excluded", str(getattr(filter_fn, "path", filter_fn))
         except TypeError:  # a filter that needs more than the file name
             continue
     try:

@@ -104,7 +104,9 @@ def settings_key(root: Path, baseline: str | None) -> str:
     if baseline is not None:
         data = read_baseline(root / baseline)
         settings = {k: v for k, v in data.items() if k not in ("results", "generated_at")}
-        named = {v: _digest_or_none(root / v.removeprefix("file://")) for v in _named_files(settings)}
+        named = {
+            v: _digest_or_none(root / v.removeprefix("file://")) for v in _named_files(settings)
+        }
         parts["baseline"] = [os.path.basename(baseline), settings, named]
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -272,10 +274,13 @@ def _run_workers(
     return results
 
 
-def _launch(root: Path, share: list[str], baseline: str | None) -> tuple[subprocess.Popen[bytes], Any, Any]:
+def _launch(
+    root: Path, share: list[str], baseline: str | None
+) -> tuple[subprocess.Popen[bytes], Any, Any]:
     job = {"root": str(root), "baseline": baseline, "files": share,
            "filter_file": str(Path(secretfilter.__file__).resolve())}
-    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
         proc = subprocess.Popen(
             [sys.executable, str(WORKER)], cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err

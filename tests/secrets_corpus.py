@@ -20,7 +20,7 @@ KEYWORDS = {
     "svc/App.java": 'class App {\n  String password = "j4v4Secret99";\n}\n',
     "svc/App.cs": 'var connectionPassword = "cSharpP4ss!";\n',
     "svc/index.php": '<?php\n$db_password = "phpSecretValue1";\n',
-    "deploy/env.sh": "export SECRET_KEY=shellSecret0987\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n",
+    "deploy/env.sh": "export SECRET_KEY=shellSecret0987\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n",  # noqa: E501
     "deploy/values.yaml": "database:\n  password: yamlSecretPw55\n  user: admin\n",
     "deploy/app.ini": "[server]\npassword = iniSecretWord77\nhost = example.org\n",
     "deploy/app.cfg": "[auth]\napi_key = cfgKeyValue31415\n",
@@ -30,7 +30,7 @@ KEYWORDS = {
 TOKENS = "\n".join([
     "aws_secret_access_key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'",
     'artifactory = "AKCp5bJxWvLsaHXs3CnNfSyPNuTBdYLtZGWZ3vhmyoXmbfHSZFo7qk7S8sfUZGMGR1eKQaA7p"',
-    "azure = 'AccountKey=lJzRc1YdHaAA2KCNJJ1tkYwF/+mKK6Ygw0NGe170Xu592euJv2wYUtBlV8z+qnlcNQSnIYVTkLWntUO1F8j8rQ=='",
+    "azure = 'AccountKey=lJzRc1YdHaAA2KCNJJ1tkYwF/+mKK6Ygw0NGe170Xu592euJv2wYUtBlV8z+qnlcNQSnIYVTkLWntUO1F8j8rQ=='",  # noqa: E501
     "url = 'https://alice:n0tApassw0rd@example.com/path'",
     "discord = 'MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs'",
     "gh = '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'",
@@ -38,11 +38,11 @@ TOKENS = "\n".join([
     "ibm_cloud_iam_api_key = 'abcd1234abcd1234abcd1234abcd1234abcd1234abcd'",
     "secret_access_key = '1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f'",
     "server = '203.0.113.77'",
-    "jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
+    "jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",  # noqa: E501
     "mc = 'f0e1d2c3b4a5968778695a4b3c2d1e0f-us12'",
     "npmrc = '//registry.npmjs.org/:_authToken=npm_Zx81kQp3LmN5rT7vW9yB2dF4hJ6'",
     "openai = 'sk-abcdefghij1234567890T3BlbkFJabcdefghij1234567890'",
-    "pypi = 'pypi-AgEIcHlwaS5vcmcCJGE4ZjMyYjIyLTQ2YjEtNDk2ZS04ZTRiLTQ2YmU4YTY5ZjU0ZAACJXsicGVybWlzc2lvbnMiOiAidXNlciIsICJ2ZXJzaW9uIjogMX0AAAYg'",
+    "pypi = 'pypi-AgEIcHlwaS5vcmcCJGE4ZjMyYjIyLTQ2YjEtNDk2ZS04ZTRiLTQ2YmU4YTY5ZjU0ZAACJXsicGVybWlzc2lvbnMiOiAidXNlciIsICJ2ZXJzaW9uIjogMX0AAAYg'",  # noqa: E501
     "sendgrid = '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'",
     "slack = 'xoxb-34532454-e039d02840a0b9379c'",
     "softlayer_api_key = 'abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789'",

@@ -21,7 +21,9 @@ WHITESPACE_RUN = st.builds(
 PIECES = st.one_of(
     st.text(alphabet=st.sampled_from(RELEVANT), max_size=10),
     WHITESPACE_RUN,
-    st.sampled_from(["=", "==", "!==", ":=", ":", "get_secret(", "request.headers['", "])", "x.y-z["]),
+    st.sampled_from(
+        ["=", "==", "!==", ":=", ":", "get_secret(", "request.headers['", "])", "x.y-z["]
+    ),
 )
 
 

@@ -120,7 +120,9 @@ def test_counts_equal_detect_secrets_scan_without_a_baseline(pytester: pytest.Py
     ).stdout)["results"]
     result = pytester.runpytest("--promote-to=development", "--promote-report=report.json")
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines(["*record accepted ones with `detect-secrets scan > .secrets.baseline`"])
+    result.stdout.fnmatch_lines(
+        ["*record accepted ones with `detect-secrets scan > .secrets.baseline`"]
+    )
     assert report(root)["measured"] == sum(len(entries) for entries in plain.values()) == 6
 
 

@@ -94,7 +94,7 @@ def test_finds_files_wherever_pytest_runs(
     corpus: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    root, files = corpus
+    root, _ = corpus
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     monkeypatch.chdir(elsewhere)
     # The trap: plain detect-secrets, handed absolute paths outside its working
@@ -107,21 +107,23 @@ def test_finds_files_wherever_pytest_runs(
 
 def test_a_file_that_cannot_be_read_is_an_error(corpus: tuple[Path, list[str]]) -> None:
     root, files = corpus
-    with pytest.raises(ScanError, match="missing.py: handed over but cannot be read"):
+    with pytest.raises(ScanError, match=r"missing\.py: handed over but cannot be read"):
         scan(root, [*files, "missing.py"], baseline=None)
 
 
 def test_a_baseline_detect_secrets_rejects_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("x = 1\n")
     (tmp_path / ".secrets.baseline").write_text('{"results": {}}')
-    with pytest.raises(ScanError, match="detect-secrets rejected .secrets.baseline"):
+    with pytest.raises(ScanError, match=r"detect-secrets rejected \.secrets\.baseline"):
         scan(tmp_path, ["a.py"], baseline=".secrets.baseline")
     (tmp_path / ".secrets.baseline").write_text("{not json")
     with pytest.raises(ScanError, match="not valid JSON"):
         scan(tmp_path, ["a.py"], baseline=".secrets.baseline")
 
 
-def test_warm_runs_reuse_unchanged_files_without_reading_them(corpus: tuple[Path, list[str]]) -> None:
+def test_warm_runs_reuse_unchanged_files_without_reading_them(
+    corpus: tuple[Path, list[str]],
+) -> None:
     root, files = corpus
     old = 1_600_000_000_000_000_000  # files written long ago are trusted on their stat
     for path in files:

@@ -90,7 +90,8 @@ class SecretsGate(Gate):
         self._thread.join(self.options.timeout + 30)
         if self._thread.is_alive():
             self._cancel.set()
-            return GateResult.error(f"{self.id}: the scan did not finish in {self.options.timeout:g}s")
+            took = f"{self.options.timeout:g}s"
+            return GateResult.error(f"{self.id}: the scan did not finish in {took}")
         if self._error is not None or self._report is None:
             return GateResult.error(f"{self.id}: cannot scan for secrets: {self._error}")
         return self._judge(self._report)
