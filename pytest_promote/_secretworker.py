@@ -8,9 +8,9 @@ stdout. A secret's value never leaves this process: only its SHA-1, as in a
 baseline.
 
 Settings are made exactly as ``detect-secrets scan [--baseline FILE]`` makes them,
-by detect-secrets' own argument parser; then the catastrophically slow
-``is_indirect_reference`` filter is swapped for its linear twin through those same
-settings (a ``file://`` filter path, as detect-secrets supports).
+by detect-secrets' own argument parser; then the two line filters that backtrack
+on long runs of spaces are swapped for their linear twins in ``secretfilter.py``
+through those same settings (``file://`` filter paths, as detect-secrets supports).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ import os
 import sys
 from typing import Any
 
-ORIGINAL_FILTER = "detect_secrets.filters.heuristic.is_indirect_reference"
-FILTER_FUNCTION = "is_indirect_reference"
 
 
 class JobError(Exception):
@@ -34,6 +32,7 @@ def configure(baseline: str | None, filter_file: str) -> None:
     """detect-secrets' global settings, as its ``scan`` command would set them."""
     from detect_secrets.core.usage import ParserBuilder
     from detect_secrets.settings import cache_bust, get_filters, get_plugins, get_settings
+    from detect_secrets.util.importlib import import_file_as_module
 
     cache_bust()
     argv = ["scan", *(["--baseline", baseline] if baseline else [])]
@@ -44,13 +43,17 @@ def configure(baseline: str | None, filter_file: str) -> None:
     except SystemExit:
         raise JobError(f"detect-secrets rejected {baseline}: {err.getvalue().strip()}") from None
     settings = get_settings()
-    if ORIGINAL_FILTER in settings.filters:
-        del settings.filters[ORIGINAL_FILTER]
-        settings.filters[f"file://{filter_file}::{FILTER_FUNCTION}"] = {}
-        get_filters.cache_clear()
-        loaded = {getattr(f, "path", "") for f in get_filters()}
-        if f"file://{filter_file}::{FILTER_FUNCTION}" not in loaded:
-            raise JobError(f"detect-secrets did not load the filter {filter_file}")
+    swapped = []
+    # Loaded by path, the way detect-secrets loads it (this script runs without the package).
+    for original, twin in import_file_as_module(filter_file).FILTERS.items():
+        if original in settings.filters:
+            del settings.filters[original]
+            swapped.append(f"file://{filter_file}::{twin}")
+            settings.filters[swapped[-1]] = {}
+    get_filters.cache_clear()
+    loaded = {getattr(f, "path", "") for f in get_filters()}
+    if not loaded.issuperset(swapped):
+        raise JobError(f"detect-secrets did not load the filters of {filter_file}")
     if not get_plugins():
         raise JobError("detect-secrets has no plugin enabled: it would find nothing")
 
