@@ -23,7 +23,6 @@ import sys
 from typing import Any
 
 
-
 class JobError(Exception):
     """The job cannot be done as asked (bad baseline, no plugins, filter not loaded)."""
 
