@@ -29,12 +29,14 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.metrics import MetricsGate
     from pytest_promote.gates.path import PathGate
     from pytest_promote.gates.provenance import ProvenanceGate
+    from pytest_promote.gates.secrets import SecretsGate
     from pytest_promote.gates.tests import TestsGate
     from pytest_promote.gates.types import TypesGate
 
     return {
         "tests": TestsGate,
         "coverage": CoverageGate,
+        "secrets": SecretsGate,
         "invariants": InvariantsGate,
         "artifacts": ArtifactsGate,
         "lint": LintGate,

@@ -1,0 +1,315 @@
+"""The secrets scan at scale: detect-secrets over many files, in parallel, cached.
+
+Files are shared out to worker processes (both cores; the largest files first,
+each to the least-loaded worker), each running ``_secretworker.py`` in the project
+root. Results are merged in path order. A file's result is kept in pytest's cache
+under its content hash and a key of everything else that decides it (the
+detect-secrets version, the baseline's settings and any file they name, the
+filter's version, Python and the locale's encoding); a later local run reuses it
+without reading the file when its size, mtime and inode are unchanged, and after
+re-hashing it when only the mtime moved. Nothing here imports detect-secrets: a
+warm run that scans nothing never starts a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import heapq
+import json
+import locale
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+from pytest_promote import secretfilter
+
+CACHE_KEY = "promote/secrets"
+CACHE_FORMAT = 1
+WORKER = Path(__file__).with_name("_secretworker.py")
+# A file modified this soon before it was read may change again within the same
+# mtime tick; such an entry is re-hashed, never trusted on its stat alone (as git does).
+RACY_NS = 2_000_000_000
+
+
+class ScanError(RuntimeError):
+    """The scan could not be done; the gate fails closed with this message."""
+
+
+class Store(Protocol):
+    """What the scan needs of pytest's cache (``config.cache``)."""
+
+    def get(self, key: str, default: Any) -> Any:
+        """The stored value, or ``default``."""
+        ...
+
+    def set(self, key: str, value: Any) -> None:
+        """Store a JSON-able value."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Hit:
+    """A potential secret as a baseline records it: never its value."""
+
+    path: str
+    line: int
+    type: str
+    hashed_secret: str
+    is_verified: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class FileScan:
+    """One file's outcome: ``scanned``, ``excluded`` (by a filter), ``not-text``."""
+
+    path: str
+    status: str
+    reason: str
+    hits: tuple[Hit, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScanReport:
+    """Every file handed over, in path order, and how many were scanned afresh."""
+
+    files: tuple[FileScan, ...]
+    scanned: int
+    reused: int
+    workers: int
+
+    @property
+    def hits(self) -> tuple[Hit, ...]:
+        """All potential secrets, in path then line order."""
+        return tuple(hit for f in self.files for hit in f.hits)
+
+
+def settings_key(root: Path, baseline: str | None) -> str:
+    """Everything besides a file's content that decides its scan result."""
+    parts: dict[str, Any] = {
+        "format": CACHE_FORMAT,
+        "detect-secrets": metadata.version("detect-secrets"),
+        "filter": secretfilter.VERSION,
+        "python": sys.version_info[:2],
+        "encoding": locale.getpreferredencoding(False),
+        "baseline": None,
+    }
+    if baseline is not None:
+        data = read_baseline(root / baseline)
+        settings = {k: v for k, v in data.items() if k not in ("results", "generated_at")}
+        named = {
+            v: _digest_or_none(root / v.removeprefix("file://")) for v in _named_files(settings)
+        }
+        parts["baseline"] = [os.path.basename(baseline), settings, named]
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_baseline(path: Path) -> dict[str, Any]:
+    """The baseline's JSON; a ScanError saying what is wrong with it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScanError(f"cannot read the baseline {path.name}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise ScanError(f"the baseline {path.name} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("results"), dict):
+        raise ScanError(
+            f"the baseline {path.name} has no `results` table; "
+            "make one with `detect-secrets scan > .secrets.baseline`"
+        )
+    return data
+
+
+def _named_files(value: Any, key: str = "") -> set[str]:
+    # Custom plugins and filters (``file://``), a wordlist, a gibberish model: their
+    # contents decide findings too.
+    if isinstance(value, str):
+        return {value} if value.startswith("file://") or key in ("file_name", "model") else set()
+    if isinstance(value, Mapping):
+        return {n for k, v in value.items() for n in _named_files(v, str(k))}
+    if isinstance(value, list):
+        return {n for v in value for n in _named_files(v)}
+    return set()
+
+
+def _digest_or_none(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    except OSError:
+        return None
+
+
+def scan(
+    root: Path,
+    files: Sequence[str],
+    *,
+    baseline: str | None,
+    store: Store | None = None,
+    reuse: bool = False,
+    workers: int = 0,
+    timeout: float = 600.0,
+    cancel: threading.Event | None = None,
+) -> ScanReport:
+    """Scan ``files`` (POSIX paths relative to ``root``) with detect-secrets.
+
+    ``store``: where results are kept; ``reuse``: whether kept results may stand in
+    for a scan (never in CI). Raises ScanError when any file handed over could not be
+    scanned, a worker failed, or the ``timeout`` passed.
+    """
+    root = root.resolve()
+    deadline = time.monotonic() + timeout
+    key = settings_key(root, baseline)
+    stored = store.get(CACHE_KEY, None) if store is not None else None
+    old: dict[str, list[Any]] = {}
+    if reuse and isinstance(stored, dict) and stored.get("key") == key:
+        old = stored.get("files") or {}
+    entries: dict[str, list[Any]] = {}
+    todo: dict[str, tuple[int, list[Any]]] = {}
+    for path in files:
+        stat, entry = _stat(root, path), old.get(path)
+        if entry is not None and entry[:3] == stat and entry[3] - stat[1] > RACY_NS:
+            entries[path] = entry
+            continue
+        began = time.time_ns()
+        digest = _digest(root, path)
+        if entry is not None and entry[4] == digest:
+            entries[path] = [*stat, began, *entry[4:]]
+            continue
+        todo[path] = (stat[0], [*stat, began, digest])
+    reused = len(entries)
+    sizes = {p: size for p, (size, _) in todo.items()}
+    results = _run_workers(root, sizes, baseline, workers, deadline, cancel or threading.Event())
+    for path, (_, head) in todo.items():
+        done = results[path]
+        entries[path] = [*head, done["status"], done["reason"], done["hits"]]
+    if store is not None:
+        keep = {p: e for p, e in entries.items() if _cacheable(root, p, e)}
+        store.set(CACHE_KEY, {"key": key, "files": keep})
+    report = tuple(_file_scan(path, entries[path]) for path in sorted(files))
+    return ScanReport(report, scanned=len(todo), reused=reused, workers=_count(workers, len(todo)))
+
+
+def _stat(root: Path, path: str) -> list[int]:
+    try:
+        st = os.stat(root / path)
+    except OSError as exc:
+        raise ScanError(f"{path}: handed over but cannot be read: {exc.strerror or exc}") from None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _digest(root: Path, path: str) -> str:
+    try:
+        return hashlib.sha256((root / path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ScanError(f"{path}: handed over but cannot be read: {exc.strerror or exc}") from None
+
+
+def _cacheable(root: Path, path: str, entry: list[Any]) -> bool:
+    # A file changed while it was scanned may not match the stored hash: do not keep it.
+    try:
+        return _stat(root, path) == entry[:3]
+    except ScanError:
+        return False
+
+
+def _file_scan(path: str, entry: list[Any]) -> FileScan:
+    hits = tuple(Hit(path, int(h[0]), str(h[1]), str(h[2]), bool(h[3])) for h in entry[7])
+    return FileScan(path, str(entry[5]), str(entry[6]), hits)
+
+
+def _count(workers: int, files: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min(workers or cores or 1, files))
+
+
+def share_out(sizes: Mapping[str, int], workers: int) -> list[list[str]]:
+    """Files for each worker: largest first, each to the least-loaded one."""
+    loads = [(0, index) for index in range(workers)]
+    shares: list[list[str]] = [[] for _ in range(workers)]
+    for path in sorted(sizes, key=lambda p: (-sizes[p], p)):
+        load, index = heapq.heappop(loads)
+        shares[index].append(path)
+        heapq.heappush(loads, (load + sizes[path] + 1, index))
+    return [share for share in shares if share]
+
+
+def _run_workers(
+    root: Path,
+    sizes: Mapping[str, int],
+    baseline: str | None,
+    workers: int,
+    deadline: float,
+    cancel: threading.Event,
+) -> dict[str, dict[str, Any]]:
+    if not sizes:
+        return {}
+    shares = share_out(sizes, _count(workers, len(sizes)))
+    procs = [_launch(root, share, baseline) for share in shares]
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for (proc, out, err), share in zip(procs, shares, strict=True):
+            while proc.poll() is None:
+                if cancel.wait(0.05):
+                    raise ScanError("the secrets scan was cancelled")
+                if time.monotonic() > deadline:
+                    raise ScanError(
+                        f"detect-secrets did not finish within the timeout ({len(sizes)} files)"
+                    )
+            results.update(_collect(proc.returncode, out, err, share))
+    finally:
+        for proc, out, err in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            out.close()
+            err.close()
+    return results
+
+
+def _launch(
+    root: Path, share: list[str], baseline: str | None
+) -> tuple[subprocess.Popen[bytes], Any, Any]:
+    job = {"root": str(root), "baseline": baseline, "files": share,
+           "filter_file": str(Path(secretfilter.__file__).resolve())}
+    # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, str(WORKER)], cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err
+        )
+    except OSError as exc:
+        raise ScanError(f"cannot start a detect-secrets worker: {exc.strerror or exc}") from None
+    assert proc.stdin is not None
+    with proc.stdin:
+        proc.stdin.write(json.dumps(job).encode())
+    return proc, out, err
+
+
+def _collect(code: int, out: Any, err: Any, share: list[str]) -> dict[str, dict[str, Any]]:
+    out.seek(0)
+    err.seek(0)
+    tail = "\n".join(err.read().decode("utf-8", "replace").strip().splitlines()[-15:])
+    try:
+        data = json.loads(out.read().decode("utf-8"))
+    except ValueError:
+        data = None
+    if code != 0 or not isinstance(data, dict):
+        raise ScanError(f"detect-secrets worker failed (exit {code}):\n{tail or '(no output)'}")
+    if "error" in data:
+        raise ScanError(str(data["error"]))
+    got = {item["path"]: item for item in data["files"]}
+    missing = [path for path in share if path not in got]
+    if missing:
+        raise ScanError(f"{len(missing)} files handed over but not scanned, e.g. {missing[0]}")
+    failed = [item for item in got.values() if item["status"] == "error"]
+    if failed:
+        raise ScanError("; ".join(f"{i['path']}: {i['reason']}" for i in failed[:5]))
+    return got

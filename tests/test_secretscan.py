@@ -1,0 +1,189 @@
+"""The scan engine finds exactly what ``detect-secrets scan`` finds, faster and cached."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_promote import secretscan
+from pytest_promote.secretscan import ScanError, scan, share_out
+from tests import secrets_corpus
+
+DETECT_SECRETS = str(Path(sys.executable).with_name("detect-secrets"))
+Row = tuple[str, int, str, str]
+
+
+class DictStore:
+    """Stands in for ``config.cache`` (a JSON-able key/value store)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any) -> Any:
+        return json.loads(json.dumps(self.data[key])) if key in self.data else default
+
+    def set(self, key: str, value: Any) -> None:
+        self.data[key] = json.loads(json.dumps(value))
+
+
+def plain_scan(root: Path, files: list[str], *args: str) -> set[Row]:
+    """What ``detect-secrets scan ARGS FILES`` reports, run in ``root``."""
+    done = subprocess.run(
+        [DETECT_SECRETS, "scan", *args, *files], cwd=root, capture_output=True, text=True,
+        check=True,
+    )
+    if "--baseline" in args:  # the scan writes its results into the baseline
+        data = json.loads((root / args[args.index("--baseline") + 1]).read_text())
+    else:
+        data = json.loads(done.stdout)
+    return {
+        (path, e["line_number"], e["type"], e["hashed_secret"])
+        for path, entries in data["results"].items()
+        for e in entries
+    }
+
+
+def rows(report: secretscan.ScanReport) -> set[Row]:
+    return {(h.path, h.line, h.type, h.hashed_secret) for h in report.hits}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> tuple[Path, list[str]]:
+    return tmp_path, secrets_corpus.write(tmp_path)
+
+
+def test_same_findings_as_detect_secrets_scan(corpus: tuple[Path, list[str]]) -> None:
+    root, files = corpus
+    expected = plain_scan(root, files)
+    report = scan(root, files, baseline=None, workers=2)
+    assert rows(report) == expected
+    # The corpus makes every default plugin report (the public-IP one is always
+    # dropped by the "no letters" filter), and the filters drop every line of
+    # filtered.py, which would otherwise be keyword findings.
+    types = {row[2] for row in expected}
+    assert len(types) == 26
+    assert not [row for row in expected if row[0] == "app/filtered.py"]
+    status = {f.path: f.status for f in report.files}
+    assert status["data/latin1.txt"] == status["data/blob.dat"] == "not-text"
+    assert status["static/logo.png"] == status["package-lock.json"] == "excluded"
+    assert status["api/swagger.yaml"] == "excluded"
+
+
+def test_same_findings_with_a_baselines_own_settings(corpus: tuple[Path, list[str]]) -> None:
+    root, files = corpus
+    made = subprocess.run(
+        [DETECT_SECRETS, "scan", "--exclude-lines", "hunter2", "--base64-limit", "3.5",
+         "--disable-plugin", "HexHighEntropyString", *files],
+        cwd=root, capture_output=True, text=True, check=True,
+    )
+    (root / ".secrets.baseline").write_text(made.stdout)
+    report = scan(root, [*files, ".secrets.baseline"], baseline=".secrets.baseline", workers=2)
+    expected = plain_scan(root, [*files, ".secrets.baseline"], "--baseline", ".secrets.baseline")
+    assert rows(report) == expected
+    assert not [row for row in expected if row[2] == "Hex High Entropy String"]
+    assert {f.path: f.status for f in report.files}[".secrets.baseline"] == "excluded"
+
+
+def test_finds_files_wherever_pytest_runs(
+    corpus: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root, _ = corpus
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    monkeypatch.chdir(elsewhere)
+    # The trap: plain detect-secrets, handed absolute paths outside its working
+    # directory, silently scans nothing.
+    trap = plain_scan(elsewhere, [str(root / "app/tokens.py")])
+    assert trap == set()
+    report = scan(root, ["app/tokens.py"], baseline=None)
+    assert len(report.hits) > 20
+
+
+def test_a_file_that_cannot_be_read_is_an_error(corpus: tuple[Path, list[str]]) -> None:
+    root, files = corpus
+    with pytest.raises(ScanError, match=r"missing\.py: handed over but cannot be read"):
+        scan(root, [*files, "missing.py"], baseline=None)
+
+
+def test_a_baseline_detect_secrets_rejects_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / ".secrets.baseline").write_text('{"results": {}}')
+    with pytest.raises(ScanError, match=r"detect-secrets rejected \.secrets\.baseline"):
+        scan(tmp_path, ["a.py"], baseline=".secrets.baseline")
+    (tmp_path / ".secrets.baseline").write_text("{not json")
+    with pytest.raises(ScanError, match="not valid JSON"):
+        scan(tmp_path, ["a.py"], baseline=".secrets.baseline")
+
+
+def test_warm_runs_reuse_unchanged_files_without_reading_them(
+    corpus: tuple[Path, list[str]],
+) -> None:
+    root, files = corpus
+    old = 1_600_000_000_000_000_000  # files written long ago are trusted on their stat
+    for path in files:
+        os.utime(root / path, ns=(old, old))
+    store = DictStore()
+    cold = scan(root, files, baseline=None, store=store, reuse=True)
+    assert (cold.scanned, cold.reused) == (len(files), 0)
+    (root / "app/tokens.py").chmod(0)  # unreadable: a warm run must not open it
+    try:
+        warm = scan(root, files, baseline=None, store=store, reuse=True)
+    finally:
+        (root / "app/tokens.py").chmod(0o644)
+    assert (warm.scanned, warm.reused, warm.workers) == (0, len(files), 0)
+    assert rows(warm) == rows(cold)
+    os.utime(root / "app/settings.py")  # touched: same content, re-hashed, reused
+    with (root / "svc/main.go").open("a") as f:
+        f.write('var password = "addedLater123"\n')
+    after = scan(root, files, baseline=None, store=store, reuse=True)
+    assert (after.scanned, after.reused) == (1, len(files) - 1)
+    assert rows(after) == plain_scan(root, files)
+
+
+def test_no_reuse_when_not_allowed_or_settings_change(corpus: tuple[Path, list[str]]) -> None:
+    root, files = corpus
+    store = DictStore()
+    scan(root, files, baseline=None, store=store, reuse=True)
+    assert scan(root, files, baseline=None, store=store, reuse=False).reused == 0
+    made = subprocess.run([DETECT_SECRETS, "scan", *files], cwd=root, capture_output=True,
+                          text=True, check=True)
+    (root / ".secrets.baseline").write_text(made.stdout)
+    assert scan(root, files, baseline=".secrets.baseline", store=store, reuse=True).reused == 0
+
+
+def test_a_just_written_file_is_rehashed_even_with_the_same_stat(tmp_path: Path) -> None:
+    target = tmp_path / "a.py"
+    target.write_text('password = "firstValue1"\n')
+    stat = target.stat()
+    store = DictStore()
+    first = scan(tmp_path, ["a.py"], baseline=None, store=store, reuse=True)
+    target.write_text('password = "otherValue2"\n')  # same size
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = scan(tmp_path, ["a.py"], baseline=None, store=store, reuse=True)
+    assert second.scanned == 1
+    assert rows(first) != rows(second)
+
+
+def test_secret_values_are_never_kept(corpus: tuple[Path, list[str]]) -> None:
+    root, files = corpus
+    store = DictStore()
+    report = scan(root, files, baseline=None, store=store)
+    kept = json.dumps(store.data) + repr(report)
+    for value in ("hunter2hunter2x", "AKIAIOSFODNN7EXAMPLE", secrets_corpus.B64, "gOlAnGsEcReT123"):
+        assert value not in kept
+
+
+def test_share_out_balances_by_size_and_keeps_every_file_once() -> None:
+    sizes = {"huge": 1000, **{f"f{i}": 10 for i in range(60)}, "mid": 400}
+    shares = share_out(sizes, 2)
+    assert sorted(p for share in shares for p in share) == sorted(sizes)
+    assert shares[0][0] == "huge"
+    loads = [sum(sizes[p] for p in share) for share in shares]
+    assert abs(loads[0] - loads[1]) <= 0.1 * sum(loads)
+    assert share_out({"a": 1}, 2) == [["a"]]
