@@ -369,6 +369,8 @@ def test_in_process_run_leaves_no_tracer_running(pytester: pytest.Pytester) -> N
     import coverage
 
     before = coverage.Coverage.current()
+    if before is not None:  # e.g. this suite run under its own coverage gate
+        pytest.skip("an outer tracer is measuring: the inner run would judge the outer data")
     project(pytester)
     pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider").assert_outcomes(passed=4)
     # A policy error after the tracer started must not leave it running either.
