@@ -27,6 +27,8 @@ from pytest_promote.gate import Gate, GateContext, GateResult
 
 #: How much of a tool's own output an error message quotes.
 TAIL_LINES = 15
+#: The niceness increment of tool gates' processes (see BackgroundTool.nice).
+BACKGROUND_NICE = 10
 
 
 class ToolError(Exception):
@@ -83,8 +85,10 @@ class BackgroundTool:
         timeout: float,
         hint: str = "",
         env: dict[str, str] | None = None,
+        nice: int = 0,
     ) -> None:
         self.name = name
+        self.nice = nice
         self.argv = list(argv) if argv else None
         self.cwd = cwd
         self.timeout = timeout
@@ -111,9 +115,15 @@ class BackgroundTool:
             self._proc = subprocess.Popen(
                 self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                 stdout=self._out, stderr=self._err, start_new_session=True,
+                preexec_fn=self._lower_priority if self.nice else None,
             )
         except OSError as exc:
             self._error = f"cannot run {self.argv[0]}: {exc.strerror or exc}"
+
+    def _lower_priority(self) -> None:
+        # Runs in the child before exec: a background tool yields the CPU to the
+        # test run, the promotion's critical path, and takes what the tests leave.
+        os.nice(self.nice)
 
     def wait(self) -> tuple[int, str, str]:
         """Exit status, stdout and stderr, once the tool finished; ToolError otherwise."""
@@ -127,9 +137,8 @@ class BackgroundTool:
         except subprocess.TimeoutExpired:
             os.killpg(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
-            raise ToolError(
-                f"{self.shown()} timed out after {self.timeout:g}s"
-            ) from None
+            said = tail(_read(self._out) + _read(self._err)) or "(no output)"
+            raise ToolError(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
         return code, _read(self._out), _read(self._err)
 
     def json_output(self, ok_codes: Sequence[int]) -> Any:
@@ -235,7 +244,7 @@ class ToolGate(Gate):
         argv = [*self.command, *self.arguments()] if self.command else None
         self._run = BackgroundTool(
             self.tool, argv, self.context.rootpath, getattr(self.options, "timeout", 600.0),
-            hint=self.hint, env=self.environment(),
+            hint=self.hint, env=self.environment(), nice=BACKGROUND_NICE,
         )
         self._run.start()
 

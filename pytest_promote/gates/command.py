@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import shlex
-import signal
-import subprocess
-import tempfile
-import time
-from typing import IO
 
 from pytest_promote.gate import Gate, GateResult
+from pytest_promote.toolrun import BackgroundTool, ToolError, tail
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,60 +39,28 @@ class CommandGate(Gate):
 
     def start(self) -> None:
         """Launch the command now, unless it waits for the tests."""
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._error: str | None = None
-        if not self.options.after_tests:
-            self._launch()
-
-    def _argv(self) -> str | list[str]:
-        cmd = self.options.command
-        if self.options.shell:
-            return cmd if isinstance(cmd, str) else shlex.join(cmd)
-        return shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
-
-    def _launch(self) -> None:
-        cwd = self.context.rootpath / (self.options.cwd or ".")
-        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - kept open until evaluate()
-        self._began = time.monotonic()
-        try:
-            self._proc = subprocess.Popen(
-                self._argv(), shell=self.options.shell, cwd=cwd, stdin=subprocess.DEVNULL,
-                stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        except OSError as exc:
-            self._error = f"{self.id}: cannot run {self._shown()}: {exc.strerror or exc}"
-
-    def _shown(self) -> str:
-        cmd = self.options.command
-        return cmd if isinstance(cmd, str) else shlex.join(cmd)
+        opts: CommandOptions = self.options
+        cmd = opts.command if isinstance(opts.command, str) else shlex.join(opts.command)
+        if opts.shell:
+            argv = ["/bin/sh", "-c", cmd]
+        else:
+            argv = shlex.split(opts.command) if isinstance(opts.command, str) else list(opts.command)
+        self._shown = cmd
+        self._run = BackgroundTool(self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout)
+        if not opts.after_tests:
+            self._run.start()
 
     def evaluate(self) -> GateResult:
         """Wait for the command (within its timeout) and judge its exit status."""
-        if self._proc is None and self._error is None:
-            self._launch()
-        if self._error or self._proc is None:
-            return GateResult.error(self._error or f"{self.id}: did not start")
-        remaining = self.options.timeout - (time.monotonic() - self._began)
         try:
-            code = self._proc.wait(timeout=max(remaining, 0.01))
-        except subprocess.TimeoutExpired:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
-            return GateResult.error(
-                f"{self.id}: `{self._shown()}` timed out after {self.options.timeout:g}s\n"
-                + self._tail(),
-                measured="timeout", threshold="exit 0",
-            )
+            code, out, err = self._run.wait()
+        except ToolError as exc:
+            return GateResult.error(f"{self.id}: {exc}".replace(self._run.shown(), f"`{self._shown}`"))
         if code == 0:
-            return GateResult.passed(f"{self.id}: `{self._shown()}` exited 0", measured=0, threshold=0)
+            return GateResult.passed(f"{self.id}: `{self._shown}` exited 0", measured=0, threshold=0)
+        said = tail(out + err, self.options.tail)
+        output = f"--- output (last lines) ---\n{said}" if said else "(no output)"
         return GateResult.failed(
-            f"{self.id}: `{self._shown()}` exited {code} (exit 0 required for "
-            f"{self.context.stage})\n{self._tail()}",
+            f"{self.id}: `{self._shown}` exited {code} (exit 0 required for {self.context.stage})\n{output}",
             measured=code, threshold=0,
         )
-
-    def _tail(self) -> str:
-        self._out.seek(0)
-        lines = self._out.read().decode("utf-8", "replace").splitlines()
-        shown = lines[-self.options.tail :] if self.options.tail else []
-        return "\n".join(["--- output (last lines) ---", *shown]) if shown else "(no output)"
