@@ -1,4 +1,4 @@
-"""One worker process of the secrets scan: detect-secrets over a list of files.
+"""One worker process of the secrets scan: detect-secrets over a list of tasks.
 
 It is started by path (``python _secretworker.py``), not imported as part of
 pytest_promote, so a worker does not pay for importing pytest. It reads a job as
@@ -10,7 +10,16 @@ baseline.
 Settings are made exactly as ``detect-secrets scan [--baseline FILE]`` makes them,
 by detect-secrets' own argument parser; then the two line filters that backtrack
 on long runs of spaces are swapped for their linear twins in ``secretfilter.py``
-through those same settings (``file://`` filter paths, as detect-secrets supports).
+through those same settings (``file://`` filter paths, as detect-secrets supports),
+and the IBM Cloud IAM plugin, whose expression does the same, for its linear twin
+in ``secretplugins.py`` (a ``file://`` plugin path).
+
+A task is a whole file, scanned with ``SecretsCollection.scan_file``, or a piece
+of a large one (a range of its lines, see ``scan_piece``), which runs the same
+line pass ``scan_file`` runs, through detect-secrets' private
+``_get_lines_from_file`` and ``_process_line_based_plugins``. The differential
+tests pin that against ``detect-secrets scan``; ``can_chunk`` gives whole files
+when those functions are missing or custom plugins or filters are configured.
 """
 
 from __future__ import annotations
@@ -32,8 +41,9 @@ class JobError(Exception):
     """The job cannot be done as asked (bad baseline, no plugins, filter not loaded)."""
 
 
-def configure(baseline: str | None, filter_file: str) -> None:
+def configure(baseline: str | None, filter_file: str, plugins_file: str) -> None:
     """detect-secrets' global settings, as its ``scan`` command would set them."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.core.usage import ParserBuilder
     from detect_secrets.settings import cache_bust, get_filters, get_plugins, get_settings
     from detect_secrets.util.importlib import import_file_as_module
@@ -58,8 +68,22 @@ def configure(baseline: str | None, filter_file: str) -> None:
     loaded = {getattr(f, "path", "") for f in get_filters()}
     if not loaded.issuperset(swapped):
         raise JobError(f"detect-secrets did not load the filters of {filter_file}")
-    if not get_plugins():
+    twins = import_file_as_module(plugins_file)
+    # A built-in plugin given a path is loaded from it, as any custom plugin; the
+    # twin there has the same name and secret type, so it takes the original's place.
+    named = [
+        name for name in twins.PLUGINS
+        if twins.usable() and "path" not in settings.plugins.get(name, {"path": ""})
+    ]
+    for name in named:
+        settings.plugins[name] = {**settings.plugins[name], "path": f"file://{plugins_file}"}
+    get_mapping_from_secret_type_to_class.cache_clear()
+    get_plugins.cache_clear()
+    plugins = get_plugins()
+    if not plugins:
         raise JobError("detect-secrets has no plugin enabled: it would find nothing")
+    if any(type(p).__name__ in named and not hasattr(type(p), "TWIN") for p in plugins):
+        raise JobError(f"detect-secrets did not load the plugins of {plugins_file}")
 
 
 def file_status(path: str) -> tuple[str, str]:
@@ -115,7 +139,7 @@ def _hit(secret: Any) -> tuple[int, str, str, bool]:
     return (secret.line_number, secret.type, secret.secret_hash, bool(secret.is_verified))
 
 
-def can_chunk(filter_file: str) -> bool:
+def can_chunk(filter_file: str, plugins_file: str) -> bool:
     """Whether a file may be scanned in line ranges: only with detect-secrets' own parts.
 
     Its plugins and filters look at one line and its context (five lines either
@@ -129,7 +153,7 @@ def can_chunk(filter_file: str) -> bool:
     from detect_secrets.util.code_snippet import get_code_snippet
 
     settings = get_settings()
-    ours = f"file://{filter_file}::"
+    ours = (f"file://{filter_file}::", f"file://{plugins_file}")
     custom = [
         name for name in [*settings.filters, *(c.get("path", "") for c in settings.plugins.values())]
         if name.startswith("file://") and not name.startswith(ours)
@@ -217,8 +241,8 @@ def main() -> int:
     job = json.load(sys.stdin)
     os.chdir(job["root"])
     try:
-        configure(job["baseline"], job["filter_file"])
-        chunkable = can_chunk(job["filter_file"])
+        configure(job["baseline"], job["filter_file"], job["plugins_file"])
+        chunkable = can_chunk(job["filter_file"], job["plugins_file"])
         passes = _Passes()
         results = [
             scan_one(path) if count == 1 else scan_piece(path, index, count, chunkable, passes)

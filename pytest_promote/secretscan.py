@@ -2,10 +2,12 @@
 
 Files are shared out to worker processes (both cores; the largest files first,
 each to the least-loaded worker), each running ``_secretworker.py`` in the project
-root. Results are merged in path order. A file's result is kept in pytest's cache
+root; a file much larger than the rest is cut into line ranges that different
+workers scan, merged back as detect-secrets' ``scan_file`` would have found them
+(``plan_pieces``, ``merge_pieces``). Results are merged in path order. A file's result is kept in pytest's cache
 under its content hash and a key of everything else that decides it (the
 detect-secrets version, the baseline's settings and any file they name, the
-filter's version, Python and the locale's encoding); a later local run reuses it
+twin filters' and plugin's versions, Python and the locale's encoding); a later local run reuses it
 without reading the file when its size, mtime and inode are unchanged, and after
 re-hashing it when only the mtime moved. Nothing here imports detect-secrets: a
 warm run that scans nothing never starts a worker.
@@ -34,6 +36,9 @@ from pytest_promote import secretfilter
 CACHE_KEY = "promote/secrets"
 CACHE_FORMAT = 1
 WORKER = Path(__file__).with_name("_secretworker.py")
+# Loaded by path in the workers only: it imports detect-secrets.
+PLUGINS = Path(__file__).with_name("secretplugins.py").resolve()
+PLUGINS_VERSION = "1"  # secretplugins.VERSION, kept here so nothing imports detect-secrets
 # A file modified this soon before it was read may change again within the same
 # mtime tick; such an entry is re-hashed, never trusted on its stat alone (as git does).
 RACY_NS = 2_000_000_000
@@ -106,6 +111,7 @@ def settings_key(root: Path, baseline: str | None) -> str:
         "format": CACHE_FORMAT,
         "detect-secrets": metadata.version("detect-secrets"),
         "filter": secretfilter.VERSION,
+        "plugins": PLUGINS_VERSION,
         "python": sys.version_info[:2],
         "encoding": locale.getpreferredencoding(False),
         "baseline": None,
@@ -333,7 +339,7 @@ def _launch(
     root: Path, share: list[Task], baseline: str | None
 ) -> tuple[subprocess.Popen[bytes], Any, Any]:
     job = {"root": str(root), "baseline": baseline, "tasks": share,
-           "filter_file": str(Path(secretfilter.__file__).resolve())}
+           "filter_file": str(Path(secretfilter.__file__).resolve()), "plugins_file": str(PLUGINS)}
     # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
