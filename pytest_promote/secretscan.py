@@ -203,7 +203,7 @@ def scan(
         todo[path] = (stat[0], [*stat, began, digest])
     reused = len(entries)
     sizes = {p: size for p, (size, _) in todo.items()}
-    results = _run_workers(
+    results, started = _run_workers(
         root, sizes, baseline, workers, piece_bytes, deadline, cancel or threading.Event()
     )
     for path, (_, head) in todo.items():
@@ -213,7 +213,7 @@ def scan(
         keep = {p: e for p, e in entries.items() if _cacheable(root, p, e)}
         store.set(CACHE_KEY, {"key": key, "files": keep})
     report = tuple(_file_scan(path, entries[path]) for path in sorted(files))
-    return ScanReport(report, scanned=len(todo), reused=reused, workers=_count(workers, len(todo)))
+    return ScanReport(report, scanned=len(todo), reused=reused, workers=started)
 
 
 def _stat(root: Path, path: str) -> list[int]:
@@ -281,9 +281,10 @@ def _run_workers(
     piece_bytes: int,
     deadline: float,
     cancel: threading.Event,
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Each file's merged result, and how many workers were started."""
     if not sizes:
-        return {}
+        return {}, 0
     pieces = plan_pieces(sizes, _count(workers, MAX_PIECES), piece_bytes)
     weights = {
         (path, index, n): sizes[path] // n for path, n in pieces.items() for index in range(n)
@@ -308,7 +309,8 @@ def _run_workers(
                 proc.wait()
             out.close()
             err.close()
-    return {path: merge_pieces([parts[path, i, n] for i in range(n)]) for path, n in pieces.items()}
+    merged = {path: merge_pieces([parts[path, i, n] for i in range(n)]) for path, n in pieces.items()}
+    return merged, len(shares)
 
 
 def merge_pieces(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

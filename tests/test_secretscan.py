@@ -235,6 +235,7 @@ def test_files_scanned_in_pieces_give_detect_secrets_findings(tmp_path: Path) ->
     assert {path: split[path] for path in files} == {**dict.fromkeys(files, pieces), "small.py": 1}
     expected = plain_scan(tmp_path, list(files))
     report = scan(tmp_path, list(files), baseline=None, workers=2, piece_bytes=1)
+    assert report.workers == 2
     assert rows(report) == expected
     found = {(row[0], row[1]) for row in expected}
     assert {("docs/table.rst", cut + d + 1) for cut in (cuts[0], cuts[2]) for d in (-1, 0)} <= found
