@@ -9,7 +9,9 @@ planted secrets), then measures in the same run: plain
 ``detect-secrets scan $(git ls-files)``, the gate's cold scan, its warm scan after
 touching one file and after editing one, an end-to-end ``pytest --promote-only``
 cold and warm, and whether the gate's findings equal plain detect-secrets' (files,
-lines, types, hashed secrets). The machine's cores may be shared: figures are noisy.
+lines, types, hashed secrets). The machine's cores may be shared: figures are noisy,
+so the load average is printed along, and the CPU seconds the scans' processes
+used (which load does not inflate much).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -135,6 +138,17 @@ def build(root: Path) -> dict[str, int]:
     return {"files": len(files), "python_lines": python, "planted": len(PLANTED) + 1}
 
 
+def load() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def child_cpu() -> float:
+    """CPU seconds used so far by the finished child processes (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def plain(root: Path, files: list[str], timeout: float) -> tuple[float, set | None]:
     began = time.perf_counter()
     try:
@@ -181,8 +195,11 @@ def main() -> int:
               f"a 16,000-line wide table, 4 notebooks, {shape['planted']} planted secrets; "
               f"{os.cpu_count()} cores (shared: figures are noisy)", flush=True)
         store = FileStore(root / ".bench-cache.json")
+        print(load(), flush=True)
+        cpu = child_cpu()
         cold, rows, how = gate(root, store)
-        print(f"gate cold: {cold:.1f} s ({how}), {len(rows)} findings", flush=True)
+        print(f"gate cold: {cold:.1f} s ({how}), {len(rows)} findings, "
+              f"{child_cpu() - cpu:.1f} CPU s; {load()}", flush=True)
         os.utime(root / "src/pkg_0/mod_0.py")
         touched, touched_rows, how = gate(root, store)
         print(f"gate warm, one file touched: {touched:.2f} s ({how})", flush=True)
@@ -192,15 +209,19 @@ def main() -> int:
         print(f"gate warm, one file edited: {edited:.2f} s ({how})", flush=True)
         e2e_cold = end_to_end(root)
         e2e_warm = end_to_end(root)
-        print(f"pytest --promote-only end to end: cold {e2e_cold:.1f} s, warm {e2e_warm:.2f} s")
+        print(f"pytest --promote-only end to end: cold {e2e_cold:.1f} s, warm {e2e_warm:.2f} s; "
+              f"{load()}", flush=True)
         if args.skip_plain:
             return 0
+        cpu = child_cpu()
         took, plain_rows = plain(root, files, args.plain_timeout)
+        cpu = child_cpu() - cpu
         if plain_rows is None:
             print(f"plain detect-secrets scan: capped at {took:.0f} s (did not finish); "
                   f"cold is at most 1/{took / cold:.0f} of it")
             return 0
-        print(f"plain detect-secrets scan: {took:.1f} s, {len(plain_rows)} findings")
+        print(f"plain detect-secrets scan: {took:.1f} s, {len(plain_rows)} findings, "
+              f"{cpu:.1f} CPU s; {load()}")
         print(f"cold / plain = 1/{took / cold:.1f} (target 1/50 or better); "
               f"warm {max(touched, edited):.2f} s (target 1 s or less)")
         same = plain_rows == rows == touched_rows == edited_rows

@@ -1,4 +1,4 @@
-"""One worker process of the secrets scan: detect-secrets over a list of files.
+"""One worker process of the secrets scan: detect-secrets over a list of tasks.
 
 It is started by path (``python _secretworker.py``), not imported as part of
 pytest_promote, so a worker does not pay for importing pytest. It reads a job as
@@ -10,7 +10,16 @@ baseline.
 Settings are made exactly as ``detect-secrets scan [--baseline FILE]`` makes them,
 by detect-secrets' own argument parser; then the two line filters that backtrack
 on long runs of spaces are swapped for their linear twins in ``secretfilter.py``
-through those same settings (``file://`` filter paths, as detect-secrets supports).
+through those same settings (``file://`` filter paths, as detect-secrets supports),
+and the IBM Cloud IAM plugin, whose expression does the same, for its linear twin
+in ``secretplugins.py`` (a ``file://`` plugin path).
+
+A task is a whole file, scanned with ``SecretsCollection.scan_file``, or a piece
+of a large one (a range of its lines, see ``scan_piece``), which runs the same
+line pass ``scan_file`` runs, through detect-secrets' private
+``_get_lines_from_file`` and ``_process_line_based_plugins``. The differential
+tests pin that against ``detect-secrets scan``; ``can_chunk`` gives whole files
+when those functions are missing or custom plugins or filters are configured.
 """
 
 from __future__ import annotations
@@ -20,15 +29,21 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
+
+# Lines of context detect-secrets gives each line (get_code_snippet's default);
+# a piece reads this many more either side, and more would change nothing.
+CONTEXT = 5
 
 
 class JobError(Exception):
     """The job cannot be done as asked (bad baseline, no plugins, filter not loaded)."""
 
 
-def configure(baseline: str | None, filter_file: str) -> None:
+def configure(baseline: str | None, filter_file: str, plugins_file: str) -> None:
     """detect-secrets' global settings, as its ``scan`` command would set them."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.core.usage import ParserBuilder
     from detect_secrets.settings import cache_bust, get_filters, get_plugins, get_settings
     from detect_secrets.util.importlib import import_file_as_module
@@ -53,8 +68,22 @@ def configure(baseline: str | None, filter_file: str) -> None:
     loaded = {getattr(f, "path", "") for f in get_filters()}
     if not loaded.issuperset(swapped):
         raise JobError(f"detect-secrets did not load the filters of {filter_file}")
-    if not get_plugins():
+    twins = import_file_as_module(plugins_file)
+    # A built-in plugin given a path is loaded from it, as any custom plugin; the
+    # twin there has the same name and secret type, so it takes the original's place.
+    named = [
+        name for name in twins.PLUGINS
+        if twins.usable() and "path" not in settings.plugins.get(name, {"path": ""})
+    ]
+    for name in named:
+        settings.plugins[name] = {**settings.plugins[name], "path": f"file://{plugins_file}"}
+    get_mapping_from_secret_type_to_class.cache_clear()
+    get_plugins.cache_clear()
+    plugins = get_plugins()
+    if not plugins:
         raise JobError("detect-secrets has no plugin enabled: it would find nothing")
+    if any(type(p).__name__ in named and not hasattr(type(p), "TWIN") for p in plugins):
+        raise JobError(f"detect-secrets did not load the plugins of {plugins_file}")
 
 
 def file_status(path: str) -> tuple[str, str]:
@@ -83,29 +112,142 @@ def scan_one(path: str) -> dict[str, Any]:
     """The findings of one file, without secret values."""
     from detect_secrets.core.secrets_collection import SecretsCollection
 
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as exc:  # scan_file would swallow this and report nothing
-        return {"path": path, "status": "error", "reason": f"cannot read: {exc.strerror or exc}"}
+    unreadable = _unreadable(path)
+    if unreadable is not None:
+        return unreadable
     status, reason = file_status(path)
     # Collected as `detect-secrets scan` collects: one entry per (type, hash) and
     # file, at the first line it appears on.
     found = SecretsCollection()
     found.scan_file(path)
-    hits = [(s.line_number, s.type, s.secret_hash, bool(s.is_verified)) for _, s in found]
+    hits = sorted(_hit(s) for _, s in found)
     if hits:
         status, reason = "scanned", ""
     return {"path": path, "status": status, "reason": reason, "hits": hits}
 
 
+def _unreadable(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:  # scan_file would swallow this and report nothing
+        return {"path": path, "status": "error", "reason": f"cannot read: {exc.strerror or exc}"}
+    return None
+
+
+def _hit(secret: Any) -> tuple[int, str, str, bool]:
+    return (secret.line_number, secret.type, secret.secret_hash, bool(secret.is_verified))
+
+
+def can_chunk(filter_file: str, plugins_file: str) -> bool:
+    """Whether a file may be scanned in line ranges: only with detect-secrets' own parts.
+
+    Its plugins and filters look at one line and its context (five lines either
+    side); a custom one (``file://``, besides this package's twins) could look
+    further or keep state from line to line, so it gets whole files.
+    """
+    import inspect
+
+    from detect_secrets.core import scan
+    from detect_secrets.settings import get_settings
+    from detect_secrets.util.code_snippet import get_code_snippet
+
+    settings = get_settings()
+    ours = (f"file://{filter_file}::", f"file://{plugins_file}")
+    custom = [
+        name for name in [*settings.filters, *(c.get("path", "") for c in settings.plugins.values())]
+        if name.startswith("file://") and not name.startswith(ours)
+    ]
+    needed = ("_get_lines_from_file", "_process_line_based_plugins", "_is_filtered_out")
+    context = inspect.signature(get_code_snippet).parameters.get("lines_of_context")
+    return (
+        not custom and all(hasattr(scan, name) for name in needed)
+        and context is not None and context.default == CONTEXT
+    )
+
+
+def piece_bounds(lines: int, index: int, count: int) -> tuple[int, int]:
+    """The 0-based half-open range of piece ``index`` of ``count`` over ``lines`` lines."""
+    return index * lines // count, (index + 1) * lines // count
+
+
+class _Passes:
+    """The line lists ``_get_lines_from_file`` yields for one file, each made once.
+
+    A worker doing several pieces of a file reads and transforms it once; a pass is
+    made only when a piece asks for it, as ``scan_file`` asks for it.
+    """
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.made: list[list[str]] = []
+        self.source: Iterator[list[str]] = iter(())
+
+    def get(self, path: str, number: int) -> list[str] | None:
+        from detect_secrets.core.scan import _get_lines_from_file
+
+        if path != self.path:
+            self.path, self.made, self.source = path, [], iter(_get_lines_from_file(path))
+        while len(self.made) <= number:
+            lines = next(self.source, None)
+            if lines is None:
+                return None
+            self.made.append(lines)
+        return self.made[number]
+
+
+def scan_piece(
+    path: str, index: int, count: int, chunkable: bool, passes: _Passes
+) -> dict[str, Any]:
+    """What ``scan_file`` yields for the lines of piece ``index`` of ``count``, pass by pass.
+
+    ``scan_file`` runs its line pass over each line list in turn and stops after
+    the first pass that yields a secret. A piece does the same over its own lines
+    (each line seen with its real context): its first pass with a secret is the
+    file's first such pass, or a later one nobody will use. The caller merges the
+    pieces: the first pass in which any piece found something, in line order.
+    Unless ``chunkable``, piece 0 scans the whole file and the others nothing.
+    """
+    from detect_secrets.core.scan import _is_filtered_out, _process_line_based_plugins
+
+    if not chunkable:
+        return scan_one(path) if index == 0 else {"path": path, "skipped": True}
+    unreadable = _unreadable(path)
+    if unreadable is not None:
+        return unreadable
+    status, reason = file_status(path) if index == 0 else ("scanned", "")
+    found: list[list[tuple[int, str, str, bool]]] = []
+    if not _is_filtered_out(required_filter_parameters=["filename"], filename=path):
+        while (lines := passes.get(path, len(found))) is not None:
+            start, end = piece_bounds(len(lines), index, count)
+            # Enough lines either side that every line of the piece gets the same
+            # code snippet (its five neighbours) as in a whole-file pass.
+            low = max(0, start - CONTEXT)
+            window = list(enumerate(lines[low:end + CONTEXT], start=1))
+            hits = [
+                (low + s.line_number, s.type, s.secret_hash, bool(s.is_verified))
+                for s in _process_line_based_plugins(lines=window, filename=path)
+                if start < low + s.line_number <= end
+            ]
+            found.append(hits)
+            if hits:
+                break
+    return {"path": path, "piece": [index, count], "status": status, "reason": reason,
+            "passes": found}
+
+
 def main() -> int:
-    """Read the job, scan its files in order, write the results."""
+    """Read the job, do its tasks in order, write the results."""
     job = json.load(sys.stdin)
     os.chdir(job["root"])
     try:
-        configure(job["baseline"], job["filter_file"])
-        results = [scan_one(path) for path in job["files"]]
+        configure(job["baseline"], job["filter_file"], job["plugins_file"])
+        chunkable = can_chunk(job["filter_file"], job["plugins_file"])
+        passes = _Passes()
+        results = [
+            scan_one(path) if count == 1 else scan_piece(path, index, count, chunkable, passes)
+            for path, index, count in job["tasks"]
+        ]
     except JobError as exc:
         json.dump({"error": str(exc)}, sys.stdout)
         return 0

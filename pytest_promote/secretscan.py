@@ -2,10 +2,12 @@
 
 Files are shared out to worker processes (both cores; the largest files first,
 each to the least-loaded worker), each running ``_secretworker.py`` in the project
-root. Results are merged in path order. A file's result is kept in pytest's cache
+root; a file much larger than the rest is cut into line ranges that different
+workers scan, merged back as detect-secrets' ``scan_file`` would have found them
+(``plan_pieces``, ``merge_pieces``). Results are merged in path order. A file's result is kept in pytest's cache
 under its content hash and a key of everything else that decides it (the
 detect-secrets version, the baseline's settings and any file they name, the
-filter's version, Python and the locale's encoding); a later local run reuses it
+twin filters' and plugin's versions, Python and the locale's encoding); a later local run reuses it
 without reading the file when its size, mtime and inode are unchanged, and after
 re-hashing it when only the mtime moved. Nothing here imports detect-secrets: a
 warm run that scans nothing never starts a worker.
@@ -27,16 +29,28 @@ import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pytest_promote import secretfilter
 
 CACHE_KEY = "promote/secrets"
 CACHE_FORMAT = 1
 WORKER = Path(__file__).with_name("_secretworker.py")
+# Loaded by path in the workers only: it imports detect-secrets.
+PLUGINS = Path(__file__).with_name("secretplugins.py").resolve()
+PLUGINS_VERSION = "1"  # secretplugins.VERSION, kept here so nothing imports detect-secrets
 # A file modified this soon before it was read may change again within the same
 # mtime tick; such an entry is re-hashed, never trusted on its stat alone (as git does).
 RACY_NS = 2_000_000_000
+# A file is cut into line ranges ("pieces") scanned by different workers when it
+# is larger than this and than an eighth of a worker's fair share: one wide table
+# would otherwise keep one core busy long after the other has finished the rest.
+PIECE_BYTES = 256 * 1024
+MAX_PIECES = 64
+
+
+Task = tuple[str, int, int]  # path, piece index, piece count
+T = TypeVar("T", str, Task)
 
 
 class ScanError(RuntimeError):
@@ -97,6 +111,7 @@ def settings_key(root: Path, baseline: str | None) -> str:
         "format": CACHE_FORMAT,
         "detect-secrets": metadata.version("detect-secrets"),
         "filter": secretfilter.VERSION,
+        "plugins": PLUGINS_VERSION,
         "python": sys.version_info[:2],
         "encoding": locale.getpreferredencoding(False),
         "baseline": None,
@@ -157,12 +172,14 @@ def scan(
     workers: int = 0,
     timeout: float = 600.0,
     cancel: threading.Event | None = None,
+    piece_bytes: int = PIECE_BYTES,
 ) -> ScanReport:
     """Scan ``files`` (POSIX paths relative to ``root``) with detect-secrets.
 
     ``store``: where results are kept; ``reuse``: whether kept results may stand in
     for a scan (never in CI). Raises ScanError when any file handed over could not be
-    scanned, a worker failed, or the ``timeout`` passed.
+    scanned, a worker failed, or the ``timeout`` passed. A file larger than
+    ``piece_bytes`` may be scanned in pieces (see ``plan_pieces``).
     """
     root = root.resolve()
     deadline = time.monotonic() + timeout
@@ -186,7 +203,9 @@ def scan(
         todo[path] = (stat[0], [*stat, began, digest])
     reused = len(entries)
     sizes = {p: size for p, (size, _) in todo.items()}
-    results = _run_workers(root, sizes, baseline, workers, deadline, cancel or threading.Event())
+    results, started = _run_workers(
+        root, sizes, baseline, workers, piece_bytes, deadline, cancel or threading.Event()
+    )
     for path, (_, head) in todo.items():
         done = results[path]
         entries[path] = [*head, done["status"], done["reason"], done["hits"]]
@@ -194,7 +213,7 @@ def scan(
         keep = {p: e for p, e in entries.items() if _cacheable(root, p, e)}
         store.set(CACHE_KEY, {"key": key, "files": keep})
     report = tuple(_file_scan(path, entries[path]) for path in sorted(files))
-    return ScanReport(report, scanned=len(todo), reused=reused, workers=_count(workers, len(todo)))
+    return ScanReport(report, scanned=len(todo), reused=reused, workers=started)
 
 
 def _stat(root: Path, path: str) -> list[int]:
@@ -230,14 +249,27 @@ def _count(workers: int, files: int) -> int:
     return max(0, min(workers or cores or 1, files))
 
 
-def share_out(sizes: Mapping[str, int], workers: int) -> list[list[str]]:
-    """Files for each worker: largest first, each to the least-loaded one."""
+def plan_pieces(sizes: Mapping[str, int], workers: int, piece_bytes: int) -> dict[str, int]:
+    """How many pieces each file is scanned in: 1, or more for a file that is large.
+
+    Large means over ``piece_bytes`` and over an eighth of a worker's fair share of
+    all the bytes, so a corpus of small files is never cut up.
+    """
+    target = max(piece_bytes, sum(sizes.values()) // max(1, workers * 8), 1)
+    return {
+        path: 1 if workers < 2 or size <= target else min(MAX_PIECES, -(-size // target))
+        for path, size in sizes.items()
+    }
+
+
+def share_out(weights: Mapping[T, int], workers: int) -> list[list[T]]:
+    """Tasks for each worker: heaviest first, each to the least-loaded worker."""
     loads = [(0, index) for index in range(workers)]
-    shares: list[list[str]] = [[] for _ in range(workers)]
-    for path in sorted(sizes, key=lambda p: (-sizes[p], p)):
+    shares: list[list[T]] = [[] for _ in range(workers)]
+    for task in sorted(weights, key=lambda t: (-weights[t], t)):
         load, index = heapq.heappop(loads)
-        shares[index].append(path)
-        heapq.heappush(loads, (load + sizes[path] + 1, index))
+        shares[index].append(task)
+        heapq.heappush(loads, (load + weights[task] + 1, index))
     return [share for share in shares if share]
 
 
@@ -246,14 +278,20 @@ def _run_workers(
     sizes: Mapping[str, int],
     baseline: str | None,
     workers: int,
+    piece_bytes: int,
     deadline: float,
     cancel: threading.Event,
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Each file's merged result, and how many workers were started."""
     if not sizes:
-        return {}
-    shares = share_out(sizes, _count(workers, len(sizes)))
+        return {}, 0
+    pieces = plan_pieces(sizes, _count(workers, MAX_PIECES), piece_bytes)
+    weights = {
+        (path, index, n): sizes[path] // n for path, n in pieces.items() for index in range(n)
+    }
+    shares = share_out(weights, _count(workers, len(weights)))
     procs = [_launch(root, share, baseline) for share in shares]
-    results: dict[str, dict[str, Any]] = {}
+    parts: dict[Task, dict[str, Any]] = {}
     try:
         for (proc, out, err), share in zip(procs, shares, strict=True):
             while proc.poll() is None:
@@ -263,7 +301,7 @@ def _run_workers(
                     raise ScanError(
                         f"detect-secrets did not finish within the timeout ({len(sizes)} files)"
                     )
-            results.update(_collect(proc.returncode, out, err, share))
+            parts.update(_collect(proc.returncode, out, err, share))
     finally:
         for proc, out, err in procs:
             if proc.poll() is None:
@@ -271,14 +309,39 @@ def _run_workers(
                 proc.wait()
             out.close()
             err.close()
-    return results
+    merged = {path: merge_pieces([parts[path, i, n] for i in range(n)]) for path, n in pieces.items()}
+    return merged, len(shares)
+
+
+def merge_pieces(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One file's result from its pieces' results (a whole file is one piece).
+
+    As ``scan_file``: the findings of the first pass in which any piece found a
+    secret, in line order; as ``SecretsCollection``: one per (type, hash), at the
+    first line it appears on.
+    """
+    first = parts[0]
+    if "passes" not in first:  # scanned whole
+        return dict(first)
+    passes = [part["passes"] for part in parts]
+    found: list[list[Any]] = []
+    for number in range(max(map(len, passes))):
+        found = [hit for made in passes if number < len(made) for hit in made[number]]
+        if found:
+            break
+    hits: dict[tuple[str, str], list[Any]] = {}
+    for hit in found:
+        hits.setdefault((hit[1], hit[2]), hit)
+    status, reason = (first["status"], first["reason"]) if not hits else ("scanned", "")
+    return {"path": first["path"], "status": status, "reason": reason,
+            "hits": sorted(hits.values())}
 
 
 def _launch(
-    root: Path, share: list[str], baseline: str | None
+    root: Path, share: list[Task], baseline: str | None
 ) -> tuple[subprocess.Popen[bytes], Any, Any]:
-    job = {"root": str(root), "baseline": baseline, "files": share,
-           "filter_file": str(Path(secretfilter.__file__).resolve())}
+    job = {"root": str(root), "baseline": baseline, "tasks": share,
+           "filter_file": str(Path(secretfilter.__file__).resolve()), "plugins_file": str(PLUGINS)}
     # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
@@ -293,7 +356,7 @@ def _launch(
     return proc, out, err
 
 
-def _collect(code: int, out: Any, err: Any, share: list[str]) -> dict[str, dict[str, Any]]:
+def _collect(code: int, out: Any, err: Any, share: list[Task]) -> dict[Task, dict[str, Any]]:
     out.seek(0)
     err.seek(0)
     tail = "\n".join(err.read().decode("utf-8", "replace").strip().splitlines()[-15:])
@@ -305,11 +368,13 @@ def _collect(code: int, out: Any, err: Any, share: list[str]) -> dict[str, dict[
         raise ScanError(f"detect-secrets worker failed (exit {code}):\n{tail or '(no output)'}")
     if "error" in data:
         raise ScanError(str(data["error"]))
-    got = {item["path"]: item for item in data["files"]}
-    missing = [path for path in share if path not in got]
-    if missing:
+    items = data["files"]
+    if len(items) != len(share) or any(i["path"] != t[0] for i, t in zip(items, share, strict=True)):
+        done = {item["path"] for item in items}
+        missing = [path for path, _, _ in share if path not in done] or [share[0][0]]
         raise ScanError(f"{len(missing)} files handed over but not scanned, e.g. {missing[0]}")
-    failed = [item for item in got.values() if item["status"] == "error"]
+    got = dict(zip(share, items, strict=True))
+    failed = [item for item in items if item.get("status") == "error"]
     if failed:
         raise ScanError("; ".join(f"{i['path']}: {i['reason']}" for i in failed[:5]))
     return got

@@ -187,3 +187,71 @@ def test_share_out_balances_by_size_and_keeps_every_file_once() -> None:
     loads = [sum(sizes[p] for p in share) for share in shares]
     assert abs(loads[0] - loads[1]) <= 0.1 * sum(loads)
     assert share_out({"a": 1}, 2) == [["a"]]
+
+
+HEX_A = "8f3a9c1be07d4b265a1fc3e9d08b7a64"
+HEX_B = "0d9e8c7b6a5f4e3d2c1b0a9f8e7d6c5b"
+
+
+def wide_rows(count: int, planted: dict[int, str]) -> list[str]:
+    """Wide table rows (long space runs, a ``:``), with ``planted`` lines by 0-based index."""
+    rows = [f"| ``opt_{i}``{' ' * 90}| Default: ``{i}``{' ' * 120}| the {i}th setting{' ' * 80}|"
+            for i in range(count)]
+    for index, line in planted.items():
+        rows[index] = line
+    return [f"{row:<400}\n" for row in rows]
+
+
+def test_files_scanned_in_pieces_give_detect_secrets_findings(tmp_path: Path) -> None:
+    from pytest_promote._secretworker import piece_bounds
+
+    lines, pieces = 300, 4  # every wide file below is cut into this many pieces
+    cuts = [piece_bounds(lines, i, pieces)[0] for i in range(1, pieces)]
+    # Secrets on both sides of every cut, in the middle, a repeat of one in a later
+    # piece (reported once, at its first line), and an allowlist pragma whose
+    # secret is the first line of the next piece (the pragma is only context).
+    table = {cut + d: f'password = "tablePw{cut}x{d}"' for cut in cuts for d in (-1, 0)}
+    table |= {160: 'api_key = "AKIAIOSFODNN7EXAMPLE"', 290: 'api_key = "AKIAIOSFODNN7EXAMPLE"'}
+    table |= {cuts[1] - 1: "# pragma: allowlist nextline secret", cuts[1]: 'password = "hidden1Pw9"'}
+    # Seen only through transformers: unquoted values of a key = value file (the
+    # eager INI pass, only when the raw lines find nothing) and of YAML.
+    plain_kv = {i: f"setting_{i} = plain value {i}" for i in range(lines)}
+    plain_kv |= {cuts[0]: f"checksum = {HEX_A}", cuts[0] - 1: f"other_sum = {HEX_B}"}
+    mixed = dict(plain_kv) | {cuts[2]: 'password = "rawLineFinding7"'}  # raw pass wins
+    yaml_rows = {i: f"key_{i}: some plain value number {i}" for i in range(lines)}
+    yaml_rows |= {cuts[1]: f"digest: {HEX_A}", 10: f"other: {HEX_B}"}
+    files = {
+        "docs/table.rst": "".join(wide_rows(lines, table)),
+        "conf/settings.txt": "".join(f"{v:<400}\n" for v in plain_kv.values()),
+        "conf/mixed.txt": "".join(f"{v:<400}\n" for v in mixed.values()),
+        "conf/values.yaml": "".join(f"{v:<400}\n" for v in yaml_rows.values()),
+        "small.py": 'token = "smallFileTok3n"\n',
+    }
+    for path, body in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(body)
+    sizes = {path: len(body) for path, body in files.items()}
+    split = secretscan.plan_pieces(sizes, 2, 1)
+    assert {path: split[path] for path in files} == {**dict.fromkeys(files, pieces), "small.py": 1}
+    expected = plain_scan(tmp_path, list(files))
+    report = scan(tmp_path, list(files), baseline=None, workers=2, piece_bytes=1)
+    assert report.workers == 2
+    assert rows(report) == expected
+    found = {(row[0], row[1]) for row in expected}
+    assert {("docs/table.rst", cut + d + 1) for cut in (cuts[0], cuts[2]) for d in (-1, 0)} <= found
+    assert ("docs/table.rst", cuts[1] + 1) not in found  # allowlisted from the piece before
+    assert ("docs/table.rst", 291) not in found and ("docs/table.rst", 161) in found
+    assert ("conf/settings.txt", cuts[0] + 1) in found  # only through the eager INI pass
+    assert [row for row in expected if row[0] == "conf/mixed.txt"] == [
+        ("conf/mixed.txt", cuts[2] + 1, "Secret Keyword", row[3]) for row in expected
+        if row[0] == "conf/mixed.txt"]
+    assert ("conf/values.yaml", cuts[1] + 1) in found
+
+
+def test_only_large_files_are_cut_and_only_with_two_workers() -> None:
+    sizes = {"table.rst": 8_000_000, "big.py": 300_000, **{f"m{i}.py": 5_000 for i in range(600)}}
+    plan = secretscan.plan_pieces(sizes, 2, secretscan.PIECE_BYTES)
+    assert plan["table.rst"] == 8_000_000 // 706_250 + 1  # an eighth of a worker's share
+    assert {n for path, n in plan.items() if path != "table.rst"} == {1}
+    assert set(secretscan.plan_pieces(sizes, 1, secretscan.PIECE_BYTES).values()) == {1}
+    assert secretscan.plan_pieces({"a": 10**9}, 2, 1)["a"] == 16  # eight a worker at most
