@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pytest_promote import secretfilter
+from pytest_promote.toolrun import BACKGROUND_NICE
 
 CACHE_KEY = "promote/secrets"
 CACHE_FORMAT = 1
@@ -337,6 +338,10 @@ def merge_pieces(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "hits": sorted(hits.values())}
 
 
+def _background() -> None:
+    os.nice(BACKGROUND_NICE)
+
+
 def _launch(
     root: Path, share: list[Task], baseline: str | None
 ) -> tuple[subprocess.Popen[bytes], Any, Any]:
@@ -346,7 +351,8 @@ def _launch(
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
         proc = subprocess.Popen(
-            [sys.executable, str(WORKER)], cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err
+            [sys.executable, str(WORKER)], cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err,
+            preexec_fn=_background,  # yield the CPU to the test run, like the tool gates
         )
     except OSError as exc:
         raise ScanError(f"cannot start a detect-secrets worker: {exc.strerror or exc}") from None
