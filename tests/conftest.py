@@ -26,6 +26,21 @@ required = ["tests", "invariants"]
 """
 
 
+#: Variables a CI runner sets that change what pytest-promote does; each test that
+#: needs one sets it itself, so the suite behaves alike on a laptop and in CI.
+CI_VARIABLES = (
+    "CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_REF_NAME", "GITHUB_REF_TYPE",
+    "GITHUB_BASE_REF", "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "CI_COMMIT_TAG",
+    "CI_COMMIT_REF_NAME", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "PROMOTE_NOW",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def project(pytester: pytest.Pytester):
     """A project with a passing test, an invariant and ``BASIC_POLICY``."""
@@ -51,19 +66,10 @@ def project(pytester: pytest.Pytester):
 
 
 #: Environment variables that change who runs and which ref is built.
-CI_VARIABLES = (
-    "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "CI_COMMIT_TAG", "CI_COMMIT_REF_NAME",
-    "GITHUB_ACTOR", "GITLAB_USER_LOGIN", "PROMOTE_NOW", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY",
-)
-
-
 @pytest.fixture
-def git(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
-    """Run git in the pytester project; the CI's variables are cleared first."""
+def git(pytester: pytest.Pytester):
+    """Run git in the pytester project (the CI's variables are cleared for every test)."""
     import subprocess
-
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
     def run(*args: str) -> str:
         done = subprocess.run(
