@@ -74,7 +74,8 @@ def tool_identity(argv: Sequence[str], dist: str) -> str:
 class BackgroundTool:
     """One run of an external tool, started now and collected later.
 
-    ``name`` is how messages call the tool and ``hint`` what to do when it is missing.
+    ``name`` is how messages call the tool and ``hint`` what to do when it is missing;
+    ``display`` replaces the command line in messages (e.g. a user's own command).
     """
 
     def __init__(
@@ -86,9 +87,11 @@ class BackgroundTool:
         hint: str = "",
         env: dict[str, str] | None = None,
         nice: int = 0,
+        display: str | None = None,
     ) -> None:
         self.name = name
         self.nice = nice
+        self.display = display
         self.argv = list(argv) if argv else None
         self.cwd = cwd
         self.timeout = timeout
@@ -118,7 +121,7 @@ class BackgroundTool:
                 preexec_fn=self._lower_priority if self.nice else None,
             )
         except OSError as exc:
-            self._error = f"cannot run {self.argv[0]}: {exc.strerror or exc}"
+            self._error = f"cannot run {self.display or self.argv[0]}: {exc.strerror or exc}"
 
     def _lower_priority(self) -> None:
         # Runs in the child before exec: a background tool yields the CPU to the
@@ -158,6 +161,8 @@ class BackgroundTool:
 
     def shown(self) -> str:
         """The command line as a user would type it (tool name and arguments)."""
+        if self.display:
+            return self.display
         argv = self.argv or [self.name]
         args = argv[3:] if argv[:2] == [sys.executable, "-m"] else argv[1:]
         return "`" + " ".join([self.name, *args]) + "`"

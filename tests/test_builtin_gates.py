@@ -166,7 +166,7 @@ def test_command_gate_timeout_is_an_error(project) -> None:
 def test_command_not_found_fails_closed(project) -> None:
     pytester = project(policy(["smoke"], '[tool.promote.gates.smoke]\ncommand = "no-such-tool-xyz --check"\n'))
     result = pytester.runpytest("--promote-to=ci")
-    result.stdout.fnmatch_lines(["smoke: cannot run no-such-tool-xyz: No such file or directory"])
+    result.stdout.fnmatch_lines(["smoke: cannot run `no-such-tool-xyz --check`: No such file or directory"])
     assert result.ret == 1
 
 

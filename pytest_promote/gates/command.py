@@ -46,7 +46,9 @@ class CommandGate(Gate):
         else:
             argv = shlex.split(opts.command) if isinstance(opts.command, str) else list(opts.command)
         self._shown = cmd
-        self._run = BackgroundTool(self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout)
+        self._run = BackgroundTool(
+            self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`"
+        )
         if not opts.after_tests:
             self._run.start()
 
@@ -55,7 +57,7 @@ class CommandGate(Gate):
         try:
             code, out, err = self._run.wait()
         except ToolError as exc:
-            return GateResult.error(f"{self.id}: {exc}".replace(self._run.shown(), f"`{self._shown}`"))
+            return GateResult.error(f"{self.id}: {exc}")
         if code == 0:
             return GateResult.passed(f"{self.id}: `{self._shown}` exited 0", measured=0, threshold=0)
         said = tail(out + err, self.options.tail)

@@ -12,16 +12,14 @@ import dataclasses
 import json
 import re
 import shlex
-import subprocess
 import sys
 import tomllib
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from pytest_promote import jsonpath
-from pytest_promote.background import in_background
 from pytest_promote.gate import Finding, Gate, GateResult
+from pytest_promote.toolrun import BackgroundTool, ToolError
 
 SOURCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 # Run in a fresh interpreter from the project root: the contract comes from the code
@@ -181,7 +179,10 @@ class DriftGate(Gate):
 
     def start(self) -> None:
         """Produce the current contract in the background."""
-        self._current: Future[Any] = in_background(self._produce, self.id)
+        self._run = BackgroundTool(
+            self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown()
+        )
+        self._run.start()
 
     def _argv(self) -> list[str]:
         opts: DriftOptions = self.options
@@ -195,25 +196,15 @@ class DriftGate(Gate):
         return f"source {opts.source}" if opts.source else f"`{shlex.join(self._argv())}`"
 
     def _produce(self) -> Any:
-        opts: DriftOptions = self.options
         try:
-            proc = subprocess.run(
-                self._argv(),
-                cwd=self.context.rootpath,
-                capture_output=True,
-                stdin=subprocess.DEVNULL,
-                timeout=opts.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise ValueError(f"{self._shown()} timed out after {opts.timeout:g}s") from None
-        except OSError as exc:
-            raise ValueError(f"cannot run {self._shown()}: {exc.strerror or exc}") from None
-        if proc.returncode != 0:
-            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-            raise ValueError(f"{self._shown()} exited {proc.returncode}\n" + "\n".join(tail))
+            code, out, err = self._run.wait()
+        except ToolError as exc:
+            raise ValueError(str(exc)) from None
+        if code != 0:
+            tail = err.strip().splitlines()[-5:]
+            raise ValueError(f"{self._shown()} exited {code}\n" + "\n".join(tail))
         try:
-            return json.loads(proc.stdout)
+            return json.loads(out)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{self._shown()} did not print JSON: {exc}") from None
 
@@ -226,7 +217,7 @@ class DriftGate(Gate):
             acks = (
                 load_acknowledgements(root / opts.acknowledgements) if opts.acknowledgements else []
             )
-            current = self._current.result(timeout=opts.timeout + 5)
+            current = self._produce()
         except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
             return GateResult.error(f"{self.id}: cannot compare contracts: {exc}")
         differences = diff(canonical, current)
