@@ -24,7 +24,6 @@ from pytest_promote import git
 #: Where approvals live (apart from the promotion ledger's ``refs/notes/promote``).
 APPROVALS_REF = "refs/notes/promote-approvals"
 #: CI variables naming the person who triggered the run, in the order asked.
-CI_ACTOR_VARS = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +83,7 @@ def default_approver(root: Path) -> str | None:
         value = git.git(root, "config", key)
         if value:
             return value
-    return next((os.environ[v] for v in CI_ACTOR_VARS if os.environ.get(v)), None)
+    return git.ci_actor()
 
 
 def stage_names(root: Path, config: str | None) -> list[str]:

@@ -150,11 +150,20 @@ def all_notes(root: Path, ref: str) -> dict[str, str]:
     return notes
 
 
+#: Where CI systems name the user a run is for.
+CI_ACTOR_VARIABLES = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+
+
+def ci_actor() -> str | None:
+    """The user the CI system runs for (GitHub, GitLab), if any."""
+    return next((os.environ[v] for v in CI_ACTOR_VARIABLES if os.environ.get(v)), None)
+
+
 def actor(root: Path) -> str | None:
     """Who is running: the CI's user (GitHub, GitLab), else git's ``user.name <user.email>``."""
-    for var in ("GITHUB_ACTOR", "GITLAB_USER_LOGIN"):
-        if os.environ.get(var):
-            return os.environ[var]
+    from_ci = ci_actor()
+    if from_ci:
+        return from_ci
     name, email = git(root, "config", "user.name"), git(root, "config", "user.email")
     if name and email:
         return f"{name} <{email}>"
