@@ -8,6 +8,7 @@ worker has finished, through the ordinary ``pytest_runtest_protocol``.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -185,9 +186,16 @@ class PromotePlugin:
 
 
 def _run_items(items: Sequence[pytest.Item]) -> None:
-    for index, item in enumerate(items):
-        nextitem = items[index + 1] if index + 1 < len(items) else None
-        item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+    # The heap now holds all the test run left. The gates (coverage's analysis above
+    # all) make many short-lived objects, and each full collection would walk that
+    # heap again (about 40% of the coverage gate's time on a large suite): freeze it.
+    gc.freeze()
+    try:
+        for index, item in enumerate(items):
+            nextitem = items[index + 1] if index + 1 < len(items) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+    finally:
+        gc.unfreeze()
 
 
 class XdistHooks:
