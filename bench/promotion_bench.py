@@ -15,7 +15,10 @@ in a git repository) and, in the same run, times
 (c) a warm ``pytest --promote-to=production --promote-only`` with nothing changed,
 
 and prints b/a (target <= 0.6), b over the slowest single step of (a) (target
-<= 1.15) and c/b (target <= 0.2).
+<= 1.15) and c/b (target <= 0.2). ``--runs N`` rounds of (a) then (b) alternate,
+and their medians are compared: one round on a shared machine is mostly noise.
+Each step's CPU seconds (its children's included) are shown too, with the bound
+they set: (b) cannot end before its CPU seconds over the cores.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import argparse
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 WANTED_GATES = ("tests", "coverage", "lint", "types", "secrets")
 COVERAGE_MIN = 80
@@ -163,12 +168,16 @@ def tool(name: str) -> str:
     return str(beside) if beside.exists() else shutil.which(name) or name
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Seconds ``argv`` took, and its exit status."""
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """Seconds ``argv`` took, the CPU seconds it and its children used, its exit status."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     begin = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - begin, done.returncode
+    wall = time.perf_counter() - begin
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.returncode
 
 
 def forget(root: Path) -> None:
@@ -185,6 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     """Build, time, print."""
     parser = argparse.ArgumentParser(description="Time a promotion against the plain script.")
     parser.add_argument("--modules", type=int, default=52, help="modules in the package")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="rounds of (a) then (b); medians are compared (default 3)")
     parser.add_argument("--keep", action="store_true", help="keep the project directory")
     args = parser.parse_args(argv)
 
@@ -196,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         lines = build(root, args.modules)
         gates = installed_gates()
         print(f"project: {root} ({lines} lines in benchpkg, {args.modules} test modules)")
+        print(f"cores: {len(os.sched_getaffinity(0))}, rounds: {args.runs} (medians below)")
         missing = [g for g in WANTED_GATES if g not in gates]
         if missing:
             print(f"NOTE: gate kinds not installed, left out of (b): {', '.join(missing)}")
@@ -210,32 +222,47 @@ def main(argv: list[str] | None = None) -> int:
             "pyright": [tool("pyright")],
             "detect-secrets scan": [tool("detect-secrets"), "scan"],
         }
-        forget(root)
-        print("\n(a) the plain sequential script")
-        times = {}
-        for name, step in steps.items():
-            times[name], code = timed(step, root, env)
-            print(f"    {name:<36} {times[name]:7.2f}s  (exit {code})")
-        a = sum(times.values())
-        slowest = max(times, key=lambda k: times[k])
-        print(f"    {'total':<36} {a:7.2f}s")
-
-        forget(root)
         promote = [python, "-m", "pytest", "-q", "--promote-to=production"]
-        b, code = timed([*promote, "--junitxml=junit.xml", "--promote-report=report.json"],
-                        root, env)
-        print(f"\n(b) pytest --promote-to=production          {b:7.2f}s  (exit {code})")
+        runs: dict[str, list[tuple[float, float, int]]] = {name: [] for name in [*steps, "(b)"]}
+        for _ in range(args.runs):  # alternating, so a slow spell hits both sides
+            forget(root)
+            for name, step in steps.items():
+                runs[name].append(timed(step, root, env))
+            forget(root)
+            runs["(b)"].append(timed(
+                [*promote, "--junitxml=junit.xml", "--promote-report=report.json"], root, env
+            ))
+
+        print("\n(a) the plain sequential script                seconds   CPU s")
+        times = {name: median(r[0] for r in runs[name]) for name in steps}
+        for name in steps:
+            cpu = median(r[1] for r in runs[name])
+            codes = sorted({r[2] for r in runs[name]})
+            print(f"    {name:<40} {times[name]:7.2f} {cpu:7.2f}  (exit {codes})")
+        a = sum(times.values())
+        a_cpu = sum(median(r[1] for r in runs[name]) for name in steps)
+        slowest = max(times, key=lambda k: times[k])
+        print(f"    {'total':<40} {a:7.2f} {a_cpu:7.2f}")
+
+        b, b_cpu = median(r[0] for r in runs["(b)"]), median(r[1] for r in runs["(b)"])
+        codes = sorted({r[2] for r in runs["(b)"]})
+        print(f"\n(b) pytest --promote-to=production              {b:7.2f} {b_cpu:7.2f}  "
+              f"(exit {codes}; every round: {' '.join(f'{r[0]:.2f}' for r in runs['(b)'])})")
         show_gates(root / "report.json")
 
-        c, code = timed([*promote, "--promote-only", "--promote-junit=junit.xml",
-                         "--promote-report=report.json"], root, env)
-        print(f"\n(c) warm --promote-only, nothing changed     {c:7.2f}s  (exit {code})")
+        c, _, code = timed([*promote, "--promote-only", "--promote-junit=junit.xml",
+                            "--promote-report=report.json"], root, env)
+        print(f"\n(c) warm --promote-only, nothing changed         {c:7.2f}  (exit {code})")
         show_gates(root / "report.json")
 
         print()
         verdict("b/a", b / a, 0.6)
         verdict(f"b/slowest ({slowest})", b / times[slowest], 1.15)
         verdict("c/b (warm re-run / cold run)", c / b, 0.2)
+        cores = len(os.sched_getaffinity(0))
+        print(f"(b) used {b_cpu:.2f} CPU s: on {cores} cores no schedule of that work ends "
+              f"before {b_cpu / cores:.2f} s ({b_cpu / cores / times[slowest]:.2f} x the slowest "
+              "step)")
     finally:
         if args.keep:
             print(f"kept {root}")

@@ -181,7 +181,9 @@ def end_to_end(root: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Secrets at scale: plain detect-secrets scan against the secrets gate."
+    )
     parser.add_argument("--plain-timeout", type=float, default=3600.0)
     parser.add_argument("--skip-plain", action="store_true")
     parser.add_argument("--keep", type=Path, help="build the repository here and keep it")
