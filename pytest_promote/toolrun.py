@@ -9,6 +9,7 @@ words; a gate turns it into ``GateResult.error`` and never passes.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import json
@@ -144,6 +145,14 @@ class BackgroundTool:
             raise ToolError(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
         return code, _read(self._out), _read(self._err)
 
+    def stop(self) -> None:
+        """Kill the tool and its children if it still runs (the session ended early:
+        Ctrl-C, ``-x``, a crash before the gates ran). Does nothing once it finished."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+
     def json_output(self, ok_codes: Sequence[int]) -> Any:
         """The tool's stdout parsed as JSON, if it exited with one of ``ok_codes``."""
         code, out, err = self.wait()
@@ -251,6 +260,7 @@ class ToolGate(Gate):
             self.tool, argv, self.context.rootpath, getattr(self.options, "timeout", 600.0),
             hint=self.hint, env=self.environment(), nice=BACKGROUND_NICE,
         )
+        self.context.config.add_cleanup(self._run.stop)
         self._run.start()
 
     def evaluate(self) -> GateResult:

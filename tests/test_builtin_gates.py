@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
 ONE_STAGE = """
@@ -186,3 +188,31 @@ def test_command_after_tests_sees_what_tests_wrote(project) -> None:
     )
     result = pytester.runpytest("--promote-to=ci")
     result.assert_outcomes(passed=4)
+
+
+def test_an_interrupted_run_leaves_no_command_running(project) -> None:
+    # The gate's command records its pid, then would run for a minute; the test run
+    # is interrupted (Ctrl-C) as soon as the command has started.
+    sleeper = "import os, time; open('pid', 'w').write(str(os.getpid())); time.sleep(60)"
+    pytester = project(
+        policy(["tests", "slow"], f'[tool.promote.gates.slow]\ncommand = ["{sys.executable}", "-c", "{sleeper}"]\n'),
+        test_app="""
+            import pathlib, time
+
+            def test_interrupted():
+                pid = pathlib.Path("pid")
+                deadline = time.monotonic() + 30
+                while not (pid.exists() and pid.read_text()) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                raise KeyboardInterrupt
+        """,
+    )
+    result = pytester.runpytest_subprocess("--promote-to=ci")
+    assert result.ret == 2  # interrupted
+    pid = int((pytester.path / "pid").read_text())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return
+    os.kill(pid, signal.SIGKILL)
+    raise AssertionError(f"the command (pid {pid}) still runs after the session ended")

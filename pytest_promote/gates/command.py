@@ -49,6 +49,7 @@ class CommandGate(Gate):
         self._run = BackgroundTool(
             self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`"
         )
+        self.context.config.add_cleanup(self._run.stop)
         if not opts.after_tests:
             self._run.start()
 

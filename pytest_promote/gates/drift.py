@@ -182,6 +182,7 @@ class DriftGate(Gate):
         self._run = BackgroundTool(
             self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown()
         )
+        self.context.config.add_cleanup(self._run.stop)
         self._run.start()
 
     def _argv(self) -> list[str]:
