@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 import pytest
@@ -69,15 +70,9 @@ def project(pytester: pytest.Pytester):
 @pytest.fixture
 def git(pytester: pytest.Pytester):
     """Run git in the pytester project (the CI's variables are cleared for every test)."""
-    import subprocess
+    from gitrepo import run_git
 
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=pytester.path, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
-
-    return run
+    return functools.partial(run_git, pytester.path)
 
 
 @pytest.fixture

@@ -9,11 +9,24 @@ from pathlib import Path
 
 import pytest
 
-#: CI variables that would otherwise leak the outer CI's context into a test.
-CI_VARS = (
-    "GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "GITHUB_ACTOR",
-    "GITLAB_USER_LOGIN", "GITLAB_USER_EMAIL", "GITHUB_ACTIONS", "CI",
-)
+#: A policy of three stages whose first needs only the tests (the ledger's and the
+#: status command's tests).
+THREE_STAGES = """
+[tool.promote]
+stages = ["development", "staging", "production"]
+
+[tool.promote.stage.development]
+required = ["tests"]
+"""
+
+#: Options that keep pytest's cache out of a ledger test's repository.
+NO_CACHE = ("-p", "no:cacheprovider")
+
+
+def run_git(path: Path, *args: str) -> str:
+    """Run git in ``path``; its stripped stdout (a failure fails the test)."""
+    done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
 
 
 def approve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -29,9 +42,8 @@ class Repo:
 
     def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.path = path
-        for var in CI_VARS:
-            monkeypatch.delenv(var, raising=False)
-        # No global or system git config may change what the tests see.
+        # The CI's variables are cleared for every test (tests/conftest.py); no global
+        # or system git config may change what the tests see either.
         monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(path / ".no-global-gitconfig"))
         monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
         self.git("init", "-q", "-b", "main")
@@ -41,10 +53,7 @@ class Repo:
 
     def git(self, *args: str) -> str:
         """Run git; its stripped stdout (a failure fails the test)."""
-        done = subprocess.run(
-            ["git", *args], cwd=self.path, capture_output=True, text=True, check=True
-        )
-        return done.stdout.strip()
+        return run_git(self.path, *args)
 
     def identity(self, name: str, email: str) -> None:
         """Who the next commits (and default approvals) are by."""

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import json
 
+from gitrepo import NO_CACHE, THREE_STAGES
+
 from pytest_promote.ledger import REF, parse
-
-POLICY = """
-[tool.promote]
-stages = ["development", "staging", "production"]
-
-[tool.promote.stage.development]
-required = ["tests"]
-"""
-
-RUN = ("-p", "no:cacheprovider")
 
 
 def records(git, rev: str = "HEAD") -> list[dict]:
@@ -22,8 +14,8 @@ def records(git, rev: str = "HEAD") -> list[dict]:
 
 
 def test_every_run_is_recorded_on_head(git_project, git) -> None:
-    pytester = git_project(POLICY)
-    result = pytester.runpytest("--promote-to=development", "--promote-report=r.json", *RUN)
+    pytester = git_project(THREE_STAGES)
+    result = pytester.runpytest("--promote-to=development", "--promote-report=r.json", *NO_CACHE)
     head = git("rev-parse", "HEAD")
     result.stdout.fnmatch_lines([f"ledger: recorded development GREEN on {head[:12]} ({REF})"])
     (record,) = records(git)
@@ -37,8 +29,8 @@ def test_every_run_is_recorded_on_head(git_project, git) -> None:
 
 
 def test_dry_run_records_nothing_and_exits_0(git_project, git) -> None:
-    pytester = git_project(POLICY)
-    result = pytester.runpytest("--promote-to=staging", "--promote-dry-run", *RUN)
+    pytester = git_project(THREE_STAGES)
+    result = pytester.runpytest("--promote-to=staging", "--promote-dry-run", *NO_CACHE)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*RED (required gate path failed)*(dry run: exit status 0)",
                                  "ledger: dry run, nothing recorded"])
@@ -46,9 +38,9 @@ def test_dry_run_records_nothing_and_exits_0(git_project, git) -> None:
 
 
 def test_production_without_staging_fails(git_project, git) -> None:
-    pytester = git_project(POLICY)
-    assert pytester.runpytest("--promote-to=development", *RUN).ret == 0
-    result = pytester.runpytest("--promote-to=production", *RUN)
+    pytester = git_project(THREE_STAGES)
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
+    result = pytester.runpytest("--promote-to=production", *NO_CACHE)
     assert result.ret == 1
     result.stdout.fnmatch_lines([
         "*path: HEAD * has no accepted staging record, required before production: "
@@ -61,24 +53,24 @@ def test_production_without_staging_fails(git_project, git) -> None:
 
 
 def test_path_through_every_stage_and_the_same_tree_recommitted(git_project, git) -> None:
-    pytester = git_project(POLICY)
+    pytester = git_project(THREE_STAGES)
     for stage in ("development", "staging"):
-        assert pytester.runpytest(f"--promote-to={stage}", *RUN).ret == 0
+        assert pytester.runpytest(f"--promote-to={stage}", *NO_CACHE).ret == 0
     # A new commit with the identical tree (a rebase or a reworded merge) passes.
     git("commit", "-q", "--amend", "-m", "reworded, same files")
-    result = pytester.runpytest("--promote-to=production", "-rA", *RUN)
+    result = pytester.runpytest("--promote-to=production", "-rA", *NO_CACHE)
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*path*required*passed*measured staging accepted on *"])
     # Changed files: staging has not seen them.
     (pytester.path / "CHANGES.txt").write_text("more\n")
     git("add", "CHANGES.txt")
     git("commit", "-q", "-m", "change")
-    assert pytester.runpytest("--promote-to=production", *RUN).ret == 1
+    assert pytester.runpytest("--promote-to=production", *NO_CACHE).ret == 1
 
 
 def test_path_outside_git_fails_closed(project) -> None:
-    pytester = project(POLICY)
-    result = pytester.runpytest("--promote-to=staging", *RUN)
+    pytester = project(THREE_STAGES)
+    result = pytester.runpytest("--promote-to=staging", *NO_CACHE)
     assert result.ret == 1
     result.stdout.fnmatch_lines([
         "*path: cannot read the ledger: * is not a git repository with a commit*",
@@ -87,8 +79,8 @@ def test_path_outside_git_fails_closed(project) -> None:
 
 
 def test_path_can_be_switched_off(project) -> None:
-    pytester = project(POLICY.replace("[tool.promote]\n", "[tool.promote]\nenforce_path = false\n"))
-    listed = pytester.runpytest("--promote-to=production", "--collect-only", "-q", *RUN)
+    pytester = project(THREE_STAGES.replace("[tool.promote]\n", "[tool.promote]\nenforce_path = false\n"))
+    listed = pytester.runpytest("--promote-to=production", "--collect-only", "-q", *NO_CACHE)
     assert "promote::tests" in listed.stdout.str()
     assert "promote::path" not in listed.stdout.str()
 
@@ -100,14 +92,14 @@ def test_parse_skips_lines_that_are_not_records() -> None:
 
 
 def test_previous_stage_not_accepted_is_named(git_project) -> None:
-    pytester = git_project(POLICY, test_app="def test_fails():\n    assert False\n")
-    assert pytester.runpytest("--promote-to=development", *RUN).ret == 1
-    result = pytester.runpytest("--promote-to=staging", *RUN)
+    pytester = git_project(THREE_STAGES, test_app="def test_fails():\n    assert False\n")
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 1
+    result = pytester.runpytest("--promote-to=staging", *NO_CACHE)
     result.stdout.fnmatch_lines(["*development recorded RED (not accepted) at *"])
 
 
 def test_xdist_records_once_from_the_controller(git_project, git) -> None:
-    pytester = git_project(POLICY)
-    result = pytester.runpytest_subprocess("--promote-to=development", "-n", "2", *RUN)
+    pytester = git_project(THREE_STAGES)
+    result = pytester.runpytest_subprocess("--promote-to=development", "-n", "2", *NO_CACHE)
     assert result.ret == 0
     assert [r["stage"] for r in records(git)] == ["development"]

@@ -5,30 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-
-POLICY = """
-[tool.promote]
-stages = ["development", "staging", "production"]
-
-[tool.promote.stage.development]
-required = ["tests"]
-"""
-
-RUN = ("-p", "no:cacheprovider")
+from gitrepo import NO_CACHE, THREE_STAGES
 
 
 def test_status_shows_rollback_target_last_failure_and_head(git_project, git) -> None:
-    pytester = git_project(POLICY)
-    assert pytester.runpytest("--promote-to=development", *RUN).ret == 0
-    assert pytester.runpytest("--promote-to=staging", *RUN).ret == 0
+    pytester = git_project(THREE_STAGES)
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
+    assert pytester.runpytest("--promote-to=staging", *NO_CACHE).ret == 0
     good = git("rev-parse", "HEAD")
     (pytester.path / "test_more.py").write_text("def test_broken():\n    assert False\n")
     git("add", "test_more.py")
     git("commit", "-q", "-m", "break it")
     head = git("rev-parse", "HEAD")
-    assert pytester.runpytest("--promote-to=development", *RUN).ret == 1
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 1
 
-    result = pytester.runpytest("--promote-status", *RUN)
+    result = pytester.runpytest("--promote-status", *NO_CACHE)
     assert result.ret == 0
     assert "test_" not in result.stdout.str()  # no tests ran
     result.stdout.fnmatch_lines([
@@ -39,7 +30,7 @@ def test_status_shows_rollback_target_last_failure_and_head(git_project, git) ->
         "production   - * -  * not recorded",
     ])
 
-    data = json.loads(pytester.runpytest("--promote-status", "--promote-json", *RUN).stdout.str())
+    data = json.loads(pytester.runpytest("--promote-status", "--promote-json", *NO_CACHE).stdout.str())
     development, staging, production = data["stages"]
     assert data["head"] == head
     assert development["last_accepted"]["commit"] == good
@@ -50,12 +41,12 @@ def test_status_shows_rollback_target_last_failure_and_head(git_project, git) ->
 
 
 def test_status_outside_git_is_a_usage_error(project) -> None:
-    pytester = project(POLICY)
-    result = pytester.runpytest("--promote-status", *RUN)
+    pytester = project(THREE_STAGES)
+    result = pytester.runpytest("--promote-status", *NO_CACHE)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--promote-status: * is not a git repository*"])
 
 
 def test_json_needs_status(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--promote-json", *RUN)
+    result = pytester.runpytest("--promote-json", *NO_CACHE)
     result.stderr.fnmatch_lines(["*--promote-json needs --promote-status*"])
