@@ -327,9 +327,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    # Run by path, this directory would come first on sys.path and its modules
-    # (git.py, policy.py, ...) could shadow real ones: take it off.
-    here = os.path.dirname(os.path.abspath(__file__))
-    if sys.path and os.path.abspath(sys.path[0] or ".") == here:
-        del sys.path[0]
     sys.exit(main())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import heapq
 import json
 import locale
 import os
@@ -29,9 +28,10 @@ import time
 from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from pytest_promote import secretfilter
+from pytest_promote.shares import cores, share_out, worker_argv
 from pytest_promote.toolrun import BACKGROUND_NICE
 
 CACHE_KEY = "promote/secrets"
@@ -51,7 +51,6 @@ MAX_PIECES = 64
 
 
 Task = tuple[str, int, int]  # path, piece index, piece count
-T = TypeVar("T", str, Task)
 
 
 class ScanError(RuntimeError):
@@ -246,8 +245,7 @@ def _file_scan(path: str, entry: list[Any]) -> FileScan:
 
 
 def _count(workers: int, files: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min(workers or cores or 1, files))
+    return max(0, min(workers or cores(), files))
 
 
 def plan_pieces(sizes: Mapping[str, int], workers: int, piece_bytes: int) -> dict[str, int]:
@@ -261,17 +259,6 @@ def plan_pieces(sizes: Mapping[str, int], workers: int, piece_bytes: int) -> dic
         path: 1 if workers < 2 or size <= target else min(MAX_PIECES, -(-size // target))
         for path, size in sizes.items()
     }
-
-
-def share_out(weights: Mapping[T, int], workers: int) -> list[list[T]]:
-    """Tasks for each worker: heaviest first, each to the least-loaded worker."""
-    loads = [(0, index) for index in range(workers)]
-    shares: list[list[T]] = [[] for _ in range(workers)]
-    for task in sorted(weights, key=lambda t: (-weights[t], t)):
-        load, index = heapq.heappop(loads)
-        shares[index].append(task)
-        heapq.heappush(loads, (load + weights[task] + 1, index))
-    return [share for share in shares if share]
 
 
 def _run_workers(
@@ -351,7 +338,7 @@ def _launch(
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
         proc = subprocess.Popen(
-            [sys.executable, str(WORKER)], cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err,
+            worker_argv(WORKER), cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err,
             preexec_fn=_background,  # yield the CPU to the test run, like the tool gates
         )
     except OSError as exc:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pytest_promote import secretscan
-from pytest_promote.secretscan import ScanError, scan, share_out
+from pytest_promote.secretscan import ScanError, scan
+from pytest_promote.shares import share_out
 from tests import secrets_corpus
 
 DETECT_SECRETS = str(Path(sys.executable).with_name("detect-secrets"))
