@@ -13,8 +13,12 @@ import sys
 from typing import Any
 
 import pytest
+from coverage import CoverageData
+from coverage.exceptions import CoverageException
 
-from pytest_promote.gates.coverage import CoverageGate, CoverageOptions
+from pytest_promote.gates import coverage as coverage_gate
+from pytest_promote.gates import coverage_data
+from pytest_promote.gates.coverage import CoverageGate, CoverageOptions, analyse
 from pytest_promote.gates.tests import TestsGate
 from pytest_promote.policy import load
 
@@ -183,6 +187,55 @@ def test_per_path_minimum(pytester: pytest.Pytester) -> None:
     ])
     assert "pkg/mod.py: covered" not in result.stdout.str()  # its own minimum is met
     assert gate["status"] == "failed"
+
+
+launch = coverage_gate._launch
+
+
+def shared_project(pytester: pytest.Pytester) -> coverage_data.Gathered:
+    """Six modules with branches, partly covered, measured by ``coverage run``."""
+    pytester.makepyprojecttoml(
+        '[tool.coverage.run]\nsource = ["pkg"]\nbranch = true\n[tool.coverage.report]\nprecision = 2\n'
+    )
+    pkg = pytester.mkpydir("pkg")
+    for n in range(6):
+        (pkg / f"mod{n}.py").write_text(MODULE * (n + 1))
+    pytester.makepyfile(test_mods="\n".join(
+        [f"from pkg.mod{n} import covered as c{n}" for n in range(5)]
+        + ["", "def test_some():"] + [f"    assert c{n}({n - 2})" for n in range(5)]
+    ))
+    assert coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider").ret == 0
+    data = CoverageData()
+    data.read()
+    return coverage_data.Gathered(data, "read from .coverage")
+
+
+def test_analysis_shared_between_workers_gives_coverage_reports_numbers(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gathered = shared_project(pytester)
+    whole = analyse(gathered, pytester.path, share_bytes=10**9)
+    monkeypatch.setattr(coverage_gate, "cores", lambda: 3)  # this process and two workers
+    launched: list[object] = []
+    monkeypatch.setattr(coverage_gate, "_launch", lambda *a: launched.append(a) or launch(*a))
+    shared = analyse(gathered, pytester.path, share_bytes=1)
+    assert len(launched) == 2
+    assert shared == whole
+    assert len(shared.files) == 7  # the package's __init__ and six modules
+    assert shared.total.n_branches > 0 and shared.total.n_missing_branches > 0
+    assert f"{shared.total.pc_covered_str}%" == coverage_total(pytester)
+
+
+def test_a_workers_coverage_error_is_the_gates_error(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gathered = shared_project(pytester)
+    (pytester.path / "pkg" / "mod5.py").unlink()  # measured, then gone
+    monkeypatch.setattr(coverage_gate, "cores", lambda: 2)
+    # The largest file goes to this process; the rest, the missing one with them, to a worker.
+    monkeypatch.setattr(coverage_gate, "_size", lambda name: 10**6 if name.endswith("mod4.py") else 1)
+    with pytest.raises(CoverageException, match=r"No source for code: .*mod5\.py"):
+        analyse(gathered, pytester.path, share_bytes=1)
 
 
 def test_promote_only_reads_the_data_file(pytester: pytest.Pytester) -> None:
