@@ -40,7 +40,7 @@ TOKENS = "\n".join([
     "server = '203.0.113.77'",
     "jwt = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",  # noqa: E501
     "mc = 'f0e1d2c3b4a5968778695a4b3c2d1e0f-us12'",
-    "npmrc = '//registry.npmjs.org/:_authToken=npm_Zx81kQp3LmN5rT7vW9yB2dF4hJ6'",
+    "npmrc = '//npm.example.invalid/:_authToken=npm_Zx81kQp3LmN5rT7vW9yB2dF4hJ6'",
     "openai = 'sk-abcdefghij1234567890T3BlbkFJabcdefghij1234567890'",
     "pypi = 'pypi-AgEIcHlwaS5vcmcCJGE4ZjMyYjIyLTQ2YjEtNDk2ZS04ZTRiLTQ2YmU4YTY5ZjU0ZAACJXsicGVybWlzc2lvbnMiOiAidXNlciIsICJ2ZXJzaW9uIjogMX0AAAYg'",  # noqa: E501
     "sendgrid = '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'",
