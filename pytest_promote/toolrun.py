@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -77,6 +77,8 @@ class BackgroundTool:
 
     ``name`` is how messages call the tool and ``hint`` what to do when it is missing;
     ``display`` replaces the command line in messages (e.g. a user's own command).
+    ``cleanup`` registers :meth:`stop` once the tool is started (a gate passes
+    ``config.add_cleanup``), so a session that ends early leaves nothing running.
     """
 
     def __init__(
@@ -89,8 +91,10 @@ class BackgroundTool:
         env: dict[str, str] | None = None,
         nice: int = 0,
         display: str | None = None,
+        cleanup: Callable[[Callable[[], None]], object] | None = None,
     ) -> None:
         self.name = name
+        self.cleanup = cleanup
         self.nice = nice
         self.display = display
         self.argv = list(argv) if argv else None
@@ -123,6 +127,9 @@ class BackgroundTool:
             )
         except OSError as exc:
             self._error = f"cannot run {self.display or self.argv[0]}: {exc.strerror or exc}"
+            return
+        if self.cleanup is not None:
+            self.cleanup(self.stop)
 
     def _lower_priority(self) -> None:
         # Runs in the child before exec: a background tool yields the CPU to the
@@ -259,8 +266,8 @@ class ToolGate(Gate):
         self._run = BackgroundTool(
             self.tool, argv, self.context.rootpath, getattr(self.options, "timeout", 600.0),
             hint=self.hint, env=self.environment(), nice=BACKGROUND_NICE,
+            cleanup=self.context.config.add_cleanup,
         )
-        self.context.config.add_cleanup(self._run.stop)
         self._run.start()
 
     def evaluate(self) -> GateResult:

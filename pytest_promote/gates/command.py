@@ -47,9 +47,9 @@ class CommandGate(Gate):
             argv = shlex.split(opts.command) if isinstance(opts.command, str) else list(opts.command)
         self._shown = cmd
         self._run = BackgroundTool(
-            self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`"
+            self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`",
+            cleanup=self.context.config.add_cleanup,
         )
-        self.context.config.add_cleanup(self._run.stop)
         if not opts.after_tests:
             self._run.start()
 

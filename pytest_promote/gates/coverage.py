@@ -181,8 +181,7 @@ def analyse(
     """
     data = gathered.data
     sizes = {name: _size(name) for name in data.measured_files()}
-    count = min(cores(), sum(sizes.values()) // max(share_bytes, 1))
-    shares = share_out(sizes, count) if count > 1 else []
+    shares = share_out(sizes, max(1, min(cores(), sum(sizes.values()) // max(share_bytes, 1))))
     if len(shares) > 1:
         raws = _report_in_shares(gathered, shares)
     else:
@@ -212,17 +211,15 @@ def _report_in_shares(
     gathered: coverage_data.Gathered, shares: list[list[str]]
 ) -> list[dict[str, Any]]:
     """The first share reported here, the others by workers started first."""
-    from coverage import CoverageData
     from coverage.exceptions import CoverageException
 
     config = gathered.config_file
     if isinstance(config, str):
         config = os.path.abspath(config)
     with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp:
-        stored = CoverageData(basename=os.path.join(tmp, ".coverage"))
-        stored.update(gathered.data)
-        stored.write()
-        job = {"config_file": config, "data_file": stored.base_filename()}
+        stored = Path(tmp, ".coverage")
+        coverage_data.write_data_file(gathered.data, stored)
+        job = {"config_file": config, "data_file": str(stored)}
         workers = [
             _launch(Path(tmp, f"job-{n}.json"), {**job, "files": share})
             for n, share in enumerate(shares[1:])

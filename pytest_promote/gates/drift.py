@@ -180,9 +180,9 @@ class DriftGate(Gate):
     def start(self) -> None:
         """Produce the current contract in the background."""
         self._run = BackgroundTool(
-            self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown()
+            self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown(),
+            cleanup=self.context.config.add_cleanup,
         )
-        self.context.config.add_cleanup(self._run.stop)
         self._run.start()
 
     def _argv(self) -> list[str]:
