@@ -251,6 +251,59 @@ def test_promote_only_reads_the_data_file(pytester: pytest.Pytester) -> None:
     result.stdout.no_fnmatch_line("*test_covered*")  # no project test ran
 
 
+def promote_only_gate(pytester: pytest.Pytester) -> dict[str, Any]:
+    """The coverage gate's entry of a ``--promote-only`` run, pytest's cache on."""
+    pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-only", "--promote-report=promote.json"
+    )
+    report = json.loads((pytester.path / "promote.json").read_text())
+    return next(g for g in report["gates"] if g["id"] == "coverage")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda p: (p.path / "pkg" / "mod.py").write_text(MODULE + "\n\ndef more():\n    pass\n"),
+        lambda p: coverage_cmd(p, "run", "--branch", "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+        lambda p: p.makepyprojecttoml(
+            '[tool.coverage.run]\nsource = ["pkg"]\n[tool.coverage.report]\nprecision = 2\n'
+            + policy()
+        ),
+    ],
+    ids=["measured file edited", "data file replaced", "coverage settings changed"],
+)
+def test_promote_only_reuses_an_unchanged_analysis(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, change: Any
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    project(pytester)
+    plain_coverage_total(pytester)
+    cold = promote_only_gate(pytester)
+    warm = promote_only_gate(pytester)
+    assert not cold["cached"] and warm["cached"]
+    assert (warm["status"], warm["measured"]) == (cold["status"], cold["measured"]) == (
+        "passed", "57%"
+    )
+    assert warm["summary"] == "coverage: cached, inputs unchanged; " + cold["summary"]
+
+    change(pytester)
+    again = promote_only_gate(pytester)
+    assert not again["cached"]
+    assert again["measured"] == coverage_total(pytester)
+
+
+def test_a_measuring_run_never_reuses(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    project(pytester)
+    for _ in range(2):
+        pytester.runpytest_subprocess("--promote-to=staging", "--promote-report=promote.json")
+        report = json.loads((pytester.path / "promote.json").read_text())
+        gate = next(g for g in report["gates"] if g["id"] == "coverage")
+        assert not gate["cached"] and gate["measured"] == "57%"
+
+
 def test_promote_only_without_data_fails_closed(pytester: pytest.Pytester) -> None:
     project(pytester, 'data_file = "cov.db"\n')
     (pytester.path / ".coverage").write_text("stale, and not the configured data file")

@@ -12,12 +12,13 @@ import dataclasses
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pytest_promote import _coverageworker
+from pytest_promote import _coverageworker, cache
 from pytest_promote.gate import Finding, Gate, GateResult, relative
 from pytest_promote.gates import coverage_data
 from pytest_promote.schema import minimum
@@ -92,6 +93,34 @@ class CoverageGate(Gate):
 
     Options = CoverageOptions
     title = "coverage"
+
+    def fingerprint(self) -> str | None:
+        """With ``--promote-only``: the data file, the files it measured, coverage.py's
+        version and settings (the Python that parses the files too) and the options.
+
+        A run that measures its own tests judges new data: never cached (None). Nor
+        is a project with coverage plugins, whose file reporters are code of their own.
+        """
+        if not self.context.promote_only:
+            return None
+        try:
+            import coverage
+            from coverage.exceptions import CoverageException
+        except ImportError:
+            return None  # evaluate says so
+        try:
+            probe = coverage.Coverage()  # the settings read_data_file and the report use
+            data_file = coverage_data.data_file_path(probe)
+            gathered = coverage_data.gather(self.context.config, promote_only=True)
+        except (coverage_data.NoCoverage, CoverageException):
+            return None  # evaluate says what is wrong; errors are never stored
+        if probe.config.plugins:
+            return None
+        files = [data_file, *sorted(map(Path, gathered.data.measured_files()))]
+        return cache.digest(
+            coverage.__version__, sys.version, sorted(vars(probe.config).items()),
+            cache.files_digest(self.context.rootpath, files), self.options,
+        )
 
     def evaluate(self) -> GateResult:
         """Gather the data, report on it as coverage.py does, and judge."""

@@ -233,11 +233,13 @@ def _check_any(data: CoverageData, who: str) -> None:
         )
 
 
-def data_file_path() -> Path:
-    """The data file the project's coverage configuration names (``.coverage``)."""
-    import coverage
+def data_file_path(probe: Coverage | None = None) -> Path:
+    """The data file the project's coverage configuration names (``.coverage``),
+    as ``probe`` (by default a new, idle Coverage object) read that configuration."""
+    if probe is None:
+        import coverage
 
-    probe = coverage.Coverage()  # reads .coveragerc / setup.cfg / tox.ini / pyproject.toml
+        probe = coverage.Coverage()  # reads .coveragerc / setup.cfg / tox.ini / pyproject.toml
     return Path(os.path.abspath(str(probe.get_option("run:data_file"))))
 
 
