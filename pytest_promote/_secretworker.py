@@ -48,8 +48,11 @@ class JobError(Exception):
     """The job cannot be done as asked (bad baseline, no plugins, filter not loaded)."""
 
 
-def configure(baseline: str | None, filter_file: str, plugins_file: str) -> None:
-    """detect-secrets' global settings, as its ``scan`` command would set them."""
+def configure(
+    baseline: str | None, filter_file: str, plugins_file: str, verify: bool = True
+) -> None:
+    """detect-secrets' global settings, as its ``scan`` command would set them
+    (``scan --baseline BASELINE``; ``--no-verify`` unless ``verify``)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.core.usage import ParserBuilder
     from detect_secrets.settings import cache_bust, get_filters, get_plugins, get_settings
@@ -57,6 +60,7 @@ def configure(baseline: str | None, filter_file: str, plugins_file: str) -> None
 
     cache_bust()
     argv = ["scan", *(["--baseline", baseline] if baseline else [])]
+    argv += [] if verify else ["--no-verify"]
     err = io.StringIO()
     try:
         with contextlib.redirect_stderr(err):
@@ -312,7 +316,7 @@ def main() -> int:
     job = json.load(sys.stdin)
     os.chdir(job["root"])
     try:
-        configure(job["baseline"], job["filter_file"], job["plugins_file"])
+        configure(job["baseline"], job["filter_file"], job["plugins_file"], job["verify"])
         chunkable = can_chunk(job["filter_file"], job["plugins_file"])
         passes = _Passes()
         results = [

@@ -105,9 +105,10 @@ class ScanReport:
         return tuple(hit for f in self.files for hit in f.hits)
 
 
-def settings_key(root: Path, baseline: str | None) -> str:
+def settings_key(root: Path, baseline: str | None, verify: bool = True) -> str:
     """Everything besides a file's content that decides its scan result."""
     parts: dict[str, Any] = {
+        "verify": verify,
         "format": CACHE_FORMAT,
         "detect-secrets": metadata.version("detect-secrets"),
         "filter": secretfilter.VERSION,
@@ -167,6 +168,7 @@ def scan(
     files: Sequence[str],
     *,
     baseline: str | None,
+    verify: bool = True,
     store: Store | None = None,
     reuse: bool = False,
     workers: int = 0,
@@ -176,14 +178,16 @@ def scan(
 ) -> ScanReport:
     """Scan ``files`` (POSIX paths relative to ``root``) with detect-secrets.
 
-    ``store``: where results are kept; ``reuse``: whether kept results may stand in
-    for a scan (never in CI). Raises ScanError when any file handed over could not be
+    ``verify``: ask the services of the tokens found whether they are live, as
+    ``detect-secrets scan`` does unless given ``--no-verify``. ``store``: where
+    results are kept; ``reuse``: whether kept results may stand in for a scan (never
+    in CI). Raises ScanError when any file handed over could not be
     scanned, a worker failed, or the ``timeout`` passed. A file larger than
     ``piece_bytes`` may be scanned in pieces (see ``plan_pieces``).
     """
     root = root.resolve()
     deadline = time.monotonic() + timeout
-    key = settings_key(root, baseline)
+    key = settings_key(root, baseline, verify)
     stored = store.get(CACHE_KEY, None) if store is not None else None
     old: dict[str, list[Any]] = {}
     if reuse and isinstance(stored, dict) and stored.get("key") == key:
@@ -204,7 +208,8 @@ def scan(
     reused = len(entries)
     sizes = {p: size for p, (size, _) in todo.items()}
     results, started = _run_workers(
-        root, sizes, baseline, workers, piece_bytes, deadline, cancel or threading.Event()
+        root, sizes, (baseline, verify), workers, piece_bytes, deadline,
+        cancel or threading.Event(),
     )
     for path, (_, head) in todo.items():
         done = results[path]
@@ -264,13 +269,16 @@ def plan_pieces(sizes: Mapping[str, int], workers: int, piece_bytes: int) -> dic
 def _run_workers(
     root: Path,
     sizes: Mapping[str, int],
-    baseline: str | None,
+    settings: tuple[str | None, bool],
     workers: int,
     piece_bytes: int,
     deadline: float,
     cancel: threading.Event,
 ) -> tuple[dict[str, dict[str, Any]], int]:
-    """Each file's merged result, and how many workers were started."""
+    """Each file's merged result, and how many workers were started.
+
+    ``settings``: the baseline (or None) and whether to verify, for every worker.
+    """
     if not sizes:
         return {}, 0
     pieces = plan_pieces(sizes, _count(workers, MAX_PIECES), piece_bytes)
@@ -278,7 +286,7 @@ def _run_workers(
         (path, index, n): sizes[path] // n for path, n in pieces.items() for index in range(n)
     }
     shares = share_out(weights, _count(workers, len(weights)))
-    procs = [_launch(root, share, baseline) for share in shares]
+    procs = [_launch(root, share, settings) for share in shares]
     parts: dict[Task, dict[str, Any]] = {}
     try:
         for (proc, out, err), share in zip(procs, shares, strict=True):
@@ -330,9 +338,10 @@ def _background() -> None:
 
 
 def _launch(
-    root: Path, share: list[Task], baseline: str | None
+    root: Path, share: list[Task], settings: tuple[str | None, bool]
 ) -> tuple[subprocess.Popen[bytes], Any, Any]:
-    job = {"root": str(root), "baseline": baseline, "tasks": share,
+    baseline, verify = settings
+    job = {"root": str(root), "baseline": baseline, "verify": verify, "tasks": share,
            "filter_file": str(Path(secretfilter.__file__).resolve()), "plugins_file": str(PLUGINS)}
     # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115

@@ -126,6 +126,84 @@ def test_counts_equal_detect_secrets_scan_without_a_baseline(pytester: pytest.Py
     assert report(root)["measured"] == sum(len(entries) for entries in plain.values()) == 6
 
 
+MARKER_PLUGIN = """
+import re
+from pathlib import Path
+
+from detect_secrets.constants import VerifiedResult
+from detect_secrets.plugins.base import RegexBasedDetector
+
+
+class MarkerDetector(RegexBasedDetector):
+    \"\"\"Marker tokens; verifying one leaves a note, and its service says it is dead.\"\"\"
+
+    secret_type = "Marker Token"  # pragma: allowlist secret
+    denylist = [re.compile(r"mk_[0-9a-f]{16}")]
+
+    def verify(self, secret):
+        with Path("verified.log").open("a") as log:
+            log.write("asked\\n")
+        return VerifiedResult.VERIFIED_FALSE
+"""
+
+
+def new_per_hook(root: Path, *flags: str) -> int:
+    """How many new secrets detect-secrets' own hook finds in app.py."""
+    hook = subprocess.run(
+        [HOOK, "--json", "--baseline", ".secrets.baseline", *flags, "app.py"],
+        cwd=root, capture_output=True, text=True,
+    )
+    found = len(json.loads(hook.stdout or "{}").get("results", {}).get("app.py", []))
+    assert hook.returncode == found, hook.stderr
+    return found
+
+
+def test_verification_is_detect_secrets_own_and_can_be_turned_off(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    root = project(pytester)
+    add(root, "marker.py", MARKER_PLUGIN)
+    done = subprocess.run(
+        [DETECT_SECRETS, "scan", "--plugin", "marker.py"], cwd=root, check=True,
+        capture_output=True,
+    )
+    (root / ".secrets.baseline").write_bytes(done.stdout)
+    git(root, "add", ".secrets.baseline")
+    add(root, "app.py", "# mk_0123456789abcdef\n")
+    # Its service says the token is dead: detect-secrets drops it, unless not asked.
+    assert (new_per_hook(root), new_per_hook(root, "--no-verify")) == (0, 1)
+    log = root / "verified.log"
+    log.unlink()
+    args = ("--promote-to=development", "--promote-report=report.json")
+
+    pytester.runpytest(*args).assert_outcomes(passed=3)
+    assert report(root)["measured"] == 0 and log.exists()
+
+    log.unlink()
+    pytester.makepyprojecttoml(
+        POLICY.format(extra="[tool.promote.gates]\nsecrets = { verify = false }")
+    )
+    pytester.runpytest(*args).assert_outcomes(passed=1, failed=2)
+    gate = report(root)
+    assert (gate["measured"], gate["cached"]) == (1, False)  # not the verified run's result
+    assert not log.exists()
+
+
+def test_a_later_stage_cannot_turn_verification_back_on(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.promote.stage.development]\nrequired = ["secrets"]\nsecrets = { verify = false }\n'
+        '[tool.promote.stage.staging]\nsecrets = { verify = true }\n'
+    )
+
+    result = pytester.runpytest("--promote-to=staging")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*stage.staging.secrets.verify = True: a later stage may only tighten*"]
+    )
+
+
 def test_warm_runs_reuse_results_but_ci_never_does(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

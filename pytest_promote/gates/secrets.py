@@ -37,6 +37,10 @@ class SecretsOptions:
     baseline: str | None = None
     #: Globs (relative POSIX paths) never handed to detect-secrets.
     exclude: tuple[str, ...] = ()
+    #: Ask the services of the tokens found whether they are live, and drop those
+    #: they say are not, as ``detect-secrets scan`` does (false: its ``--no-verify``).
+    #: Off counts every finding, so a later stage may turn it off, never back on.
+    verify: bool = dataclasses.field(default=True, metadata={"tighten": "down"})
     #: Worker processes (0: one per available core).
     workers: int = 0
     timeout: float = 600.0
@@ -76,7 +80,8 @@ class SecretsGate(Gate):
             self._files = files_to_scan(root, opts.paths or self.context.paths, opts.exclude)
             config = self.context.config
             self._report = scan(
-                root, self._files, baseline=self._baseline, store=getattr(config, "cache", None),
+                root, self._files, baseline=self._baseline, verify=opts.verify,
+                store=getattr(config, "cache", None),
                 reuse=reuse_allowed(config), workers=opts.workers, timeout=opts.timeout,
                 cancel=self._cancel,
             )
