@@ -87,6 +87,27 @@ def test_threshold_that_drops_is_rejected() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("kind", "flag", "first", "later"),
+    [("types", "warnings", "true", "false"), ("secrets", "verify", "false", "true")],
+    ids=["types stops counting warnings", "secrets verifies again"],
+)
+def test_a_flag_that_loosens_is_a_usage_error(
+    pytester: pytest.Pytester, kind: str, flag: str, first: str, later: str
+) -> None:
+    pytester.makepyprojecttoml(
+        f'[tool.promote.stage.development]\nrequired = ["{kind}"]\n{kind} = {{ {flag} = {first} }}\n'
+        f"[tool.promote.stage.staging]\n{kind} = {{ {flag} = {later} }}\n"
+    )
+
+    result = pytester.runpytest("--promote-to=staging")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*stage.staging.{kind}.{flag} = {later.title()}: a later stage may only tighten*"]
+    )
+
+
 def test_required_gate_cannot_become_advisory() -> None:
     msg = error("""
         stages = ["dev", "prod"]

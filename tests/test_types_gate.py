@@ -87,18 +87,6 @@ def test_warnings_count_when_asked(pytester: pytest.Pytester, options: str, outc
     assert entry["measured"] == "0 errors, 1 warnings"
 
 
-def test_a_later_stage_cannot_stop_counting_warnings(pytester: pytest.Pytester) -> None:
-    pytester.makepyprojecttoml(
-        '[tool.promote.stage.development]\nrequired = ["types"]\ntypes = { warnings = true }\n'
-        '[tool.promote.stage.staging]\ntypes = { warnings = false }\n'
-    )
-
-    result = pytester.runpytest("--promote-to=staging")
-
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        ["*stage.staging.types.warnings = False: a later stage may only tighten*"]
-    )
 
 
 def test_pyright_absent_from_path(

@@ -109,9 +109,9 @@ class CoverageGate(Gate):
         except ImportError:
             return None  # evaluate says so
         try:
-            probe = coverage.Coverage()  # the settings read_data_file and the report use
+            probe = coverage.Coverage()  # the settings the data file and the report come from
+            gathered = coverage_data.gather(self.context.config, promote_only=True, probe=probe)
             data_file = coverage_data.data_file_path(probe)
-            gathered = coverage_data.gather(self.context.config, promote_only=True)
         except (coverage_data.NoCoverage, CoverageException):
             return None  # evaluate says what is wrong; errors are never stored
         if probe.config.plugins:

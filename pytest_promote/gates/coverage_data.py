@@ -161,12 +161,12 @@ def snapshot(cov: Coverage) -> CoverageData:
     return copy
 
 
-def gather(config: pytest.Config, promote_only: bool) -> Gathered:
+def gather(config: pytest.Config, promote_only: bool, probe: Coverage | None = None) -> Gathered:
     """The session's coverage data (computed once per session, shared by every
-    coverage gate); NoCoverage when there is none."""
+    coverage gate); NoCoverage when there is none. ``probe``: see ``read_data_file``."""
     gathered = config.stash.get(GATHERED_KEY, None)
     if gathered is None:
-        gathered = read_data_file() if promote_only else _measured(config)
+        gathered = read_data_file(probe) if promote_only else _measured(config)
         config.stash[GATHERED_KEY] = gathered
     return gathered
 
@@ -243,13 +243,14 @@ def data_file_path(probe: Coverage | None = None) -> Path:
     return Path(os.path.abspath(str(probe.get_option("run:data_file"))))
 
 
-def read_data_file() -> Gathered:
-    """``--promote-only``: the data an earlier run left in the data file."""
+def read_data_file(probe: Coverage | None = None) -> Gathered:
+    """``--promote-only``: the data an earlier run left in the data file (the one
+    ``probe``'s configuration names, see ``data_file_path``)."""
     from coverage import CoverageData
     from coverage.exceptions import CoverageException
 
     try:
-        path = data_file_path()
+        path = data_file_path(probe)
     except CoverageException as exc:
         raise NoCoverage(f"cannot read the coverage configuration: {exc}") from None
     if not path.is_file():
