@@ -109,6 +109,9 @@ class LedgerPlugin:
         if self.run.dry_run:
             self.message = "ledger: dry run, nothing recorded"
             return
+        if config.getoption("promote_no_ledger"):
+            self.message = f"ledger: not recorded (--promote-no-ledger); nothing written to {REF}"
+            return
         root = self.run.context.rootpath
         commit = git.head(root)
         if commit is None:

@@ -48,6 +48,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="evaluate and report everything, exit 0, record nothing",
     )
     group.addoption(
+        "--promote-no-ledger", action="store_true", default=False,
+        help="write no git note (refs/notes/promote) for this run; exit status as usual",
+    )
+    group.addoption(
         "--promote-override", metavar="GATE[@UNTIL]:REASON", action="append", default=[],
         help="break glass: let GATE's failure count as passed, on the record (repeatable); "
         "UNTIL is a date (YYYY-MM-DD), required at the last stage by default",
@@ -106,7 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "invariant: an invariant the 'invariants' promotion gate counts"
     )
     if config.getoption("promote_to") is None:
-        for option in ("promote_only", "promote_dry_run", "promote_override"):
+        for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")

@@ -37,6 +37,17 @@ def test_dry_run_records_nothing_and_exits_0(git_project, git) -> None:
     assert git("notes", f"--ref={REF}", "list") == ""
 
 
+def test_no_ledger_writes_no_note_and_keeps_the_exit_status(git_project, git) -> None:
+    pytester = git_project(THREE_STAGES)
+    green = pytester.runpytest("--promote-to=development", "--promote-no-ledger", *NO_CACHE)
+    assert green.ret == 0
+    green.stdout.fnmatch_lines([f"ledger: not recorded (--promote-no-ledger); nothing written to {REF}"])
+    red = pytester.runpytest("--promote-to=staging", "--promote-no-ledger", *NO_CACHE)
+    assert red.ret == 1  # unlike --promote-dry-run, a verdict the stage rejects still fails
+    red.stdout.fnmatch_lines(["*RED (required gate path failed)*"])
+    assert git("notes", f"--ref={REF}", "list") == ""
+
+
 def test_production_without_staging_fails(git_project, git) -> None:
     pytester = git_project(THREE_STAGES)
     assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
