@@ -47,7 +47,7 @@ class GateItem(pytest.Item):
         if outcome.overridden and outcome.override:
             pytest.xfail(f"overridden {outcome.override.describe()} | {text.splitlines()[0]}")
         if outcome.mode == "advisory":
-            pytest.xfail(f"advisory: {text.splitlines()[0]}")
+            pytest.xfail(f"advisory: {text}")  # -rx lists the findings too
         pytest.fail(text, pytrace=False)
 
     def _record(self, outcome: GateOutcome) -> None:

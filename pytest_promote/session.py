@@ -78,6 +78,11 @@ class PromotePlugin:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """Say which stage is being promoted to, why, under which policy."""
         lines = [f"promote: stage {self.run.stage.name} (policy: {self.run.policy.source})"]
+        gates = list(self.run.stage.gates)
+        lines.append(
+            f"promote: {len(gates) + 1} gate items run after the tests: {', '.join(gates)}, "
+            "then the scorecard"
+        )
         if self.run.selection:
             lines.append(f"promote: {self.run.selection.describe()}")
         lines += [f"promote: override {o.gate} {o.describe()}" for o in self.run.overrides.values()]
@@ -101,7 +106,12 @@ class PromotePlugin:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
         if self.run.context.promote_only:
             items.clear()  # files named on the command line bypass pytest_ignore_collect
-        items.extend(make_items(session, list(self.run.stage.gates)))
+        gate_items = make_items(session, list(self.run.stage.gates))
+        # Reported as collected, as pytest reports any collector's items: "collected N
+        # items" then counts the gates the session's final line counts.
+        report = pytest.CollectReport("promote", "passed", None, gate_items)
+        session.ihook.pytest_collectreport(report=report)
+        items.extend(gate_items)
 
     @pytest.hookimpl(wrapper=True, specname="pytest_collection_modifyitems")
     def pytest_collection_modifyitems_gates_last(
@@ -133,7 +143,9 @@ class PromotePlugin:
         if not report.nodeid.startswith("promote::"):
             self.run.tests.record(report)
 
-    @pytest.hookimpl(wrapper=True)
+    # trylast: inside the terminal reporter's wrapper, which writes the final progress
+    # ("[100%]") once the loop, gates included, is over.
+    @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         """Start the gates' background work, run the tests, then the gates."""
         if is_worker(self.config) or session.config.option.collectonly:
@@ -199,14 +211,42 @@ def _run_items(items: Sequence[pytest.Item]) -> None:
 
 
 class XdistHooks:
-    """The controller learns from the workers which gate items ``-k``/``-m`` kept."""
+    """The controller learns from the workers which gate items ``-k``/``-m`` kept, and
+    counts them in pytest's progress."""
 
     def __init__(self, run: PromoteRun) -> None:
         self.run = run
         self.selected: list[str] | None = None
+        self.session: pytest.Session | None = None
+        # Until the workers tell which gates were selected: every planned one.
+        self.gate_count = len(run.stage.gates) + 1  # and the scorecard
+        self.counted: int | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Remember the session whose count of items the progress is measured against."""
+        self.session = session
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Take the selection a worker sent with its results."""
         output = getattr(node, "workeroutput", None) or {}
         if SELECTED in output and self.selected is None:
             self.selected = list(output[SELECTED])
+            self.count_gates(len(self.selected))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Before the terminal shows the progress of a report, count the gates in it."""
+        self.count_gates(self.gate_count)
+
+    def count_gates(self, gate_count: int) -> None:
+        """pytest-xdist sets the session's count of items to the workers' collection,
+        which holds only tests: add the gates the controller runs after them, so the
+        progress ends at 100%."""
+        session = self.session
+        if session is None or not session.config.pluginmanager.hasplugin("dsession"):
+            return  # a serial run, or a worker: the gates are in the session's own count
+        if session.testscollected == self.counted:  # counted before: take the old count out
+            session.testscollected -= self.gate_count
+        self.gate_count = gate_count
+        session.testscollected += gate_count
+        self.counted = session.testscollected

@@ -56,3 +56,15 @@ def test_a_failure_without_findings_is_one_annotation() -> None:
     errored = GateOutcome("lint", "advisory", GateResult.error("lint: ruff not found"))
 
     assert lines(verdict(passed, errored)) == ["::warning title=promote lint::lint: ruff not found"]
+
+
+def test_findings_without_a_file_join_the_summary_in_one_annotation() -> None:
+    summary = "path: HEAD 1a2b3c4d5e6f has no accepted development record, required before staging"
+    finding = Finding("development recorded RED (not accepted) at 2025-06-03", rule="not-accepted")
+    located = Finding("bad", file="src/a.py", line=3, rule="X1")
+    outcome = GateOutcome("path", "required", GateResult.failed(summary, findings=[finding, located]))
+
+    assert lines(verdict(outcome)) == [
+        f"::error title=promote path::{summary}%0Adevelopment recorded RED (not accepted) at 2025-06-03",
+        "::error file=src/a.py,line=3,title=promote path::X1 bad",
+    ]

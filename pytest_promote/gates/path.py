@@ -28,7 +28,10 @@ class PathGate(Gate):
         if head is None:
             return GateResult.error(
                 f"path: cannot read the ledger: {root} is not a git repository with a commit; "
-                f"{stage} needs an accepted {previous.name} record"
+                f"{stage} needs an accepted {previous.name} record (outside git, set "
+                "`enforce_path = false` under [tool.promote] to drop the path gate)",
+                measured="no ledger (not a git repository)",
+                threshold=f"{previous.name} accepted",
             )
         threshold = f"{previous.name} accepted"
         mine = [r for r in ledger.for_head(ledger.records(root), head, git.tree(root))

@@ -22,9 +22,13 @@ def lines(verdict: Verdict) -> list[str]:
             continue
         level = "error" if gate.mode == "required" and not gate.overridden else "warning"
         title = _prop(f"promote {gate.id}")
-        if not result.findings:
-            out.append(f"::{level} title={title}::{_data(result.summary)}")
-        for f in result.findings:
+        # Findings tied to no file read as details of the summary, which says what
+        # failed and what to do: one annotation holds them all.
+        loose = [f.message for f in result.findings if not f.file]
+        if loose or not result.findings:
+            text = "\n".join([result.summary, *loose])
+            out.append(f"::{level} title={title}::{_data(text)}")
+        for f in (f for f in result.findings if f.file):
             props = [f"file={_prop(f.file)}"] if f.file else []
             if f.file and f.line is not None:
                 props.append(f"line={f.line}")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from pytest_promote.gate import findings_text
 from pytest_promote.report import github
-from pytest_promote.scorecard import Verdict
+from pytest_promote.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
     from pytest_promote.run import PromoteRun
@@ -25,6 +26,28 @@ def override_lines(verdict: Verdict) -> list[str]:
     return lines
 
 
+def status_markup(gate: GateOutcome) -> dict[str, bool]:
+    """A gate's status coloured as pytest colours the outcome of its item: passed
+    green, a required failure red, an advisory failure or an override (xfailed) yellow."""
+    if gate.status == "passed":
+        return {"green": True}
+    if gate.overridden or gate.mode == "advisory":
+        return {"yellow": True}
+    return {"red": True}
+
+
+def figures(gate: GateOutcome) -> str:
+    """What the gate measured against its threshold; for a gate that measured nothing
+    (an error, say), its summary, which says why."""
+    result = gate.result
+    if result is None:
+        return ""
+    cached = " (cached, inputs unchanged)" if result.cached else ""
+    if result.measured is None and result.threshold is None:
+        return result.summary.splitlines()[0] + cached
+    return f"measured {result.measured}, threshold {result.threshold}{cached}"
+
+
 def write(tr: Any, run: PromoteRun) -> None:
     """Stage, colour, accepted or not, and one line per gate."""
     verdict = run.verdict
@@ -35,13 +58,14 @@ def write(tr: Any, run: PromoteRun) -> None:
     tr.write_line(f"stage {verdict.stage}: {verdict.describe()}{dry}")
     width = max((len(g.id) for g in verdict.gates), default=5)
     for gate in verdict.gates:
-        result = gate.result
-        figures = ""
-        if result is not None:
-            cached = " (cached, inputs unchanged)" if result.cached else ""
-            figures = f"measured {result.measured}, threshold {result.threshold}{cached}"
         status = "overridden" if gate.overridden else gate.status
-        tr.write_line(f"  {gate.id:<{width}}  {gate.mode:<9} {status:<10} {figures}")
+        tr.write(f"  {gate.id:<{width}}  {gate.mode:<9} ")
+        tr.write(f"{status:<10}", **status_markup(gate))
+        tr.line(f" {figures(gate)}".rstrip())
+        if gate.mode == "advisory" and gate.result and gate.result.status != "passed":
+            # Its item is an xfail, which pytest's short summary leaves out by default.
+            for line in findings_text(gate.result.findings, limit=10).splitlines():
+                tr.line(f"    {line}")
     for line in override_lines(verdict):
         tr.write_line(line)
     if os.environ.get("GITHUB_ACTIONS") == "true":
