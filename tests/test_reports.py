@@ -101,7 +101,7 @@ def test_github_annotations(project, monkeypatch) -> None:
     result.stdout.fnmatch_lines(
         [
             "::error file=test_app.py,title=promote tests::failed test_app.py::test_broken",
-            "::warning title=promote invariants::invariants: *%0Acount 0 invariants exist, 1 required",
+            "::warning title=promote invariants::invariants: *%0A0 invariants exist, 1 required",
         ]
     )
 
