@@ -1,0 +1,1 @@
+"""A tiny shop: a cart, prices in cents, and shipping."""
