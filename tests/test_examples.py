@@ -1,0 +1,59 @@
+"""The example project of the README's first command: RED with readable findings, and
+GREEN after the changes its README describes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from gitrepo import Repo
+
+SHOP = Path(__file__).resolve().parent.parent / "examples" / "shop"
+
+
+@pytest.fixture
+def shop(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """A copy of examples/shop in a git repository of its own (the secrets gate scans
+    tracked files), as a clone of this repository holds it."""
+    shutil.copytree(SHOP, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".pytest_cache", ".ruff_cache", ".coverage", "__pycache__"))
+    repo = Repo(pytester.path, monkeypatch)
+    repo.commit("the shop")
+    return repo
+
+
+def promote(pytester: pytest.Pytester, stage: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(f"--promote-to={stage}", "--promote-no-ledger")
+
+
+def test_first_run_is_red_with_findings_then_green_after_the_readme_s_changes(
+    pytester: pytest.Pytester, shop: Repo
+) -> None:
+    readme = (SHOP / "README.md").read_text(encoding="utf-8")
+    red = promote(pytester, "staging")
+    assert red.ret == 1
+    shown = "\n".join(line for line in red.outlines if line.startswith("  "))
+    for line in readme.split("The run is RED, and says why:")[1].split("```")[1].strip("\n").splitlines():
+        assert line in shown, line  # the README shows what the run shows
+    red.stdout.fnmatch_lines([
+        "shop/cart.py:33: reportAssignmentType Type \"int\" is not assignable to declared type \"str\"",
+        "coverage 85% < 90% required for staging",
+        "shop/shipping.py: covered 64% (5 missing lines)",
+    ])
+    assert shop.git("notes", "--ref=promote", "list") == ""
+
+    cart = shop.path / "shop" / "cart.py"
+    cart.write_text(cart.read_text().replace("cents: str = self.total()", "cents = self.total()"))
+    (new_tests,) = re.findall(r"```python\n(.*?)```", readme, re.S)
+    with open(shop.path / "tests" / "test_cart.py", "a", encoding="utf-8") as tests:
+        tests.write("\n\n" + "\n".join(line.removeprefix("   ") for line in new_tests.splitlines()))
+    yellow = promote(pytester, "staging")
+    yellow.stdout.fnmatch_lines(["stage staging: YELLOW (advisory gate lint failed): accepted*"])
+    assert yellow.ret == 0
+
+    cart.write_text(cart.read_text().replace("import json\n", ""))
+    green = promote(pytester, "production")
+    green.stdout.fnmatch_lines(["stage production: GREEN: accepted, production accepts green"])
+    assert green.ret == 0
