@@ -17,7 +17,13 @@ from pytest_promote.report.json_report import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = ROOT / "docs"
 PACKAGE = ROOT / "pytest_promote"
+
+
+def doc(page: str) -> str:
+    """A page of the documentation site (docs/, built with mkdocs)."""
+    return (DOCS / page).read_text(encoding="utf-8")
 
 
 def builtin_kinds() -> dict[str, type]:
@@ -26,14 +32,21 @@ def builtin_kinds() -> dict[str, type]:
 
 @pytest.mark.invariant
 def test_every_builtin_gate_is_documented() -> None:
-    documented = set(re.findall(r"^### (\S+)", README, re.M))
-    missing = [k for k in builtin_kinds() if k not in documented and f"{k} gates" not in README]
-    assert not missing, f"gate kinds without a README section: {missing}"
+    """Each kind has its page, in the site's navigation and the README's gate table."""
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    missing = []
+    for kind in builtin_kinds():
+        page = DOCS / "gates" / f"{kind}.md"
+        title = page.read_text(encoding="utf-8").splitlines()[0] if page.is_file() else ""
+        if not title.startswith(f"# {kind}") or f"gates/{kind}.md" not in nav \
+                or f"(docs/gates/{kind}.md)" not in README:
+            missing.append(kind)
+    assert not missing, f"gate kinds without a page in docs/gates, the nav or the README: {missing}"
 
 
 @pytest.mark.invariant
 def test_report_schema_version_is_the_documented_one() -> None:
-    assert f'(`"schema": {SCHEMA_VERSION}`)' in README
+    assert f'(`"schema": {SCHEMA_VERSION}`)' in doc("outputs.md")
 
 
 @pytest.mark.invariant
@@ -41,8 +54,9 @@ def test_every_option_is_documented() -> None:
     source = (PACKAGE / "plugin.py").read_text(encoding="utf-8")
     options = set(re.findall(r'"(--promote-[a-z-]+)"', source))
     assert options, "no options found in plugin.py"
-    missing = sorted(o for o in options if f"`{o}" not in README)
-    assert not missing, f"options missing from the README: {missing}"
+    table = doc("usage.md")
+    missing = sorted(o for o in options if f"| `{o}" not in table)
+    assert not missing, f"options missing from the options table in docs/usage.md: {missing}"
 
 
 @pytest.mark.invariant
@@ -52,7 +66,20 @@ def test_default_policy_is_valid_and_as_documented() -> None:
     assert (dev.accept, staging.accept, prod.accept) == ("yellow", "green", "green")
     for stage, minimum in ((dev, 60), (staging, 70), (prod, 80)):
         assert stage.options["coverage"].min == minimum
-        assert f"coverage {minimum}" in README
+        assert f"coverage {minimum}" in doc("policy.md")
+        assert f"coverage {minimum}" in README or f"coverage` {minimum}" in README
+    assert [s.gates for s in (staging, prod)] and all("path" in s.gates for s in (staging, prod))
+    assert "`path`" in README and "[`path` gate](gates/path.md)" in doc("policy.md")
+
+
+@pytest.mark.invariant
+def test_readme_links_resolve() -> None:
+    """The README is short and links into docs/: every relative link names a file."""
+    links = re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", README)
+    assert links
+    broken = [link for link in links if not (ROOT / link).is_file()]
+    assert not broken, f"README links to files that do not exist: {broken}"
+    assert len(README.splitlines()) <= 300, "the README is an overview; reference goes to docs/"
 
 
 @pytest.mark.invariant

@@ -1,6 +1,6 @@
 """pytest-promote: every promotion gate is a pytest item.
 
-The public surface for writing gates of your own; see the README's "Custom gates".
+The public surface for writing gates of your own; see docs/custom-gates.md.
 Names load on first use, so the pytest entry point stays free of import cost.
 """
 

@@ -2,7 +2,7 @@
 
 One JSON line per run (stage, colour, accepted, gate statuses, the report's digest,
 time, actor, tree); a commit promoted twice carries both lines. Notes travel with
-``git fetch/push origin refs/notes/promote``; see the README.
+``git fetch/push origin refs/notes/promote``; see docs/governance.md and docs/ci.md.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pytest_promote.scorecard import GateOutcome, Verdict
 if TYPE_CHECKING:
     from pytest_promote.run import PromoteRun
 
-#: Bumped whenever a field changes meaning or goes away (README "JSON report").
+#: Bumped whenever a field changes meaning or goes away (docs/outputs.md, "JSON report").
 SCHEMA_VERSION = 1
 
 #: This run's report, built once: the file, the ledger and any other reader share it.
