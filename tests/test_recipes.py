@@ -1,0 +1,223 @@
+"""The CI recipes in docs/recipes: valid workflows whose commands are the documented
+ones, and whose shell steps work, run here against a bare repository standing in for
+the remote."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from gitrepo import run_git
+
+ROOT = Path(__file__).resolve().parent.parent
+RECIPES = ROOT / "docs" / "recipes"
+GITHUB = RECIPES / "github-actions.yml"
+GITLAB = RECIPES / "gitlab-ci.yml"
+
+POLICY = """
+[tool.promote]
+stages = ["development", "staging", "production"]
+
+[tool.promote.stage.development]
+required = ["tests"]
+match = ["*"]
+
+[tool.promote.stage.staging]
+match = ["main"]
+
+[tool.promote.stage.production]
+match = ["v*"]
+"""
+
+#: What GitLab puts in the push URL the recipe sets; the test's git sends it to the
+#: bare repository instead.
+GITLAB_PUSH_URL = "https://oauth2:glpat-test@gitlab.example/shop/shop.git"
+
+
+def github_steps() -> list[dict[str, Any]]:
+    return yaml.safe_load(GITHUB.read_text(encoding="utf-8"))["jobs"]["promote"]["steps"]
+
+
+def gitlab_job() -> dict[str, Any]:
+    return yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["promote"]
+
+
+def promote_options() -> set[str]:
+    source = (ROOT / "pytest_promote" / "plugin.py").read_text(encoding="utf-8")
+    return set(re.findall(r'"(--promote-[a-z-]+)"', source))
+
+
+def test_recipes_are_valid_and_documented() -> None:
+    page = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
+    for recipe in (GITHUB, GITLAB):
+        assert recipe.read_text(encoding="utf-8") in page, f"docs/ci.md does not show {recipe.name}"
+
+    workflow = yaml.safe_load(GITHUB.read_text(encoding="utf-8"))
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert set(triggers) == {"push", "pull_request"}
+    job = workflow["jobs"]["promote"]
+    assert job["permissions"] == {"contents": "write"}
+    steps = {s.get("name") or s["uses"].split("@")[0]: s for s in job["steps"]}
+    assert steps["actions/checkout"]["with"]["fetch-depth"] == 0
+    assert steps["Push the ledger"]["if"] == "always() && github.event_name == 'push'"
+    artifacts = steps["actions/upload-artifact"]
+    assert artifacts["if"] == "always()"
+    assert set(artifacts["with"]["path"].split()) == {"junit.xml", "promotion.json", "promotion.md"}
+
+    job = gitlab_job()
+    assert job["variables"]["GIT_DEPTH"] == "0"
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["reports"]["junit"] == "junit.xml"
+    assert set(job["artifacts"]["paths"]) == {"junit.xml", "promotion.json", "promotion.md"}
+
+    commands = "\n".join([*(s.get("run", "") for s in github_steps()), *job["script"]])
+    used = set(re.findall(r"--promote-[a-z-]+", commands))
+    assert used and used <= promote_options(), used - promote_options()
+    assert "--junitxml=junit.xml" in commands
+
+
+class Remote:
+    """A bare repository standing in for the CI's remote, and clones of it as CI
+    checks it out (full history)."""
+
+    def __init__(self, base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.base = base
+        gitconfig = base / "gitconfig"
+        monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+        monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        self.origin = base / "origin.git"
+        source = base / "source"
+        source.mkdir()
+        (source / "pyproject.toml").write_text(POLICY, encoding="utf-8")
+        (source / "test_shop.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
+        (source / ".gitignore").write_text(".pytest_cache/\n__pycache__/\n*.xml\npromotion.*\n")
+        run_git(source, "init", "-q", "-b", "main")
+        run_git(source, "-c", "user.name=Ada", "-c", "user.email=ada@example.com",
+                "add", "-A")
+        run_git(source, "-c", "user.name=Ada", "-c", "user.email=ada@example.com",
+                "commit", "-q", "-m", "shop")
+        run_git(source, "branch", "feature")
+        run_git(base, "clone", "-q", "--bare", str(source), str(self.origin))
+        # GitLab's push URL leads here.
+        run_git(base, "config", "--file", str(gitconfig),
+                f"url.{self.origin}.insteadOf", GITLAB_PUSH_URL)
+
+    def checkout(self, name: str, branch: str) -> Path:
+        """actions/checkout with fetch-depth 0, or GitLab's clone with GIT_DEPTH 0."""
+        work = self.base / name
+        run_git(self.base, "clone", "-q", "--branch", branch, str(self.origin), str(work))
+        return work
+
+    def records(self) -> list[str]:
+        """The stages of every record on the remote's ledger."""
+        listed = run_git(self.origin, "notes", "--ref=promote", "list")
+        stages = []
+        for line in listed.splitlines():
+            note = run_git(self.origin, "notes", "--ref=promote", "show", line.split()[1])
+            stages += re.findall(r'"stage": "(\w+)"', note)
+        return sorted(stages)
+
+
+@pytest.fixture
+def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Remote:
+    return Remote(tmp_path, monkeypatch)
+
+
+def shell(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``script`` as both CI systems run it: bash with errexit and pipefail, the
+    Python of this test first on PATH (the recipe's install step did that)."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=cwd, env={**os.environ, "PATH": path, "CI": "true", **env},
+        capture_output=True, text=True, check=False, timeout=300,
+    )
+
+
+def github_run(work: Path, event: str, branch: str, until: str | None = None) -> list[str]:
+    """Run the workflow's shell steps (not the install step: this interpreter has
+    everything) as GitHub would for ``event``, stopping before step ``until``;
+    the names of the steps that ran."""
+    ran = []
+    for step in github_steps():
+        if "run" not in step or step["name"] == "Install":
+            continue
+        if step["name"] == until:
+            break
+        condition = step.get("if", "always()").replace("github.event_name", repr(event))
+        if not eval(condition.replace("&&", "and").replace("always()", "True")):
+            continue
+        env = {k: v.replace("${{ github.event_name }}", event) for k, v in step.get("env", {}).items()}
+        done = shell(step["run"], work, GITHUB_ACTIONS="true", GITHUB_REF_NAME=branch, **env)
+        assert done.returncode == 0, f"{step['name']}:\n{done.stdout}\n{done.stderr}"
+        ran.append(step["name"])
+    return ran
+
+
+def test_github_workflow_records_pushes_and_merges_the_ledger(remote: Remote) -> None:
+    # A push to a feature branch: development, recorded and pushed.
+    feature = remote.checkout("feature", "feature")
+    ran = github_run(feature, "push", "feature")
+    assert ran == ["Fetch the ledger", "Promote", "Push the ledger"]
+    assert (feature / "junit.xml").is_file() and (feature / "promotion.json").is_file()
+    assert remote.records() == ["development"]
+
+    # The same commit on main: staging, whose path gate needs the fetched record.
+    main = remote.checkout("main", "main")
+    github_run(main, "push", "main", until="Push the ledger")
+    # Meanwhile another job pushes a record of its own.
+    other = remote.checkout("other", "feature")
+    github_run(other, "push", "feature")
+    assert remote.records() == ["development", "development"]
+    # This job's push is rejected, merges theirs and retries.
+    pushed = shell(next(s["run"] for s in github_steps() if s.get("name") == "Push the ledger"), main)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "rejected" in pushed.stderr
+    assert remote.records() == ["development", "development", "staging"]
+
+
+def test_github_pull_request_records_and_pushes_nothing(remote: Remote) -> None:
+    work = remote.checkout("pr", "feature")
+    ran = github_run(work, "pull_request", "1/merge")
+    assert ran == ["Fetch the ledger", "Promote"]
+    assert run_git(work, "notes", "--ref=promote", "list") == ""
+    assert remote.records() == []
+
+
+def gitlab_script(work: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The job's script (not its install line), as one bash script like the runner's."""
+    script = "\n".join(line for line in gitlab_job()["script"] if not line.startswith("pip install"))
+    ci = {"CI_SERVER_HOST": "gitlab.example", "CI_PROJECT_PATH": "shop/shop", **env}
+    return shell(script, work, GITLAB_CI="true", **ci)
+
+
+def test_gitlab_job_pushes_with_a_token_and_not_for_merge_requests(remote: Remote) -> None:
+    work = remote.checkout("mr", "feature")
+    merge_request = gitlab_script(
+        work, CI_PIPELINE_SOURCE="merge_request_event", PROMOTE_PUSH_TOKEN="glpat-test"
+    )
+    assert merge_request.returncode == 0, merge_request.stderr
+    assert "ledger not pushed" in merge_request.stdout
+    assert remote.records() == []
+
+    work = remote.checkout("branch", "feature")
+    pushed = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN="glpat-test")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    assert (work / "junit.xml").is_file()
+    assert remote.records() == ["development"]
+
+
+def test_gitlab_job_keeps_pytest_s_exit_status_and_still_pushes(remote: Remote) -> None:
+    work = remote.checkout("red", "feature")
+    (work / "test_shop.py").write_text("def test_broken():\n    assert False\n", encoding="utf-8")
+    run_git(work, "-c", "user.name=Ada", "-c", "user.email=ada@example.com",
+            "commit", "-qam", "broken")
+    red = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN="glpat-test")
+    assert red.returncode == 1
+    assert remote.records() == ["development"]  # the failed attempt is on the record too
