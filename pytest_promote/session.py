@@ -109,7 +109,8 @@ class PromotePlugin:
         gate_items = make_items(session, list(self.run.stage.gates))
         # Reported as collected, as pytest reports any collector's items: "collected N
         # items" then counts the gates the session's final line counts.
-        report = pytest.CollectReport("promote", "passed", None, gate_items)
+        collected: list[pytest.Item | pytest.Collector] = [*gate_items]
+        report = pytest.CollectReport("promote", "passed", None, collected)
         session.ihook.pytest_collectreport(report=report)
         items.extend(gate_items)
 
