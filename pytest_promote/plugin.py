@@ -76,9 +76,14 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """``--promote-status``: print the ledger's view of the stages instead of testing."""
+    """``--promote-status``: print the ledger's view of the stages instead of testing;
+    with ``--promote-to``, register the loop that runs the gates after the tests."""
     if config.getoption("promote_json") and not config.getoption("promote_status"):
         raise pytest.UsageError("--promote-json needs --promote-status")
+    if config.getoption("promote_to") is not None and not config.getoption("promote_status"):
+        from pytest_promote.session import GateLoop
+
+        config.pluginmanager.register(GateLoop(config), "promote-loop")
     if not config.getoption("promote_status"):
         return None
     if config.getoption("promote_to") is not None:

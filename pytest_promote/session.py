@@ -144,11 +144,9 @@ class PromotePlugin:
         if not report.nodeid.startswith("promote::"):
             self.run.tests.record(report)
 
-    # trylast: inside the terminal reporter's wrapper, which writes the final progress
-    # ("[100%]") once the loop, gates included, is over.
-    @pytest.hookimpl(wrapper=True, trylast=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        """Start the gates' background work, run the tests, then the gates."""
+    def runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Start the gates' background work, run the tests, then the gates (the body
+        of ``GateLoop``'s wrapper)."""
         if is_worker(self.config) or session.config.option.collectonly:
             return (yield)
         junit = self.config.getoption("promote_junit")
@@ -196,6 +194,28 @@ class PromotePlugin:
 
         if self.run.verdict is not None and not is_worker(self.config):
             terminal.write(terminalreporter, self.run)
+
+
+class GateLoop:
+    """The wrapper of ``pytest_runtestloop`` that runs the gate items after the tests.
+
+    Wrappers nest in the reverse order of their plugins' registration, so this one is
+    registered before the terminal reporter and after pytest-cov (from
+    ``pytest_cmdline_main``): the terminal's wrapper, which writes the final progress
+    ("[100%]"), ends after the gates ran; pytest-cov's, which stops its measurement and
+    combines the workers' data, ends before they run.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """The active run's loop; without one (a bad policy stopped it), pytest's own."""
+        plugin = self.config.pluginmanager.get_plugin("promote-session")
+        if not isinstance(plugin, PromotePlugin):
+            return (yield)
+        return (yield from plugin.runtestloop(session))
 
 
 def _run_items(items: Sequence[pytest.Item]) -> None:
