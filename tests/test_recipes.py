@@ -37,7 +37,8 @@ match = ["v*"]
 
 #: What GitLab puts in the push URL the recipe sets; the test's git sends it to the
 #: bare repository instead.
-GITLAB_PUSH_URL = "https://oauth2:glpat-test@gitlab.example/shop/shop.git"
+PUSH_TOKEN = "glpat-test"
+GITLAB_PUSH_URL = f"https://oauth2:{PUSH_TOKEN}@gitlab.example/shop/shop.git"
 
 
 def github_steps() -> list[dict[str, Any]]:
@@ -200,14 +201,14 @@ def gitlab_script(work: Path, **env: str) -> subprocess.CompletedProcess[str]:
 def test_gitlab_job_pushes_with_a_token_and_not_for_merge_requests(remote: Remote) -> None:
     work = remote.checkout("mr", "feature")
     merge_request = gitlab_script(
-        work, CI_PIPELINE_SOURCE="merge_request_event", PROMOTE_PUSH_TOKEN="glpat-test"
+        work, CI_PIPELINE_SOURCE="merge_request_event", PROMOTE_PUSH_TOKEN=PUSH_TOKEN
     )
     assert merge_request.returncode == 0, merge_request.stderr
     assert "ledger not pushed" in merge_request.stdout
     assert remote.records() == []
 
     work = remote.checkout("branch", "feature")
-    pushed = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN="glpat-test")
+    pushed = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN=PUSH_TOKEN)
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
     assert (work / "junit.xml").is_file()
     assert remote.records() == ["development"]
@@ -218,6 +219,6 @@ def test_gitlab_job_keeps_pytest_s_exit_status_and_still_pushes(remote: Remote) 
     (work / "test_shop.py").write_text("def test_broken():\n    assert False\n", encoding="utf-8")
     run_git(work, "-c", "user.name=Ada", "-c", "user.email=ada@example.com",
             "commit", "-qam", "broken")
-    red = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN="glpat-test")
+    red = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN=PUSH_TOKEN)
     assert red.returncode == 1
     assert remote.records() == ["development"]  # the failed attempt is on the record too
