@@ -48,6 +48,7 @@ def test_collected_counts_the_gates_the_summary_counts(project) -> None:
     result.stdout.fnmatch_lines(["collected 5 items", "*= 5 passed in *"])
     deselected = pytester.runpytest("--promote-to=staging", "--deselect", "promote::invariants")
     deselected.stdout.fnmatch_lines(["collected 5 items / 1 deselected / 4 selected"])
+    assert "  invariants  required  not run\n" in deselected.stdout.str()  # no trailing blanks
 
 
 def test_header_names_the_gate_items(project) -> None:

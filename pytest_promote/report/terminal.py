@@ -60,8 +60,9 @@ def write(tr: Any, run: PromoteRun) -> None:
     for gate in verdict.gates:
         status = "overridden" if gate.overridden else gate.status
         tr.write(f"  {gate.id:<{width}}  {gate.mode:<9} ")
-        tr.write(f"{status:<10}", **status_markup(gate))
-        tr.line(f" {figures(gate)}".rstrip())
+        shown = figures(gate)
+        tr.write(f"{status:<10}" if shown else status, **status_markup(gate))
+        tr.line(f" {shown}" if shown else "")
         if gate.mode == "advisory" and gate.result and gate.result.status != "passed":
             # Its item is an xfail, which pytest's short summary leaves out by default.
             for line in findings_text(gate.result.findings, limit=10).splitlines():
