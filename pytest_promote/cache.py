@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,9 @@ def reuse_allowed(config: pytest.Config) -> bool:
     """
     if config.getoption("promote_no_cache"):
         return False
-    if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+    from pytest_promote.git import in_ci
+
+    if in_ci():
         return False
     return getattr(config, "cache", None) is not None
 
@@ -90,12 +94,12 @@ def digest(*parts: object) -> str:
 
 
 def source_files(
-    root: Path, paths: Sequence[str] | None, suffixes: Iterable[str]
+    root: Path, paths: Sequence[str] | None, suffixes: Iterable[str], hidden: bool = False
 ) -> list[Path]:
     """The files a source tool may read under ``paths`` (default: ``root``).
 
     Files with one of ``suffixes``, plus the configuration files found on the way;
-    VCS, caches, hidden directories and virtualenvs are skipped, as the tools do.
+    VCS, caches and virtualenvs are skipped, hidden directories too unless ``hidden``.
     """
     wanted = tuple(suffixes)
     found: set[Path] = {root / name for name in CONFIG_FILES if (root / name).is_file()}
@@ -108,13 +112,34 @@ def source_files(
             here = Path(dirpath)
             dirnames[:] = sorted(
                 d for d in dirnames
-                if not d.startswith(".") and d not in SKIPPED_DIRS
+                if (hidden or not d.startswith(".")) and d not in SKIPPED_DIRS and d != ".git"
                 and not (here / d / "pyvenv.cfg").exists()
             )
             found.update(
                 here / f for f in filenames if f.endswith(wanted) or f in CONFIG_FILES
             )
     return sorted(found)
+
+
+def config_chain(path: Path, key: Sequence[str]) -> list[Path] | None:
+    """``path`` and every file its ``key`` (``extend``, ``extends``) reaches, in turn;
+    None when one of them cannot be read, so the inheritance cannot be followed."""
+    chain: list[Path] = []
+    while path not in chain:
+        chain.append(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+        except (OSError, ValueError):
+            return None
+        for part in key:
+            data = data.get(part) if isinstance(data, dict) else None
+        if data is None:
+            break
+        if not isinstance(data, str):
+            return None
+        path = (path.parent / os.path.expanduser(data)).resolve()
+    return chain
 
 
 def files_digest(root: Path, files: Iterable[Path]) -> str:

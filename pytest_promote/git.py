@@ -122,6 +122,23 @@ def tree(root: Path, rev: str = "HEAD") -> str | None:
     """The tree sha of ``rev``: two commits with the same tree hold the same files."""
     return git(root, "rev-parse", "--verify", "-q", f"{rev}^{{tree}}")
 
+#: What pytest itself writes before a plugin can look (conftests' bytecode): never
+#: source, so never what makes a tree differ from its commit.
+WRITTEN_BY_PYTEST = "__pycache__"
+
+
+def changes(root: Path) -> list[str] | None:
+    """What under ``root`` differs from HEAD: tracked files changed (staged or not) and
+    untracked files git does not ignore, as paths relative to ``root``; None when git
+    cannot tell (not a repository, no commit)."""
+    tracked = git(root, "diff", "HEAD", "--name-only", "--relative", "-z", "--", ".")
+    untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
+    if tracked is None or untracked is None:
+        return None
+    found = {p for p in (tracked + "\0" + untracked).split("\0") if p}
+    return sorted(p for p in found if WRITTEN_BY_PYTEST not in p.split("/"))
+
+
 def tags_at(root: Path, rev: str = "HEAD") -> list[str]:
     """The tags pointing at ``rev``."""
     out = git(root, "tag", "--points-at", rev)
@@ -152,6 +169,11 @@ def all_notes(root: Path, ref: str) -> dict[str, str]:
 
 #: Where CI systems name the user a run is for.
 CI_ACTOR_VARIABLES = ("GITHUB_ACTOR", "GITLAB_USER_LOGIN")
+
+
+def in_ci() -> bool:
+    """Whether a CI system runs this (``CI=true``, as GitHub, GitLab and others set)."""
+    return os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
 def ci_actor() -> str | None:

@@ -133,3 +133,42 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"{json.dumps(value)[:40]} ({type(value).__name__})"
+
+
+#: A JSON shape: a type (or a tuple of types) a value must have, ``[shape]`` for an
+#: array whose every element has ``shape``, ``{key: shape}`` for an object holding
+#: at least those keys.
+Shape = type | tuple[type, ...] | list[Any] | dict[str, Any]
+
+
+def mismatch(value: Any, shape: Shape, where: str = "") -> str | None:
+    """Where ``value`` does not have ``shape`` and what was expected, or None."""
+    here = where or "the output"
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return f"{here} is {_kind(value)}, not an object"
+        for key, inner in shape.items():
+            if key not in value:
+                return f"{here} has no {key!r}"
+            found = mismatch(value[key], inner, f"{where}.{key}" if where else key)
+            if found:
+                return found
+        return None
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{here} is {_kind(value)}, not an array"
+        for index, item in enumerate(value):
+            found = mismatch(item, shape[0], f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    kinds = shape if isinstance(shape, tuple) else (shape,)
+    strict_int = isinstance(value, bool) and not {bool, object} & set(kinds)
+    if strict_int or not isinstance(value, kinds):
+        return f"{here} is {_kind(value)}, not {' or '.join(map(_kind_name, kinds))}"
+    return None
+
+
+def _kind_name(kind: type) -> str:
+    return {dict: "an object", list: "an array", str: "a string", int: "an integer",
+            float: "a number", bool: "true/false", type(None): "null"}.get(kind, kind.__name__)

@@ -39,10 +39,28 @@ class Record:
     actor: str | None = None
     digest: str | None = None
     gates: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Why the colour proves nothing (partial run, dirty tree, moved clock); a record
+    #: with any is never accepted.
+    caveats: tuple[str, ...] = ()
+    #: ``{"ran": N, "total": M, "left_out_by": [...]}`` when tests were left out.
+    partial: Mapping[str, Any] | None = None
+    #: How many paths differed from HEAD at session start (None: unknown).
+    dirty: int | None = 0
+    #: Environment variables that changed the judging (``PROMOTE_NOW``).
+    environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def proves(self) -> bool:
+        """Whether this record is an accepted run of the whole suite on a clean tree."""
+        return self.accepted and not (self.caveats or self.partial or self.dirty
+                                      or self.environment)
 
     def as_dict(self) -> dict[str, Any]:
         """The record as JSON (the note's line, and ``--promote-status --promote-json``)."""
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(self).items()}
+        return {
+            k: dict(v) if isinstance(v, Mapping) else list(v) if isinstance(v, tuple) else v
+            for k, v in vars(self).items()
+        }
 
 
 def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: str) -> Record:
@@ -60,6 +78,10 @@ def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: 
         actor=git.actor(run.context.rootpath),
         digest=report.get("digest"),
         gates=gates,
+        caveats=verdict.caveats,
+        partial=report.get("partial"),
+        dirty=None if run.dirty is None else len(run.dirty),
+        environment=dict(run.environment),
     )
 
 
@@ -71,6 +93,7 @@ def parse(commit: str, text: str) -> list[Record]:
         try:
             data = json.loads(line)
             data = {k: v for k, v in data.items() if k in fields and k != "commit"}
+            data["caveats"] = tuple(data.get("caveats", ()))
             found.append(Record(commit=commit, **data))
         except (ValueError, TypeError, AttributeError):
             continue  # a hand-written or foreign line in the note

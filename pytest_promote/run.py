@@ -12,7 +12,9 @@ from pytest_promote import cache
 from pytest_promote.gate import Gate, GateContext, GateResult
 from pytest_promote.policy import Policy, Stage
 from pytest_promote.scorecard import GateOutcome, Verdict, decide
+from pytest_promote.suite import SuiteCount
 from pytest_promote.testlog import TestLog
+from pytest_promote.toolrun import ToolError
 
 if TYPE_CHECKING:
     from pytest_promote.overrides import Override
@@ -50,6 +52,34 @@ class PromoteRun:
         self.overrides: dict[str, Override] = {}
         #: How ``--promote-to=auto`` chose the stage; None when it was named.
         self.selection: Selection | None = None
+        #: What this session left out of the whole suite.
+        self.count = SuiteCount(config, promote_only)
+        #: What under the root differs from HEAD at session start (None: git cannot say).
+        self.dirty: list[str] | None = None
+        #: Environment variables that changed how this run judged (name -> value).
+        self.environment: dict[str, str] = {}
+
+    def count_suite(self, ran: int | None) -> None:
+        """Tell the test-judging gates how many of the whole suite's tests they judge."""
+        if self.context.promote_only:
+            ran = len(self.tests.outcomes)
+        if ran is None:
+            return  # no worker reported its collection: the gates do not run
+        try:
+            self.tests.suite = self.count.result(ran)
+        except ToolError as exc:
+            self.tests.suite_error = str(exc)
+
+    def caveats(self) -> list[str]:
+        """Why this run's colour, whatever it is, proves nothing (never accepted)."""
+        found = []
+        suite = self.tests.suite
+        if suite is not None and suite.partial:
+            found.append(suite.describe())
+        if self.dirty:
+            found.append(dirty_text(self.dirty))
+        found += [f"{name}={value} set" for name, value in self.environment.items()]
+        return found
 
     def start(self, gate_ids: Iterable[str]) -> None:
         """Create the gates and let each begin its background work."""
@@ -117,8 +147,15 @@ class PromoteRun:
             or GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
             for gid in self.stage.gates
         ]
-        self.verdict = decide(self.stage, outcomes)
+        self.verdict = decide(self.stage, outcomes, self.caveats())
         return self.verdict
+
+
+def dirty_text(paths: list[str], shown: int = 3) -> str:
+    """``working tree dirty: 2 paths differ from HEAD (a.py, b.py)``."""
+    names = ", ".join(paths[:shown]) + (", ..." if len(paths) > shown else "")
+    count = len(paths)
+    return f"working tree dirty: {count} path{'s' * (count != 1)} differ{'s' * (count == 1)} from HEAD ({names})"
 
 
 def _crashed(exc: Exception) -> GateResult:

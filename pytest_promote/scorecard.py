@@ -48,11 +48,19 @@ class Verdict:
     colour: Colour
     gates: tuple[GateOutcome, ...]
     reasons: tuple[str, ...]
+    #: Why a colour the stage accepts still proves nothing (a partial run, a dirty
+    #: tree, a moved clock): such a run is never accepted.
+    caveats: tuple[str, ...] = ()
+
+    @property
+    def meets(self) -> bool:
+        """Whether the colour is at least what the stage accepts (the exit status)."""
+        return COLOUR_RANK[self.colour] >= COLOUR_RANK[self.accept]
 
     @property
     def accepted(self) -> bool:
-        """Whether the colour is at least what the stage accepts."""
-        return COLOUR_RANK[self.colour] >= COLOUR_RANK[self.accept]
+        """Whether the colour meets the stage and nothing makes it untrustworthy."""
+        return self.meets and not self.caveats
 
     @property
     def overridden(self) -> tuple[GateOutcome, ...]:
@@ -75,11 +83,15 @@ class Verdict:
     def describe(self) -> str:
         """One line: colour, reasons, and whether the stage accepts it."""
         verdict = "accepted" if self.accepted else "not accepted"
+        if self.caveats:
+            verdict += f" ({'; '.join(self.caveats)})"
         why = f" ({'; '.join(self.reasons)})" if self.reasons else ""
         return f"{self.headline}{why}: {verdict}, {self.stage} accepts {self.accept}"
 
 
-def decide(stage: Stage, outcomes: Iterable[GateOutcome]) -> Verdict:
+def decide(
+    stage: Stage, outcomes: Iterable[GateOutcome], caveats: Iterable[str] = ()
+) -> Verdict:
     """The colour: RED if a required gate failed, errored or did not run; YELLOW if
     only advisory gates did; GREEN when every gate passed."""
     outcomes = tuple(outcomes)
@@ -87,4 +99,4 @@ def decide(stage: Stage, outcomes: Iterable[GateOutcome]) -> Verdict:
     yellow = [o for o in outcomes if o.mode == "advisory" and not o.ok]
     colour: Colour = "red" if red else "yellow" if yellow else "green"
     reasons = tuple(f"{o.mode} gate {o.id} {o.status}" for o in red + yellow)
-    return Verdict(stage.name, stage.accept, colour, outcomes, reasons)
+    return Verdict(stage.name, stage.accept, colour, outcomes, reasons, tuple(caveats))

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_promote import secretfilter
+from pytest_promote.jsonpath import mismatch
 from pytest_promote.shares import cores, share_out, worker_argv
 from pytest_promote.toolrun import BACKGROUND_NICE
 
@@ -51,6 +52,10 @@ MAX_PIECES = 64
 
 
 Task = tuple[str, int, int]  # path, piece index, piece count
+
+
+#: What the scan reads of a worker's output (each file: its hits, or each pass's).
+WORKER_SHAPE = {"files": [{"path": str, "status": str, "reason": str}]}
 
 
 class ScanError(RuntimeError):
@@ -362,14 +367,19 @@ def _collect(code: int, out: Any, err: Any, share: list[Task]) -> dict[Task, dic
     out.seek(0)
     err.seek(0)
     tail = "\n".join(err.read().decode("utf-8", "replace").strip().splitlines()[-15:])
+    text = out.read().decode("utf-8", "replace")
     try:
-        data = json.loads(out.read().decode("utf-8"))
+        data = json.loads(text)
     except ValueError:
         data = None
     if code != 0 or not isinstance(data, dict):
         raise ScanError(f"detect-secrets worker failed (exit {code}):\n{tail or '(no output)'}")
     if "error" in data:
         raise ScanError(str(data["error"]))
+    wrong = mismatch(data, WORKER_SHAPE)
+    if wrong:
+        raise ScanError(f"the detect-secrets worker printed output of an unexpected shape: "
+                        f"{wrong}; it began: {text.strip()[:200]}")
     items = data["files"]
     if len(items) != len(share) or any(i["path"] != t[0] for i, t in zip(items, share, strict=True)):
         done = {item["path"] for item in items}

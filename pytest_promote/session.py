@@ -18,7 +18,8 @@ import pytest
 
 from pytest_promote import policy as policy_mod
 from pytest_promote.items import SCORECARD, GateItem, make_items
-from pytest_promote.run import RUN_KEY, PromoteRun
+from pytest_promote.run import RUN_KEY, PromoteRun, dirty_text
+from pytest_promote.suite import WORKER_KEY
 from pytest_promote.testlog import MARKERS_ATTR
 
 SELECTED = "promote_selected"  # key in xdist's workeroutput
@@ -54,7 +55,15 @@ def activate(config: pytest.Config) -> None:
     given = config.getoption("promote_override") or []
     actor = git.actor(config.rootpath) if given else None
     run.overrides = overrides.resolve(policy, stage, given, actor, clock.now().date())
+    moved = clock.setting()
+    if moved:
+        run.environment[clock.ENV] = moved
+    if not is_worker(config):
+        # Before the run writes anything: the tree judged is the tree at the start.
+        run.dirty = git.changes(config.rootpath)
+        run.count.start()
     config.stash[RUN_KEY] = run
+    config.pluginmanager.register(run.count, "promote-suite")
     config.pluginmanager.register(PromotePlugin(config, run), "promote-session")
     config.pluginmanager.register(report, "promote-report")
     config.pluginmanager.register(ledger.LedgerPlugin(run), "promote-ledger")
@@ -86,6 +95,12 @@ class PromotePlugin:
         if self.run.selection:
             lines.append(f"promote: {self.run.selection.describe()}")
         lines += [f"promote: override {o.gate} {o.describe()}" for o in self.run.overrides.values()]
+        if self.run.dirty:
+            lines.append(f"promote: {dirty_text(self.run.dirty)}: judged, never accepted")
+        lines += [
+            f"promote: {name}={value} changes how this run judges: judged, never accepted"
+            for name, value in self.run.environment.items()
+        ]
         return lines
 
     @pytest.hookimpl(tryfirst=True)
@@ -124,8 +139,11 @@ class PromotePlugin:
         order = [*self.run.stage.gates, SCORECARD]
         self.selected = [gid for gid in order if gid in gates]
         items[:] = [i for i in items if not isinstance(i, GateItem)]
+        self.run.count.selected = len(items)
         if is_worker(config):
             config.workeroutput[SELECTED] = self.selected  # type: ignore[attr-defined]
+            counts = (len(items), self.run.count.deselected)
+            config.workeroutput[WORKER_KEY] = counts  # type: ignore[attr-defined]
         else:
             items.extend(gates[gid] for gid in self.selected)
 
@@ -161,6 +179,7 @@ class PromotePlugin:
         session.items[:] = [i for i in session.items if not isinstance(i, GateItem)]
         result = yield
         if not session.shouldstop and not session.shouldfail:
+            self.run.count_suite(self.run.count.selected)
             if controller:
                 self._run_on_controller(session)
             else:
@@ -178,14 +197,15 @@ class PromotePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Decide, report, and make a verdict the stage does not accept fail the run."""
+        """Decide, report, and make a colour the stage does not accept fail the run (a
+        caveat alone does not: a local pre-check still sees its colour)."""
         if is_worker(self.config) or self.config.option.collectonly:
             return
         verdict = self.run.decide()
         self.config.hook.pytest_promote_verdict(config=self.config, verdict=verdict)
         if self.run.dry_run:
             session.exitstatus = pytest.ExitCode.OK
-        elif not verdict.accepted and session.exitstatus == pytest.ExitCode.OK:
+        elif not verdict.meets and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -253,6 +273,8 @@ class XdistHooks:
         if SELECTED in output and self.selected is None:
             self.selected = list(output[SELECTED])
             self.count_gates(len(self.selected))
+        if WORKER_KEY in output and self.run.count.selected is None:
+            self.run.count.selected, self.run.count.deselected = output[WORKER_KEY]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

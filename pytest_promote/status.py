@@ -33,10 +33,10 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     stages = []
     for stage in policy.stages:
         mine = [r for r in everything if r.stage == stage.name]
-        accepted = [r for r in mine if r.accepted]
-        failed = [r for r in mine if not r.accepted]
+        accepted = [r for r in mine if r.proves]
+        failed = [r for r in mine if not r.proves]
         here = [r for r in at_head if r.stage == stage.name]
-        standing = "not recorded" if not here else "accepted" if here[-1].accepted else "failed"
+        standing = "not recorded" if not here else "accepted" if here[-1].proves else "failed"
         stages.append({
             "stage": stage.name,
             "last_accepted": accepted[-1].as_dict() if accepted else None,

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promote.suite import Suite
+
 #: Report attribute carrying the test's marker names (set where the item is known).
 MARKERS_ATTR = "promote_markers"
 
@@ -36,6 +38,10 @@ class TestLog:
         self.source: str | None = None
         #: Whether marker names are known (not from a JUnit XML).
         self.has_markers = True
+        #: How many tests of the whole suite these are (set before the gates run).
+        self.suite: Suite | None = None
+        #: Why the whole suite could not be counted, if it could not.
+        self.suite_error: str | None = None
 
     def record(self, report: pytest.TestReport) -> None:
         """Fold one phase report of a test into its outcome."""
@@ -78,6 +84,25 @@ class TestLog:
     def failed(self) -> list[TestOutcome]:
         """The tests that failed in any phase."""
         return [o for o in self.outcomes.values() if o.outcome == "failed"]
+
+    def nothing_ran(self, gate_id: str, promote_only: bool) -> str | None:
+        """Why there are no test results to judge, saying what to do; None if there are."""
+        if self.source is not None:
+            return None
+        if promote_only:
+            return (
+                f"{gate_id}: no test results to judge: --promote-only ran no tests; "
+                "pass --promote-junit=PATH (the JUnit XML of the test run), or drop --promote-only"
+            )
+        suite = self.suite
+        left_out = ""
+        if suite and suite.total and suite.means:
+            left_out = f": {', '.join(suite.means)} left out all {suite.total} tests"
+        return (
+            f"{gate_id}: this session ran no test{left_out}; there is nothing to judge: "
+            "run the tests without a selection, or judge an earlier run with "
+            "--promote-only --promote-junit=PATH"
+        )
 
     def count(self, outcome: str) -> int:
         """How many tests ended with ``outcome``."""

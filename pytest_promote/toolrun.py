@@ -25,9 +25,12 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from pytest_promote.gate import Gate, GateContext, GateResult
+from pytest_promote.jsonpath import Shape, mismatch
 
 #: How much of a tool's own output an error message quotes.
 TAIL_LINES = 15
+#: How many characters of output of an unexpected shape an error message quotes.
+HEAD_CHARS = 200
 #: The niceness increment of tool gates' processes (see BackgroundTool.nice).
 BACKGROUND_NICE = 10
 
@@ -105,6 +108,8 @@ class BackgroundTool:
         self._proc: subprocess.Popen[bytes] | None = None
         self._error: str | None = None
         self._began = 0.0
+        #: The tool's stdout, once :meth:`json_output` read it.
+        self.stdout = ""
 
     def start(self) -> None:
         """Launch the tool; a failure to launch is kept and reported by :meth:`wait`."""
@@ -167,6 +172,7 @@ class BackgroundTool:
         if code not in ok_codes:
             how = f"killed by signal {-code}" if code < 0 else f"exited {code}"
             raise ToolError(self._with_hint(f"{self.shown()} {how}:\n{said}"))
+        self.stdout = out
         try:
             return json.loads(out)
         except ValueError:
@@ -219,6 +225,8 @@ class ToolGate(Gate):
     ok_codes: ClassVar[tuple[int, ...]] = (0, 1)
     #: The source files whose contents the result depends on.
     suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
+    #: The structure of the JSON :meth:`judge` relies on (see ``jsonpath.mismatch``).
+    shape: ClassVar[Shape] = object
 
     def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
         super().__init__(gate_id, options, context)
@@ -243,14 +251,22 @@ class ToolGate(Gate):
         """The result from the tool's parsed JSON output."""
         raise NotImplementedError
 
+    def inputs(self) -> list[Path] | None:
+        """Every file the tool may read (None: cannot tell, so never cached)."""
+        from pytest_promote.cache import source_files
+
+        return source_files(self.context.rootpath, self.paths, self.suffixes)
+
     def fingerprint(self) -> str | None:
         """The tool's identity, the options and every file the tool may read."""
         if self.command is None:
             return None  # an error is never stored; nothing to fingerprint
         root = self.context.rootpath
-        from pytest_promote.cache import files_digest, source_files
+        from pytest_promote.cache import files_digest
 
-        files = source_files(root, self.paths, self.suffixes)
+        files = self.inputs()
+        if files is None:
+            return None
         return "\n".join(
             [
                 tool_identity(self.command, self.dist),
@@ -277,14 +293,22 @@ class ToolGate(Gate):
         assert self._run is not None
         try:
             data = self._run.json_output(self.ok_codes)
-            return self.judge(data)
+            wrong = mismatch(data, self.shape) or self.implausible(data)
+            if wrong is None:
+                return self.judge(data)
         except ToolError as exc:
             return GateResult.error(f"{self.id}: {exc}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            return GateResult.error(
-                f"{self.id}: {self._run.shown()} printed JSON of an unexpected shape "
-                f"({type(exc).__name__}: {exc})"
-            )
+            wrong = f"{type(exc).__name__}: {exc}"
+        began = self._run.stdout.strip()[:HEAD_CHARS] or "(nothing)"
+        return GateResult.error(
+            f"{self.id}: {self._run.shown()} printed output of an unexpected shape, "
+            f"judged as nothing: {wrong}; it began: {began}"
+        )
+
+    def implausible(self, data: Any) -> str | None:
+        """What makes well-shaped output impossible for this tree, or None."""
+        return None
 
     def where(self) -> str:
         """The checked paths as the summary names them."""

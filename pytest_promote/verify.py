@@ -1,7 +1,8 @@
 """``python -m pytest_promote verify REPORT --stage STAGE [--commit SHA]``.
 
 Exits 0 only when the JSON report is well formed, its digest matches its content,
-it is for that stage and commit (default HEAD), is not a dry run, is accepted, and
+it is for that stage and commit (default HEAD), is not a dry run, ran the whole
+suite on a clean tree with the real clock, is accepted, and
 holds every gate the policy requires for the stage, each passed or overridden.
 Otherwise it exits 1 with one clear reason. A deploy job runs it before deploying.
 """
@@ -71,6 +72,11 @@ def check(path: Path, stage: str, commit: str, root: Path, config: str | None) -
         raise Rejected(f"it is for commit {str(report['commit'])[:12]}, not {commit} ({sha[:12]})")
     if report.get("dry_run"):
         raise Rejected("it is from a dry run (--promote-dry-run), which promotes nothing")
+    caveats = [str(c) for c in report.get("caveats") or []]
+    if report.get("partial") or report.get("dirty") or report.get("environment") or caveats:
+        why = "; ".join(caveats) or "partial, dirty or with a moved clock"
+        raise Rejected(f"it judged something other than {stage}'s whole suite on the "
+                       f"committed tree ({why}), so it proves nothing")
     if report["accepted"] is not True:
         accept = report.get("accept")
         raise Rejected(f"it is not accepted: {report['verdict']}, {stage} accepts {accept}")

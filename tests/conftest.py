@@ -66,7 +66,6 @@ def project(pytester: pytest.Pytester):
     return make
 
 
-#: Environment variables that change who runs and which ref is built.
 @pytest.fixture
 def git(pytester: pytest.Pytester):
     """Run git in the pytester project (the CI's variables are cleared for every test)."""
@@ -82,6 +81,9 @@ def git_project(project, git):
     def make(policy: str = BASIC_POLICY, **files: str) -> pytest.Pytester:
         pytester = project(policy, **files)
         git("init", "-q", "-b", "main")
+        from gitrepo import WRITTEN_BY_RUNS
+
+        (pytester.path / ".gitignore").write_text("\n".join(WRITTEN_BY_RUNS) + "\n")
         git("config", "user.name", "Tess Ter")
         git("config", "user.email", "tess@example.com")
         git("add", "-A")

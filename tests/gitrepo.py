@@ -19,6 +19,13 @@ stages = ["development", "staging", "production"]
 required = ["tests"]
 """
 
+#: What the test runs write into a project (pytester's own files, caches, reports):
+#: ignored, so a project in git stays the committed tree from run to run.
+WRITTEN_BY_RUNS = (
+    ".pytest_cache/", "__pycache__/", ".coverage", "runpytest-*", "stdout", "stderr",
+    "r.json", "promote-report.json", ".no-global-gitconfig",
+)
+
 #: Options that keep pytest's cache out of a ledger test's repository.
 NO_CACHE = ("-p", "no:cacheprovider")
 
@@ -48,8 +55,7 @@ class Repo:
         monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
         self.git("init", "-q", "-b", "main")
         self.identity("Ada Author", "ada@example.com")
-        ignored = [".pytest_cache/", "__pycache__/", ".no-global-gitconfig", "promote-report.json"]
-        (path / ".gitignore").write_text("\n".join(ignored) + "\n")
+        (path / ".gitignore").write_text("\n".join(WRITTEN_BY_RUNS) + "\n")
 
     def git(self, *args: str) -> str:
         """Run git; its stripped stdout (a failure fails the test)."""

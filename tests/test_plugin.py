@@ -64,9 +64,12 @@ def test_deselected_required_gate_makes_red(project) -> None:
 def test_deselected_scorecard_still_fails_the_run(project) -> None:
     pytester = project()
     result = pytester.runpytest("--promote-to=staging", "-k", "not invariant")
-    # -k "not invariant" drops the invariant test and the invariants gate.
-    result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*RED (required gate invariants not run)*not accepted*"])
+    # -k "not invariant" drops the invariant test (so the tests gate judges a partial
+    # run and fails) and the invariants gate.
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        ["*RED (required gate tests failed; required gate invariants not run)*not accepted*"]
+    )
     assert result.ret == 1
 
 

@@ -128,6 +128,11 @@ class CoverageGate(Gate):
             from coverage.exceptions import CoverageException
         except ImportError as exc:
             return GateResult.error(f"{self.id}: {coverage_data.not_installed(exc)}")
+        if not self.context.promote_only:
+            # What a session that ran no test measured is its imports, not the tests.
+            said = self.context.tests.nothing_ran(self.id, promote_only=False)
+            if said:
+                return GateResult.error(f"{said} (coverage of no test is not a measurement)")
         try:
             gathered = coverage_data.gather(self.context.config, self.context.promote_only)
         except coverage_data.NoCoverage as exc:

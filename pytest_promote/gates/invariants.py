@@ -27,7 +27,7 @@ class InvariantsGate(Gate):
         """Judge the tests carrying the invariant marker."""
         opts: InvariantsOptions = self.options
         log = self.context.tests
-        missing = no_results(self.id, log)
+        missing = no_results(self.id, self.context)
         if missing:
             return missing
         if not log.has_markers:

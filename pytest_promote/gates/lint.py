@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from pytest_promote.cache import config_chain
 from pytest_promote.gate import Finding, GateResult, relative
-from pytest_promote.toolrun import ToolGate
+from pytest_promote.jsonpath import Shape
+from pytest_promote.toolrun import BackgroundTool, ToolError, ToolGate
+
+#: The files ruff reads its settings from, closest to a checked file first.
+RUFF_CONFIGS = (".ruff.toml", "ruff.toml", "pyproject.toml")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,10 +44,44 @@ class LintGate(ToolGate):
     module = "ruff"
     hint = "install it: pip install ruff"
     suffixes = (".py", ".pyi", ".ipynb")
+    #: What ``judge`` reads of ``ruff check --output-format=json``.
+    shape: ClassVar[Shape] = [{
+        "message": str, "filename": str, "code": (str, type(None)),
+        "location": {"row": int, "column": int},
+    }]
 
     def arguments(self) -> list[str]:
         """``check --output-format=json``; ``--no-fix``: a gate never edits files."""
         return ["check", "--output-format=json", "--no-fix", *(self.paths or ())]
+
+    def inputs(self) -> list[Path] | None:
+        """What ruff reads, as ruff resolves it: the files ``ruff check --show-files``
+        lists (its excludes, the dot-directories it does check), every configuration
+        file in their directories and above, the user's, and what ``extend`` reaches."""
+        assert self.command is not None  # fingerprint asks only then
+        root = self.context.rootpath
+        argv = [*self.command, "check", "--show-files", *(self.paths or ())]
+        listing = BackgroundTool(self.tool, argv, root, self.options.timeout)
+        try:
+            code, out, _ = listing.wait()
+        except ToolError:
+            return None
+        if code != 0:
+            return None  # evaluate says why; errors are never stored
+        files = {Path(line) for line in out.splitlines() if line.strip()}
+        found: set[Path] = set(files)
+        user = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "ruff"
+        places = {user, root, *(a for f in files for a in f.parents)}
+        for place in places:
+            for name in RUFF_CONFIGS:
+                config = place / name
+                if config.is_file():
+                    key = ("tool", "ruff", "extend") if name == "pyproject.toml" else ("extend",)
+                    chain = config_chain(config, key)
+                    if chain is None:
+                        return None
+                    found.update(chain)
+        return sorted(found)
 
     def judge(self, data: Any) -> GateResult:
         """One finding per diagnostic; any finding fails."""

@@ -36,7 +36,7 @@ class PathGate(Gate):
         threshold = f"{previous.name} accepted"
         mine = [r for r in ledger.for_head(ledger.records(root), head, git.tree(root))
                 if r.stage == previous.name]
-        accepted = [r for r in mine if r.accepted]
+        accepted = [r for r in mine if r.proves]
         if accepted:
             last = accepted[-1]
             how = "HEAD" if last.commit == head else f"{last.commit[:12]} (same tree as HEAD)"
@@ -46,7 +46,8 @@ class PathGate(Gate):
                 measured=f"{previous.name} accepted on {last.commit[:12]}", threshold=threshold,
             )
         findings = [
-            Finding(f"{previous.name} recorded {r.headline or r.colour} (not accepted) at {r.time}",
+            Finding(f"{previous.name} recorded {r.headline or r.colour} (not accepted"
+                    f"{': ' + '; '.join(r.caveats) if r.caveats else ''}) at {r.time}",
                     rule="not-accepted")
             for r in mine
         ]

@@ -6,9 +6,10 @@ import dataclasses
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pytest_promote.gate import Finding, GateResult, relative
+from pytest_promote.jsonpath import Shape
 from pytest_promote.schema import maximum
 from pytest_promote.toolrun import ToolGate
 
@@ -52,6 +53,25 @@ class TypesGate(ToolGate):
     tool = "pyright"
     dist = "pyright"
     hint = 'pyright needs node.js; install both with: pip install "pyright[nodejs]"'
+    #: What ``judge`` reads of ``pyright --outputjson``.
+    shape: ClassVar[Shape] = {
+        "summary": {"filesAnalyzed": int, "errorCount": int, "warningCount": int},
+        "generalDiagnostics": [{"message": str, "severity": str}],
+    }
+
+    def implausible(self, data: Any) -> str | None:
+        """No file analysed, where the paths hold Python files: pyright judged nothing."""
+        if data["summary"]["filesAnalyzed"]:
+            return None
+        from pytest_promote.cache import source_files
+
+        root = self.context.rootpath
+        python = [p for p in source_files(root, self.paths, self.suffixes)
+                  if p.suffix in self.suffixes]
+        if not python:
+            return None
+        return (f"summary.filesAnalyzed is 0, yet {self.where()} holds Python files "
+                f"(e.g. {relative(python[0], root)}); check pyright's include/exclude")
 
     def arguments(self) -> list[str]:
         """``--outputjson`` and the paths (pyright's config ``include`` otherwise)."""
@@ -63,6 +83,23 @@ class TypesGate(ToolGate):
         env = dict(os.environ)
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return env
+
+    def inputs(self) -> list[Path] | None:
+        """Every Python file under the root, hidden directories too (pyright follows
+        imports anywhere, and its ``include`` may name any), the configuration files,
+        and what their ``extends`` reaches."""
+        from pytest_promote.cache import config_chain, source_files
+
+        root = self.context.rootpath
+        found = set(source_files(root, None, self.suffixes, hidden=True))
+        for config, key in ((root / "pyrightconfig.json", ("extends",)),
+                            (root / "pyproject.toml", ("tool", "pyright", "extends"))):
+            if config.is_file():
+                chain = config_chain(config, key)
+                if chain is None:
+                    return None
+                found.update(chain)
+        return sorted(found)
 
     def fingerprint(self) -> str | None:
         """Also the installed distributions: pyright reads their code and stubs."""

@@ -59,11 +59,29 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         ],
         "overridden": len(verdict.overridden),
         "selection": run.selection.as_dict() if run.selection else None,
+        **facts(run),
+        "caveats": list(verdict.caveats),
     }
     # Through JSON first, so the digest covers exactly what a reader will load.
     report = json.loads(json.dumps(report))
     report["digest"] = digest(report)  # last: it covers every other field
     return report
+
+
+#: How many of the paths that differ from HEAD a report lists.
+DIRTY_SHOWN = 100
+
+
+def facts(run: PromoteRun) -> dict[str, Any]:
+    """What makes a run's verdict unprovable, as data: ``partial`` (None: the whole
+    suite, or not known), ``dirty`` (paths differing from HEAD at session start; None:
+    not a git repository) and ``environment`` (variables that changed the judging)."""
+    suite = run.tests.suite
+    return {
+        "partial": suite.as_dict() if suite is not None and suite.partial else None,
+        "dirty": None if run.dirty is None else run.dirty[:DIRTY_SHOWN],
+        "environment": dict(run.environment),
+    }
 
 
 def gate_entry(outcome: GateOutcome) -> dict[str, Any]:

@@ -8,13 +8,15 @@ from pytest_promote.scorecard import Verdict
 
 
 def properties(verdict: Verdict) -> list[tuple[str, str]]:
-    """``promote.stage``, ``.colour``, ``.accepted`` and per gate mode/status/figures."""
+    """``promote.stage``, ``.colour``, ``.accepted``, ``.caveat`` (one per reason it is
+    not accepted despite its colour) and per gate mode/status/figures."""
     props = [
         ("promote.stage", verdict.stage),
         ("promote.colour", verdict.colour),
         ("promote.verdict", verdict.headline),
         ("promote.accepted", str(verdict.accepted).lower()),
     ]
+    props += [("promote.caveat", caveat) for caveat in verdict.caveats]
     for gate in verdict.gates:
         result = gate.result
         props += [
