@@ -136,3 +136,55 @@ def test_source_files_skip_what_tools_skip(pytester: pytest.Pytester) -> None:
         "pkg/a.py",
         "pyproject.toml",
     ]
+
+
+EXTENDING = """
+[tool.ruff]
+extend = "configs/base.toml"
+
+[tool.promote.stage.development]
+required = ["tests", "lint", "types"]
+"""
+
+
+@pytest.fixture
+def layered(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A project whose ruff settings come through ``extend`` and whose pyright
+    settings come through ``extends``; lint and types pass."""
+    monkeypatch.delenv("CI", raising=False)
+    pytester.makepyprojecttoml(EXTENDING)
+    (pytester.path / "configs").mkdir()
+    (pytester.path / "configs" / "base.toml").write_text('[lint]\nselect = ["F"]\n')
+    (pytester.path / "pyrightconfig.json").write_text('{"extends": "configs/pyright.json"}')
+    (pytester.path / "configs" / "pyright.json").write_text('{"typeCheckingMode": "basic"}')
+    pytester.makepyfile(app="x = 1\n", test_app="def test_ok():\n    pass\n")
+    return pytester
+
+
+def write(path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("change", "gate"),
+    [
+        (lambda p: write(p / "configs" / "base.toml", '[lint]\nselect = ["E"]\n'), "lint"),
+        (lambda p: write(p / ".github" / "scripts" / "tool.py", "import os\n"), "lint"),
+        (lambda p: write(p / "sub" / "ruff.toml", '[lint]\nselect = ["E"]\n'), "lint"),
+        (lambda p: write(p / "configs" / "pyright.json", '{"typeCheckingMode": "strict"}'),
+         "types"),
+        (lambda p: write(p / ".tools" / "helper.py", "x: int = 1\n"), "types"),
+    ],
+    ids=["extended ruff config", "file in a dot-directory ruff checks",
+         "nested ruff config", "extended pyright config", "file in a dot-directory"],
+)
+def test_every_input_the_tool_reads_is_in_the_fingerprint(layered, change, gate) -> None:
+    (layered.path / "sub").mkdir(exist_ok=True)
+    (layered.path / "sub" / "mod.py").write_text("y = 2\n", encoding="utf-8")
+    assert not gates(layered)[gate]["cached"]
+    assert gates(layered)[gate]["cached"]  # unchanged: reused
+
+    change(layered.path)
+
+    assert not gates(layered)[gate]["cached"]

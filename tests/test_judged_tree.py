@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from gitrepo import NO_CACHE
+
 from pytest_promote.__main__ import main
 
 POLICY = """

@@ -136,3 +136,32 @@ def test_under_xdist(pytester: pytest.Pytester) -> None:
 
     result.assert_outcomes(passed=1, failed=2)
     assert report(pytester)["measured"] == len(plain_ruff(pytester.path)) == 1
+
+
+@pytest.mark.parametrize(
+    ("printed", "wrong"),
+    [
+        ("{}", "the output is an object, not an array"),
+        ('""', 'the output is "" (str), not an array'),
+        ('[{"message": "x", "filename": "app.py", "code": "F401"}]', "[0] has no 'location'"),
+    ],
+    ids=["an object", "a string", "a finding without location"],
+)
+def test_output_of_the_wrong_shape_is_an_error_not_a_pass(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    printed: str, wrong: str,
+) -> None:
+    pytester.makepyprojecttoml(RUFF_CONFIG)
+    pytester.makepyfile(app="X = 1\n")
+    python = bare_python(tmp_path)
+    fakebin = fake_tool(tmp_path, "ruff", f"print({printed!r})")
+
+    result = run_bare(pytester, monkeypatch, python, [fakebin, python.parent],
+                      "--promote-to=development")
+
+    assert result.ret == 1
+    assert (
+        "lint: `ruff check --output-format=json --no-fix` printed output of an unexpected "
+        f"shape, judged as nothing: {wrong}; it began: {printed}"
+    ) in result.stdout.str()
+    result.stdout.fnmatch_lines(["*lint*required*error*"])

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -256,3 +257,18 @@ def test_only_large_files_are_cut_and_only_with_two_workers() -> None:
     assert {n for path, n in plan.items() if path != "table.rst"} == {1}
     assert set(secretscan.plan_pieces(sizes, 1, secretscan.PIECE_BYTES).values()) == {1}
     assert secretscan.plan_pieces({"a": 10**9}, 2, 1)["a"] == 16  # eight a worker at most
+
+
+@pytest.mark.parametrize(
+    ("printed", "wrong"),
+    [
+        ('{"files": {}}', "files is an object, not an array"),
+        ('{"files": [{"path": "a.py", "status": "scanned"}]}', "files[0] has no 'reason'"),
+    ],
+)
+def test_worker_output_of_the_wrong_shape_is_an_error(printed: str, wrong: str) -> None:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        out.write(printed.encode())
+        with pytest.raises(ScanError) as caught:
+            secretscan._collect(0, out, err, [("a.py", 0, 1)])
+    assert f"unexpected shape: {wrong}; it began: {printed}" in str(caught.value)

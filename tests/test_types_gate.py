@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from toolenv import bare_python, plain_pyright, run_bare
+from toolenv import bare_python, fake_tool, plain_pyright, run_bare
 
 BROKEN = 'x: int = "a"\ny: str = 1\n\n\ndef f() -> None:\n    unused = 1\n'
 POLICY = """
@@ -105,3 +105,34 @@ def test_pyright_absent_from_path(
             "*types*required*error*",
         ]
     )
+
+
+SUMMARY = '"summary": {"filesAnalyzed": %s, "errorCount": 0, "warningCount": 0}'
+
+
+@pytest.mark.parametrize(
+    ("printed", "wrong"),
+    [
+        ('{"generalDiagnostics": [], %s}' % (SUMMARY % 0),
+         "summary.filesAnalyzed is 0, yet src holds Python files (e.g. src/m.py)"),
+        ('{"generalDiagnostics": []}', "the output has no 'summary'"),
+        ('{"generalDiagnostics": [], %s}' % (SUMMARY % '"1"'),
+         'summary.filesAnalyzed is "1" (str), not an integer'),
+    ],
+    ids=["no file analysed", "no summary", "a count that is no number"],
+)
+def test_output_pyright_cannot_mean_is_an_error_not_a_pass(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    printed: str, wrong: str,
+) -> None:
+    project(pytester, "x: int = 1\n")
+    python = bare_python(tmp_path)
+    fakebin = fake_tool(tmp_path, "pyright", f"print({printed!r})")
+
+    result = run_bare(pytester, monkeypatch, python, [fakebin, python.parent],
+                      "--promote-to=development")
+
+    assert result.ret == 1
+    said = "types: `pyright --outputjson src` printed output of an unexpected shape, judged "
+    assert f"{said}as nothing: {wrong}" in result.stdout.str()
+    assert f"it began: {printed}" in result.stdout.str()
