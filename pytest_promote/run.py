@@ -101,6 +101,8 @@ class PromoteRun:
 
     def _reuse(self, gate: Gate) -> bool:
         """Take the stored result if the gate's inputs did not change (local runs only)."""
+        if getattr(self.context.config, "cache", None) is None:
+            return False  # nowhere to load from or store to: no fingerprint to take
         fingerprint = gate.fingerprint()
         if fingerprint is None:
             return False

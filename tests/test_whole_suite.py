@@ -162,3 +162,22 @@ def test_promote_only_judges_the_junit_of_the_whole_suite_only(project) -> None:
     assert result.ret == 1
     assert "partial: 2 of 3 tests (left out by the JUnit XML partial.xml)" in (
         gate_of_tests(pytester)["measured"])
+
+
+def test_a_partial_record_proves_nothing_to_the_ledger_or_verify(git_project, git) -> None:
+    from pytest_promote.__main__ import main
+
+    pytester = git_project(ALLOW_PARTIAL.replace("enforce_path = false", ""), **FILES)
+    result = pytester.runpytest("--promote-to=development", "-k", "not bad",
+                                "--promote-report=r.json", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    note = git("notes", "--ref=refs/notes/promote", "show", "HEAD").splitlines()[-1]
+    record = json.loads(note)
+    assert record["accepted"] is False
+    assert record["partial"] == {"ran": 2, "total": 3, "left_out_by": ["-k 'not bad'"]}
+    assert main(["verify", str(pytester.path / "r.json"), "--root", str(pytester.path),
+                 "--stage", "development"]) == 1
+
+    result = pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*not-accepted development recorded GREEN (not accepted: "
+                                 "partial: 2 of 3 tests*"])
