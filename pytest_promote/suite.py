@@ -80,7 +80,7 @@ class SuiteCount:
             argv += ["-c", str(config.inipath)]
         argv.append("--verbosity=-1")  # last: whatever addopts say, one summary line
         self._counter = BackgroundTool(
-            "pytest --collect-only", argv, config.invocation_params.dir, timeout=600.0,
+            "pytest", argv, config.invocation_params.dir, timeout=600.0,
             cleanup=config.add_cleanup,
         )
         self._counter.start()
