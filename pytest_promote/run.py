@@ -130,7 +130,7 @@ class PromoteRun:
         if result is None:
             try:
                 result = self._gates[gate_id].evaluate()
-            except Exception as exc:
+            except (Exception, pytest.fail.Exception) as exc:  # pytest.fail: interrupted
                 result = _crashed(exc)
             if gate_id in self._fingerprints and not self.dry_run:
                 fingerprint = self._fingerprints[gate_id]

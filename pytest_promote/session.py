@@ -69,6 +69,8 @@ def activate(config: pytest.Config) -> None:
     config.pluginmanager.register(ledger.LedgerPlugin(run), "promote-ledger")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(run), "promote-xdist")
+    if config.pluginmanager.hasplugin("timeout"):
+        config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -293,3 +295,19 @@ class XdistHooks:
         self.gate_count = gate_count
         session.testscollected += gate_count
         self.counted = session.testscollected
+
+
+class TimeoutHooks:
+    """pytest-timeout's limit (``timeout`` in the ini file, ``--timeout``) is for the
+    project's tests: a gate item is never interrupted by it. Each gate has a timeout
+    of its own (its ``timeout`` option), which fails the gate closed, with a message."""
+
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_timeout_set_timer(self, item: pytest.Item, settings: object) -> bool | None:
+        """No timer for a gate item (True: pytest-timeout sets none)."""
+        return True if isinstance(item, GateItem) else None
+
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
+    def pytest_timeout_cancel_timer(self, item: pytest.Item) -> bool | None:
+        """Nothing to cancel for a gate item."""
+        return True if isinstance(item, GateItem) else None

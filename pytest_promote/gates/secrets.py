@@ -102,13 +102,13 @@ class SecretsGate(Gate):
         return self._judge(self._report)
 
     def _judge(self, report: ScanReport) -> GateResult:
-        name = self._baseline or "no baseline"
         new = [h for h in report.hits if (h.path, h.type, h.hashed_secret) not in self._known]
         known = len(report.hits) - len(new)
         files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
-        counts = f"{files}{_skipped(report)}{_reuse(report)}"
+        counts = f"{files}{_skipped(report)}{_reuse(report)}{_originals(report)}"
         if not new:
-            summary = f"{self.id}: no new secret in {counts} ({known} known in {name})"
+            held = f"{known} known in {self._baseline}" if self._baseline else "no baseline"
+            summary = f"{self.id}: no new secret in {counts} ({held})"
             cached = report.scanned == 0 and report.reused > 0
             return GateResult.passed(summary, measured=0, threshold=0, cached=cached)
         hint = (
@@ -117,10 +117,13 @@ class SecretsGate(Gate):
             if self._baseline
             else "; record accepted ones with `detect-secrets scan > .secrets.baseline`"
         )
-        summary = (
-            f"{self.id}: {len(new)} new potential secret{'s' if len(new) != 1 else ''} "
-            f"not in {name} (0 allowed for {self.context.stage}); {counts}{hint}"
+        plural = "s" if len(new) != 1 else ""
+        found = (
+            f"{len(new)} new potential secret{plural} not in {self._baseline}"
+            if self._baseline
+            else f"{len(new)} potential secret{plural} and no baseline"
         )
+        summary = f"{self.id}: {found} (0 allowed for {self.context.stage}); {counts}{hint}"
         findings = [
             Finding("potential secret not in the baseline", file=h.path, line=h.line, rule=h.type)
             for h in new
