@@ -136,11 +136,26 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise policy_error(str(path), "(file)", "", f"not valid TOML: {exc}") from None
 
 
-def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[Gate]]) -> Policy:
-    """Validate ``table`` (None: the embedded default) into a :class:`Policy`."""
+def load(
+    table: Mapping[str, Any] | None,
+    source: str,
+    kinds: Mapping[str, type[Gate]],
+    declared_coverage: float | None = None,
+) -> Policy:
+    """Validate ``table`` (None: the embedded default) into a :class:`Policy`.
+
+    ``declared_coverage``: the minimum the project's coverage configuration declares
+    (``fail_under``); the embedded default never asks for less at any stage.
+    """
     default = tomllib.loads(DEFAULT_POLICY)
     if table is None:
         table = default
+        raised = _raise_coverage(default, declared_coverage)
+        if raised:
+            source += (
+                f"; coverage min {declared_coverage:g}% at {', '.join(raised)}, "
+                "from the project's coverage fail_under (stricter than the default)"
+            )
     table = dict(table)
     for key, value in table.items():
         if key not in TOP_KEYS:
@@ -183,6 +198,16 @@ def load(table: Mapping[str, Any] | None, source: str, kinds: Mapping[str, type[
         stages.append(stage)
     overrides = parse_policy(table.get("override", []), source, stage_names, specs)
     return Policy(source, tuple(stages), paths, MappingProxyType(specs), overrides, freezes)
+
+
+def _raise_coverage(default: dict[str, Any], declared: float | None) -> list[str]:
+    """Raise each default stage's coverage minimum to ``declared``; the stages raised."""
+    raised = []
+    for name, stage in default["stage"].items():
+        if declared is not None and stage["coverage"]["min"] < declared:
+            stage["coverage"]["min"] = declared
+            raised.append(name)
+    return raised
 
 
 def _default_stages(

@@ -35,7 +35,12 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
     for provided in config.hook.pytest_promote_gate_kinds():
         kinds.update(provided or {})
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
-    return policy_mod.load(table, source, kinds), kinds
+    declared = None
+    if table is None and not is_worker(config):  # workers judge no gate
+        from pytest_promote.gates.coverage_data import declared_fail_under
+
+        declared = declared_fail_under()
+    return policy_mod.load(table, source, kinds, declared), kinds
 
 
 def activate(config: pytest.Config) -> None:

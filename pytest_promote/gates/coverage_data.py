@@ -243,6 +243,23 @@ def data_file_path(probe: Coverage | None = None) -> Path:
     return Path(os.path.abspath(str(probe.get_option("run:data_file"))))
 
 
+def declared_fail_under() -> float | None:
+    """The project's own minimum (``[report] fail_under`` of its coverage
+    configuration), or None when it declares none or it cannot be read (the
+    coverage gate then says why)."""
+    try:
+        import coverage
+        from coverage.exceptions import CoverageException
+    except ImportError:
+        return None
+    try:
+        # An idle probe: in this process nothing measures yet that it could disturb.
+        value = coverage.Coverage(data_file=None).get_option("report:fail_under")
+    except CoverageException:
+        return None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
 def read_data_file(probe: Coverage | None = None) -> Gathered:
     """``--promote-only``: the data an earlier run left in the data file (the one
     ``probe``'s configuration names, see ``data_file_path``)."""
