@@ -12,7 +12,9 @@ by detect-secrets' own argument parser; then the two line filters that backtrack
 on long runs of spaces are swapped for their linear twins in ``secretfilter.py``
 through those same settings (``file://`` filter paths, as detect-secrets supports),
 and the IBM Cloud IAM plugin, whose expression does the same, for its linear twin
-in ``secretplugins.py`` (a ``file://`` plugin path).
+in ``secretplugins.py`` (a ``file://`` plugin path). A twin stands in only where
+the installed original is the one it was proven equal to; otherwise the original
+runs, and the worker says which ones did.
 
 A task is a whole file or a piece of a large one (a range of its lines, see
 ``scan_piece``). Either runs the line pass ``scan_file`` runs, through
@@ -50,9 +52,13 @@ class JobError(Exception):
 
 def configure(
     baseline: str | None, filter_file: str, plugins_file: str, verify: bool = True
-) -> None:
+) -> list[str]:
     """detect-secrets' global settings, as its ``scan`` command would set them
-    (``scan --baseline BASELINE``; ``--no-verify`` unless ``verify``)."""
+    (``scan --baseline BASELINE``; ``--no-verify`` unless ``verify``).
+
+    Returns the filters and plugins that run as themselves although a twin exists:
+    the installed original is not the one the twin was proven equal to.
+    """
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.core.usage import ParserBuilder
     from detect_secrets.settings import cache_bust, get_filters, get_plugins, get_settings
@@ -68,10 +74,14 @@ def configure(
     except SystemExit:
         raise JobError(f"detect-secrets rejected {baseline}: {err.getvalue().strip()}") from None
     settings = get_settings()
-    swapped = []
+    swapped: list[str] = []
+    kept: list[str] = []
     # Loaded by path, the way detect-secrets loads it (this script runs without the package).
-    for original, twin in import_file_as_module(filter_file).FILTERS.items():
-        if original in settings.filters:
+    filters = import_file_as_module(filter_file)
+    for original, twin in filters.FILTERS.items():
+        if original in settings.filters and not filters.proven(original):
+            kept.append(original)
+        elif original in settings.filters:
             del settings.filters[original]
             swapped.append(f"file://{filter_file}::{twin}")
             settings.filters[swapped[-1]] = {}
@@ -82,10 +92,10 @@ def configure(
     twins = import_file_as_module(plugins_file)
     # A built-in plugin given a path is loaded from it, as any custom plugin; the
     # twin there has the same name and secret type, so it takes the original's place.
-    named = [
-        name for name in twins.PLUGINS
-        if twins.usable() and "path" not in settings.plugins.get(name, {"path": ""})
-    ]
+    # Built-in plugins that are on, not loaded from a path of the project's own.
+    builtin = [name for name in twins.PLUGINS if "path" not in settings.plugins.get(name, {"path": ""})]
+    named = builtin if twins.usable() else []
+    kept += [name for name in builtin if name not in named]
     for name in named:
         settings.plugins[name] = {**settings.plugins[name], "path": f"file://{plugins_file}"}
     get_mapping_from_secret_type_to_class.cache_clear()
@@ -95,6 +105,7 @@ def configure(
         raise JobError("detect-secrets has no plugin enabled: it would find nothing")
     if any(type(p).__name__ in named and not hasattr(type(p), "TWIN") for p in plugins):
         raise JobError(f"detect-secrets did not load the plugins of {plugins_file}")
+    return kept
 
 
 def file_status(path: str) -> tuple[str, str]:
@@ -316,7 +327,7 @@ def main() -> int:
     job = json.load(sys.stdin)
     os.chdir(job["root"])
     try:
-        configure(job["baseline"], job["filter_file"], job["plugins_file"], job["verify"])
+        kept = configure(job["baseline"], job["filter_file"], job["plugins_file"], job["verify"])
         chunkable = can_chunk(job["filter_file"], job["plugins_file"])
         passes = _Passes()
         results = [
@@ -326,7 +337,7 @@ def main() -> int:
     except JobError as exc:
         json.dump({"error": str(exc)}, sys.stdout)
         return 0
-    json.dump({"files": results}, sys.stdout)
+    json.dump({"files": results, "originals": kept}, sys.stdout)
     return 0
 
 

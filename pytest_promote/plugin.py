@@ -97,10 +97,17 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
 ) -> None:
-    """Start measuring coverage before the conftests import the project's code, as
-    ``coverage run`` would; only in a promotion run that runs the tests."""
+    """In a promotion run, before the conftests are imported: keep the environment
+    the gates' tools will run in, and start measuring coverage (unless
+    ``--promote-only``) before the conftests import the project's code, as
+    ``coverage run`` would."""
     namespace = early_config.known_args_namespace
-    if getattr(namespace, "promote_to", None) is None or getattr(namespace, "promote_only", False):
+    if getattr(namespace, "promote_to", None) is None:
+        return
+    from pytest_promote import toolrun
+
+    toolrun.remember_environ(early_config)
+    if getattr(namespace, "promote_only", False):
         return
     from pytest_promote.gates import coverage_data
 

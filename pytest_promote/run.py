@@ -160,5 +160,5 @@ def dirty_text(paths: list[str], shown: int = 3) -> str:
     return f"working tree dirty: {count} path{'s' * (count != 1)} differ{'s' * (count == 1)} from HEAD ({names})"
 
 
-def _crashed(exc: Exception) -> GateResult:
+def _crashed(exc: BaseException) -> GateResult:
     return GateResult.error(f"could not evaluate: {type(exc).__name__}: {exc}")

@@ -22,10 +22,16 @@ spaces every start position matches the whole run before failing, n*n steps
 (about 2 ms for a wide table row). The leading ``[ \\t]*`` may match nothing, so
 it never decides; runs are made possessive where what follows cannot be in them;
 ``.*?[ \\t]*$`` becomes "no newline before the end, but a final one".
+
+That reasoning is about the originals of detect-secrets 1.5: a twin stands in only
+while the installed original's code (the filter and the helpers that build its
+expressions) is that code, character for character (``proven``); otherwise the
+original runs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from typing import Any
@@ -35,8 +41,39 @@ FILTERS = {
     "detect_secrets.filters.heuristic.is_indirect_reference": "is_indirect_reference",
     "detect_secrets.filters.allowlist.is_line_allowlisted": "is_line_allowlisted",
 }
-#: Bumped whenever the behaviour could change, so cached scan results are redone.
-VERSION = "2"
+#: Each original's source (the filter, then the helpers that build its regular
+#: expressions, in this order) as the twin was proven equal to: its SHA-256.
+ORIGINALS = {
+    "detect_secrets.filters.heuristic.is_indirect_reference": (
+        ("is_indirect_reference", "_get_indirect_reference_regex"),
+        "d61e41e775f5dab34272bccba2c48d66a4a001b02cc4f85a557659607f6736b0",
+    ),
+    "detect_secrets.filters.allowlist.is_line_allowlisted": (
+        ("is_line_allowlisted", "_get_file_to_index_dict", "_get_comment_tuples",
+         "_get_allowlist_regexes_for_file", "get_allowlist_regexes"),
+        "4909aa93e333027ada2ed5e3fe79a1ce1b8c8778d20379cc5981126434dc628b",
+    ),
+}
+
+
+def original_digest(path: str) -> str | None:
+    """The SHA-256 of the installed original's source (see ``ORIGINALS``), or None
+    when it cannot be read. Imports detect-secrets: for the scan's workers."""
+    import importlib
+    import inspect
+
+    names, _ = ORIGINALS[path]
+    try:
+        module = importlib.import_module(path.rpartition(".")[0])
+        text = "".join(inspect.getsource(getattr(module, name)) for name in names)
+    except (ImportError, AttributeError, OSError, TypeError):
+        return None
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def proven(path: str) -> bool:
+    """Whether the installed original filter ``path`` is the one its twin was proven equal to."""
+    return original_digest(path) == ORIGINALS[path][1]
 
 # The original's cut-off: longer lines are never treated as indirect references.
 _MAX_LINE = 1000

@@ -34,9 +34,6 @@ from typing import ClassVar
 
 from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector as _Original
 
-#: Bumped whenever the behaviour could change, so cached scan results are redone.
-VERSION = "1"
-
 # The original's expression, as detect-secrets 1.5 builds it; if it changes, the
 # twin is not used.
 _QUOTE = r"""(?:"|\'|)"""

@@ -6,11 +6,13 @@ root; a file much larger than the rest is cut into line ranges that different
 workers scan, merged back as detect-secrets' ``scan_file`` would have found them
 (``plan_pieces``, ``merge_pieces``). Results are merged in path order. A file's result is kept in pytest's cache
 under its content hash and a key of everything else that decides it (the
-detect-secrets version, the baseline's settings and any file they name, the
-twin filters' and plugin's versions, Python and the locale's encoding); a later local run reuses it
+baseline's settings and any file they name; the code of detect-secrets and of the
+optional packages that switch its filters on, as the workers' Python finds them;
+the twins' and the worker's code; Python and the locale's encoding); a later local run reuses it
 without reading the file when its size, mtime and inode are unchanged, and after
 re-hashing it when only the mtime moved. Nothing here imports detect-secrets: a
-warm run that scans nothing never starts a worker.
+warm run that scans nothing never starts a worker (only a probe of where the
+packages are, see ``code_key``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_promote import secretfilter
+from pytest_promote.cache import files_digest
 from pytest_promote.jsonpath import mismatch
 from pytest_promote.shares import cores, share_out, worker_argv
 from pytest_promote.toolrun import BACKGROUND_NICE
@@ -40,7 +43,17 @@ CACHE_FORMAT = 1
 WORKER = Path(__file__).with_name("_secretworker.py")
 # Loaded by path in the workers only: it imports detect-secrets.
 PLUGINS = Path(__file__).with_name("secretplugins.py").resolve()
-PLUGINS_VERSION = "1"  # secretplugins.VERSION, kept here so nothing imports detect-secrets
+#: Packages that change what detect-secrets finds by being importable, with no
+#: setting: its gibberish filter turns on when gibberish-detector imports, a word
+#: list needs pyahocorasick.
+OPTIONAL_PACKAGES = ("gibberish_detector", "ahocorasick")
+# Where a Python finds packages, without importing them (a top-level find_spec).
+PROBE = (
+    "import importlib.util as u, json, sys\n"
+    "specs = [u.find_spec(n) for n in sys.argv[1:]]\n"
+    "print(json.dumps([s and [s.origin, list(s.submodule_search_locations or ())] "
+    "for s in specs]))"
+)
 # A file modified this soon before it was read may change again within the same
 # mtime tick; such an entry is re-hashed, never trusted on its stat alone (as git does).
 RACY_NS = 2_000_000_000
@@ -103,6 +116,9 @@ class ScanReport:
     scanned: int
     reused: int
     workers: int
+    #: detect-secrets filters and plugins that ran as themselves, not as this
+    #: package's twins: the installed original is not the one the twin was proven on.
+    originals: tuple[str, ...] = ()
 
     @property
     def hits(self) -> tuple[Hit, ...]:
@@ -110,14 +126,16 @@ class ScanReport:
         return tuple(hit for f in self.files for hit in f.hits)
 
 
-def settings_key(root: Path, baseline: str | None, verify: bool = True) -> str:
-    """Everything besides a file's content that decides its scan result."""
+def settings_key(
+    root: Path, baseline: str | None, verify: bool = True, env: Mapping[str, str] | None = None
+) -> str:
+    """Everything besides a file's content that decides its scan result, with the
+    workers' environment ``env`` (None: this process's)."""
     parts: dict[str, Any] = {
         "verify": verify,
         "format": CACHE_FORMAT,
         "detect-secrets": metadata.version("detect-secrets"),
-        "filter": secretfilter.VERSION,
-        "plugins": PLUGINS_VERSION,
+        "code": code_key(root, env),
         "python": sys.version_info[:2],
         "encoding": locale.getpreferredencoding(False),
         "baseline": None,
@@ -131,6 +149,41 @@ def settings_key(root: Path, baseline: str | None, verify: bool = True) -> str:
         parts["baseline"] = [os.path.basename(baseline), settings, named]
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def code_key(root: Path, env: Mapping[str, str] | None) -> list[Any]:
+    """The code that decides what the workers find: detect-secrets and each optional
+    package where the workers' Python finds them (in ``root`` with ``env``: an
+    editable install, a copy on ``PYTHONPATH``), digests of their files, and this
+    package's worker and twins. Every plugin and filter that can be in effect is
+    in there, whichever of them the settings turn on."""
+    names = ("detect_secrets", *OPTIONAL_PACKAGES)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-P", "-c", PROBE, *names], cwd=root, env=env,
+            capture_output=True, timeout=120, check=False,
+        )
+        found = json.loads(done.stdout)
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        raise ScanError(f"cannot tell where detect-secrets is installed: {exc}") from None
+    if done.returncode != 0 or not isinstance(found, list) or len(found) != len(names):
+        said = done.stderr.decode("utf-8", "replace").strip()[-2000:] or "(no output)"
+        raise ScanError(f"cannot tell where detect-secrets is installed: {said}")
+    ours = [WORKER, PLUGINS, Path(secretfilter.__file__).resolve()]
+    return [
+        *([name, spec and _package_digest(*spec)] for name, spec in zip(names, found, strict=True)),
+        files_digest(WORKER.parent, ours),
+    ]
+
+
+def _package_digest(origin: str | None, locations: list[str]) -> list[str | None]:
+    """Where a package is, and a digest of its files (a module: its one file)."""
+    files: list[Path] = [Path(origin)] if origin and not locations else []
+    for location in locations:
+        files += sorted(
+            p for p in Path(location).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        )
+    return [origin, files_digest(Path(locations[0] if locations else "/"), files)]
 
 
 def read_baseline(path: Path) -> dict[str, Any]:
@@ -180,6 +233,7 @@ def scan(
     timeout: float = 600.0,
     cancel: threading.Event | None = None,
     piece_bytes: int = PIECE_BYTES,
+    env: Mapping[str, str] | None = None,
 ) -> ScanReport:
     """Scan ``files`` (POSIX paths relative to ``root``) with detect-secrets.
 
@@ -188,15 +242,18 @@ def scan(
     results are kept; ``reuse``: whether kept results may stand in for a scan (never
     in CI). Raises ScanError when any file handed over could not be
     scanned, a worker failed, or the ``timeout`` passed. A file larger than
-    ``piece_bytes`` may be scanned in pieces (see ``plan_pieces``).
+    ``piece_bytes`` may be scanned in pieces (see ``plan_pieces``). ``env``: the
+    workers' environment (None: this process's).
     """
     root = root.resolve()
     deadline = time.monotonic() + timeout
-    key = settings_key(root, baseline, verify)
+    key = settings_key(root, baseline, verify, env)
     stored = store.get(CACHE_KEY, None) if store is not None else None
     old: dict[str, list[Any]] = {}
+    originals: list[str] = []
     if reuse and isinstance(stored, dict) and stored.get("key") == key:
         old = stored.get("files") or {}
+        originals = list(stored.get("originals") or [])
     entries: dict[str, list[Any]] = {}
     todo: dict[str, tuple[int, list[Any]]] = {}
     for path in files:
@@ -212,18 +269,21 @@ def scan(
         todo[path] = (stat[0], [*stat, began, digest])
     reused = len(entries)
     sizes = {p: size for p, (size, _) in todo.items()}
-    results, started = _run_workers(
+    results, started, ran = _run_workers(
         root, sizes, (baseline, verify), workers, piece_bytes, deadline,
-        cancel or threading.Event(),
+        cancel or threading.Event(), env,
     )
+    originals = sorted({*originals, *ran})
     for path, (_, head) in todo.items():
         done = results[path]
         entries[path] = [*head, done["status"], done["reason"], done["hits"]]
     if store is not None:
         keep = {p: e for p, e in entries.items() if _cacheable(root, p, e)}
-        store.set(CACHE_KEY, {"key": key, "files": keep})
+        store.set(CACHE_KEY, {"key": key, "files": keep, "originals": originals})
     report = tuple(_file_scan(path, entries[path]) for path in sorted(files))
-    return ScanReport(report, scanned=len(todo), reused=reused, workers=started)
+    return ScanReport(
+        report, scanned=len(todo), reused=reused, workers=started, originals=tuple(originals)
+    )
 
 
 def _stat(root: Path, path: str) -> list[int]:
@@ -279,20 +339,23 @@ def _run_workers(
     piece_bytes: int,
     deadline: float,
     cancel: threading.Event,
-) -> tuple[dict[str, dict[str, Any]], int]:
-    """Each file's merged result, and how many workers were started.
+    env: Mapping[str, str] | None,
+) -> tuple[dict[str, dict[str, Any]], int, set[str]]:
+    """Each file's merged result, how many workers were started, and the originals
+    that ran instead of their twins (see ``ScanReport.originals``).
 
     ``settings``: the baseline (or None) and whether to verify, for every worker.
     """
     if not sizes:
-        return {}, 0
+        return {}, 0, set()
     pieces = plan_pieces(sizes, _count(workers, MAX_PIECES), piece_bytes)
     weights = {
         (path, index, n): sizes[path] // n for path, n in pieces.items() for index in range(n)
     }
     shares = share_out(weights, _count(workers, len(weights)))
-    procs = [_launch(root, share, settings) for share in shares]
+    procs = [_launch(root, share, settings, env) for share in shares]
     parts: dict[Task, dict[str, Any]] = {}
+    originals: set[str] = set()
     try:
         for (proc, out, err), share in zip(procs, shares, strict=True):
             while proc.poll() is None:
@@ -302,7 +365,9 @@ def _run_workers(
                     raise ScanError(
                         f"detect-secrets did not finish within the timeout ({len(sizes)} files)"
                     )
-            parts.update(_collect(proc.returncode, out, err, share))
+            got, ran = _collect(proc.returncode, out, err, share)
+            parts.update(got)
+            originals.update(ran)
     finally:
         for proc, out, err in procs:
             if proc.poll() is None:
@@ -311,7 +376,7 @@ def _run_workers(
             out.close()
             err.close()
     merged = {path: merge_pieces([parts[path, i, n] for i in range(n)]) for path, n in pieces.items()}
-    return merged, len(shares)
+    return merged, len(shares), originals
 
 
 def merge_pieces(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -343,7 +408,7 @@ def _background() -> None:
 
 
 def _launch(
-    root: Path, share: list[Task], settings: tuple[str | None, bool]
+    root: Path, share: list[Task], settings: tuple[str | None, bool], env: Mapping[str, str] | None
 ) -> tuple[subprocess.Popen[bytes], Any, Any]:
     baseline, verify = settings
     job = {"root": str(root), "baseline": baseline, "verify": verify, "tasks": share,
@@ -352,7 +417,7 @@ def _launch(
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
         proc = subprocess.Popen(
-            worker_argv(WORKER), cwd=root, stdin=subprocess.PIPE, stdout=out, stderr=err,
+            worker_argv(WORKER), cwd=root, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err,
             preexec_fn=_background,  # yield the CPU to the test run, like the tool gates
         )
     except OSError as exc:
@@ -363,7 +428,9 @@ def _launch(
     return proc, out, err
 
 
-def _collect(code: int, out: Any, err: Any, share: list[Task]) -> dict[Task, dict[str, Any]]:
+def _collect(
+    code: int, out: Any, err: Any, share: list[Task]
+) -> tuple[dict[Task, dict[str, Any]], list[str]]:
     out.seek(0)
     err.seek(0)
     tail = "\n".join(err.read().decode("utf-8", "replace").strip().splitlines()[-15:])
@@ -389,4 +456,4 @@ def _collect(code: int, out: Any, err: Any, share: list[Task]) -> dict[Task, dic
     failed = [item for item in items if item.get("status") == "error"]
     if failed:
         raise ScanError("; ".join(f"{i['path']}: {i['reason']}" for i in failed[:5]))
-    return got
+    return got, [str(name) for name in data.get("originals") or ()]

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
+import pytest
+
 from pytest_promote.gate import Gate, GateContext, GateResult
 from pytest_promote.jsonpath import Shape, mismatch
 
@@ -33,10 +35,33 @@ TAIL_LINES = 15
 HEAD_CHARS = 200
 #: The niceness increment of tool gates' processes (see BackgroundTool.nice).
 BACKGROUND_NICE = 10
+#: The environment pytest started with, taken before the project's conftests ran.
+ENVIRON_KEY = pytest.StashKey[dict[str, str]]()
+#: coverage.py's requests that every new Python process measure itself: they are
+#: for the processes the tests start, never for the gates' tools and workers.
+MEASURING_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 
 
 class ToolError(Exception):
     """The tool could not give a usable result; the message says why, in its words."""
+
+
+def remember_environ(config: pytest.Config) -> None:
+    """Keep the environment as it is now, at start-up (``pytest_load_initial_conftests``,
+    before the conftests are imported): the one the tools run in."""
+    config.stash[ENVIRON_KEY] = dict(os.environ)
+
+
+def project_environ(config: pytest.Config | None) -> dict[str, str]:
+    """The environment a gate's tool runs in: pytest's at start-up, as a user's own
+    ``pyright`` or ``ruff`` at the project root would see it, whatever the tests'
+    conftests later do to ``os.environ``; without coverage.py's requests to measure
+    new processes. The current environment where none was kept (``config`` None)."""
+    kept = config.stash.get(ENVIRON_KEY, None) if config is not None else None
+    env = dict(os.environ if kept is None else kept)
+    for name in MEASURING_VARIABLES:
+        env.pop(name, None)
+    return env
 
 
 def find_tool(name: str, module: str | None = None) -> list[str] | None:
@@ -243,9 +268,9 @@ class ToolGate(Gate):
         """The tool's arguments (after the executable)."""
         raise NotImplementedError
 
-    def environment(self) -> dict[str, str] | None:
-        """The tool's environment (None: this process's)."""
-        return None
+    def environment(self) -> dict[str, str]:
+        """The tool's environment (see :func:`project_environ`)."""
+        return project_environ(self.context.config)
 
     def judge(self, data: Any) -> GateResult:
         """The result from the tool's parsed JSON output."""

@@ -6,7 +6,7 @@ import dataclasses
 import shlex
 
 from pytest_promote.gate import Gate, GateResult
-from pytest_promote.toolrun import BackgroundTool, ToolError, tail
+from pytest_promote.toolrun import BackgroundTool, ToolError, project_environ, tail
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +48,7 @@ class CommandGate(Gate):
         self._shown = cmd
         self._run = BackgroundTool(
             self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`",
-            cleanup=self.context.config.add_cleanup,
+            env=project_environ(self.context.config), cleanup=self.context.config.add_cleanup,
         )
         if not opts.after_tests:
             self._run.start()

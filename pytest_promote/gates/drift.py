@@ -19,7 +19,7 @@ from typing import Any
 
 from pytest_promote import jsonpath
 from pytest_promote.gate import Finding, Gate, GateResult
-from pytest_promote.toolrun import BackgroundTool, ToolError
+from pytest_promote.toolrun import BackgroundTool, ToolError, project_environ
 
 SOURCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 # Run in a fresh interpreter from the project root: the contract comes from the code
@@ -181,7 +181,7 @@ class DriftGate(Gate):
         """Produce the current contract in the background."""
         self._run = BackgroundTool(
             self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown(),
-            cleanup=self.context.config.add_cleanup,
+            env=project_environ(self.context.config), cleanup=self.context.config.add_cleanup,
         )
         self._run.start()
 

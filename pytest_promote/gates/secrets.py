@@ -17,6 +17,7 @@ from pytest_promote import git
 from pytest_promote.cache import reuse_allowed
 from pytest_promote.gate import Finding, Gate, GateResult
 from pytest_promote.secretscan import ScanError, ScanReport, read_baseline, scan
+from pytest_promote.toolrun import project_environ
 
 DEFAULT_BASELINE = ".secrets.baseline"
 # Walked only outside git: directories that hold tools' and environments' files.
@@ -83,7 +84,7 @@ class SecretsGate(Gate):
                 root, self._files, baseline=self._baseline, verify=opts.verify,
                 store=getattr(config, "cache", None),
                 reuse=reuse_allowed(config), workers=opts.workers, timeout=opts.timeout,
-                cancel=self._cancel,
+                cancel=self._cancel, env=project_environ(config),
             )
         except ScanError as exc:
             self._error = str(exc)
@@ -137,6 +138,16 @@ def _skipped(report: ScanReport) -> str:
     parts = [f"{excluded} excluded by detect-secrets' filters"] if excluded else []
     parts += [f"{not_text} not text"] if not_text else []
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _originals(report: ScanReport) -> str:
+    if not report.originals:
+        return ""
+    names = ", ".join(name.rpartition(".")[2] for name in report.originals)
+    return (
+        f"; detect-secrets' own {names} ran, not the linear twin: the installed original "
+        "is not the one the twin was proven equal to (same findings, slower on wide lines)"
+    )
 
 
 def _reuse(report: ScanReport) -> str:

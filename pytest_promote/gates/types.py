@@ -80,7 +80,7 @@ class TypesGate(ToolGate):
     def environment(self) -> dict[str, str]:
         """This interpreter's directory first on PATH, so pyright resolves imports
         in the environment pytest runs in, as in an activated virtualenv."""
-        env = dict(os.environ)
+        env = super().environment()
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         return env
 
