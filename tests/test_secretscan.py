@@ -34,11 +34,13 @@ class DictStore:
         self.data[key] = json.loads(json.dumps(value))
 
 
-def plain_scan(root: Path, files: list[str], *args: str) -> set[Row]:
-    """What ``detect-secrets scan ARGS FILES`` reports, run in ``root``."""
+def plain_scan(
+    root: Path, files: list[str], *args: str, env: dict[str, str] | None = None
+) -> set[Row]:
+    """What ``detect-secrets scan ARGS FILES`` reports, run in ``root`` (with ``env``)."""
     done = subprocess.run(
         [DETECT_SECRETS, "scan", *args, *files], cwd=root, capture_output=True, text=True,
-        check=True,
+        check=True, env=env,
     )
     if "--baseline" in args:  # the scan writes its results into the baseline
         data = json.loads((root / args[args.index("--baseline") + 1]).read_text())

@@ -125,8 +125,9 @@ class SecretsGate(Gate):
             else f"{len(new)} potential secret{plural} and no baseline"
         )
         summary = f"{self.id}: {found} (0 allowed for {self.context.stage}); {counts}{hint}"
+        absent = " not in the baseline" if self._baseline else ""
         findings = [
-            Finding("potential secret not in the baseline", file=h.path, line=h.line, rule=h.type)
+            Finding(f"potential secret{absent}", file=h.path, line=h.line, rule=h.type)
             for h in new
         ]
         return GateResult.failed(summary, measured=len(new), threshold=0, findings=findings)
