@@ -136,3 +136,23 @@ def test_output_pyright_cannot_mean_is_an_error_not_a_pass(
     said = "types: `pyright --outputjson src` printed output of an unexpected shape, judged "
     assert f"{said}as nothing: {wrong}" in result.stdout.str()
     assert f"it began: {printed}" in result.stdout.str()
+
+
+def test_a_conftest_editing_the_environment_does_not_change_the_count(
+    pytester: pytest.Pytester,
+) -> None:
+    """pyright runs in the environment pytest started with: a conftest that puts a
+    helper folder on PYTHONPATH for the tests changes nothing pyright resolves."""
+    project(pytester, "import helperpkg\n\nx: int = helperpkg.NAME\n")
+    helpers = pytester.path / "helpers" / "helperpkg"
+    helpers.mkdir(parents=True)
+    (helpers / "__init__.py").write_text('NAME = "helper"\n', encoding="utf-8")
+    pytester.makeconftest(
+        "import os\n\nos.environ['PYTHONPATH'] = os.path.join(os.path.dirname(__file__), 'helpers')\n"
+    )
+    result = pytester.runpytest_subprocess("--promote-to=development", "--promote-report=report.json")
+    summary = plain_pyright(pytester.path, "src")["summary"]
+    assert summary["errorCount"] == 1  # helperpkg cannot be resolved
+    result.assert_outcomes(failed=2)
+    assert gate(pytester)["measured"] == summary["errorCount"]
+    result.stdout.fnmatch_lines(['src/m.py:1: reportMissingImports Import "helperpkg" could not be resolved'])
