@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,18 +24,25 @@ if TYPE_CHECKING:
 
 def report(config_file: str | bool, data: CoverageData, files: Sequence[str] | None) -> dict[str, Any]:
     """The summaries of coverage.py's JSON report over ``data`` with the project's
-    settings, on ``files`` (measured file names; None: every measured file):
-    ``{"files": {name: {"summary": ...}}, "totals": ..., "precision": N}``."""
+    settings, on ``files`` (measured file names; None: every measured file), and
+    what coverage.py warned about while reporting:
+    ``{"files": {name: {"summary": ...}}, "totals": ..., "precision": N, "warnings": [...]}``."""
     import coverage
+    from coverage.exceptions import CoverageWarning
 
     reporter = coverage.Coverage(data_file=None, config_file=config_file)
     reporter.get_data().update(data)
-    with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp, warnings.catch_warnings(
+        record=True
+    ) as caught:
+        warnings.simplefilter("always", CoverageWarning)
         out = os.path.join(tmp, "coverage.json")
         reporter.json_report(morfs=list(files) if files is not None else None, outfile=out)
         with open(out, encoding="utf-8") as handle:
             raw: dict[str, Any] = json.load(handle)
+    said = [str(w.message) for w in caught if issubclass(w.category, CoverageWarning)]
     return {
+        "warnings": list(dict.fromkeys(said)),
         # Only the numbers: the line lists would be most of the bytes to send back.
         "files": {name: {"summary": entry["summary"]} for name, entry in raw["files"].items()},
         "totals": raw["totals"],

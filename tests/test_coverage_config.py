@@ -58,3 +58,182 @@ def test_declared_minimum_only_tightens_the_default(
     mins = tuple(policy.stage(s).options["coverage"].min for s in stages)
     assert mins == expected
     assert ("fail_under" in policy.source) == (expected != (60, 70, 80))
+
+
+CHILDREN_MODULE = """
+def in_parent(x):
+    if x:
+        return 1
+    return 2
+
+
+def in_child():
+    a = 1
+    return a + 1
+
+
+def in_pool(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def never():
+    return 0
+"""
+
+CHILDREN_TESTS = """
+import multiprocessing
+import subprocess
+import sys
+
+from pkg import mod
+
+
+def test_parent():
+    assert mod.in_parent(1) == 1
+
+
+def test_subprocess():
+    subprocess.run([sys.executable, "-c", "from pkg import mod; mod.in_child()"], check=True)
+
+
+def test_multiprocessing():
+    proc = multiprocessing.Process(target=mod.in_pool, args=(3,))
+    proc.start()
+    proc.join()
+    assert proc.exitcode == 0
+"""
+
+MEASURE_CHILDREN = """
+[tool.coverage.run]
+source = ["pkg"]
+patch = ["subprocess"]
+concurrency = ["multiprocessing"]
+parallel = true
+"""
+
+STAGING = """
+[tool.promote]
+stages = ["staging"]
+enforce_path = false
+
+[tool.promote.stage.staging]
+required = ["tests", "coverage"]
+coverage = { min = 50 }
+"""
+
+
+def children_project(pytester: pytest.Pytester, coverage_toml: str = MEASURE_CHILDREN) -> None:
+    """Tests that run the project's code in a ``python -c`` child and a multiprocessing
+    child, under a coverage configuration that measures both."""
+    pytester.makepyprojecttoml(coverage_toml + STAGING)
+    (pytester.mkpydir("pkg") / "mod.py").write_text(CHILDREN_MODULE)
+    pytester.makepyfile(test_kids=CHILDREN_TESTS)
+
+
+def leftovers(pytester: pytest.Pytester) -> list[str]:
+    """Parallel data files in the project."""
+    return sorted(p.name for p in pytester.path.glob(".coverage.*"))
+
+
+def raw_total(pytester: pytest.Pytester, *args: str) -> str:
+    """``coverage run -m pytest ARGS; coverage combine; coverage report``: TOTAL."""
+    run = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider", *args)
+    assert run.ret == 0, run.stdout.str()
+    assert leftovers(pytester)  # the children's (and workers') data files
+    assert coverage_cmd(pytester, "combine").ret == 0
+    return total(pytester)
+
+
+def total(pytester: pytest.Pytester) -> str:
+    report = coverage_cmd(pytester, "report")
+    match = re.search(r"^TOTAL\s.*?(\d+%)\s*$", report.stdout.str(), re.MULTILINE)
+    assert match, report.stdout.str() + report.stderr.str()
+    return match.group(1)
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_child_processes_are_combined_as_coverage_combine_does(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
+    if xdist:
+        pytest.importorskip("xdist")
+    children_project(pytester)
+    expected = raw_total(pytester, *xdist)
+    for name in (".coverage", *leftovers(pytester)):
+        (pytester.path / name).unlink()
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider", *xdist
+    )
+    result.assert_outcomes(passed=6)
+    gate = report_gate(pytester)
+    assert gate["measured"] == expected == "86%"  # in_parent's `return 2` and never() missed
+    assert "2 parallel data files combined" in gate["summary"]
+    # As pytest-cov: the parallel files joined the data file, none is left behind.
+    assert leftovers(pytester) == []
+    assert total(pytester) == expected
+
+
+def test_without_child_measurement_the_children_do_not_count(pytester: pytest.Pytester) -> None:
+    """The same tests, coverage measuring one process: the gate agrees with coverage."""
+    children_project(pytester, '[tool.coverage.run]\nsource = ["pkg"]\n')
+    run = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert run.ret == 0
+    expected = total(pytester)
+    pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider"
+    )
+    assert report_gate(pytester)["measured"] == expected != "86%"
+
+
+def test_promote_only_combines_the_parallel_files_and_leaves_them(
+    pytester: pytest.Pytester,
+) -> None:
+    children_project(pytester)
+    run = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert run.ret == 0
+    files = leftovers(pytester)
+    assert len(files) == 3 and not (pytester.path / ".coverage").exists()
+    pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-only", "--promote-report=promote.json",
+        "-p", "no:cacheprovider",
+    )
+    gate = report_gate(pytester)
+    assert leftovers(pytester) == files  # read, not consumed: `coverage combine` still works
+    assert "3 parallel data files combined" in gate["summary"]
+    assert coverage_cmd(pytester, "combine").ret == 0
+    assert gate["measured"] == total(pytester) == "86%"
+
+
+def test_coverage_warnings_are_shown_with_the_result(pytester: pytest.Pytester) -> None:
+    """A ``source`` that is never imported: coverage.py's own warning, as `coverage
+    run` prints it, is in the gate's summary and in pytest's warnings summary."""
+    (pytester.mkpydir("pkg") / "mod.py").write_text(MODULE)
+    pytester.makepyfile(test_mod=TEST)
+    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg", "nothere"]\n' + STAGING)
+    raw = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    said = "Module nothere was never imported. (module-not-imported)"
+    assert said in raw.stderr.str()
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider"
+    )
+    gate = report_gate(pytester)
+    assert gate["status"] == "passed"
+    assert gate["summary"] == f"coverage 57% >= 50% required for staging; coverage.py warned: {said}"
+    result.stdout.fnmatch_lines(["*warnings summary*", "promote::coverage", f"*CoverageWarning: {said}*"])
+
+
+def test_no_data_collected_is_said_with_the_result(pytester: pytest.Pytester) -> None:
+    (pytester.mkpydir("pkg") / "mod.py").write_text(MODULE)
+    pytester.makepyfile(test_mod="def test_nothing():\n    pass\n")
+    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg"]\n' + STAGING)
+    pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider"
+    )
+    gate = report_gate(pytester)
+    assert (gate["status"], gate["measured"]) == ("failed", "0%")
+    assert gate["summary"].endswith("coverage.py warned: No data was collected. (no-data-collected)")
+    raw = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert "No data was collected. (no-data-collected)" in raw.stderr.str()

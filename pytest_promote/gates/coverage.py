@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from pytest_promote.gate import Finding, Gate, GateResult, relative
 from pytest_promote.gates import coverage_data
 from pytest_promote.schema import minimum
 from pytest_promote.shares import cores, share_out, worker_argv
+from pytest_promote.toolrun import project_environ
 
 if TYPE_CHECKING:
     from coverage.results import Numbers
@@ -79,6 +81,8 @@ class Report:
 
     files: tuple[FileCoverage, ...]
     total: Numbers
+    #: What coverage.py warned about while reporting.
+    warnings: tuple[str, ...] = ()
 
     def under(self, prefix: str) -> tuple[FileCoverage, ...]:
         """The files at or below ``prefix`` (path components, not characters)."""
@@ -116,7 +120,7 @@ class CoverageGate(Gate):
             return None  # evaluate says what is wrong; errors are never stored
         if probe.config.plugins:
             return None
-        files = [data_file, *sorted(map(Path, gathered.data.measured_files()))]
+        files = [*(gathered.files or [data_file]), *sorted(map(Path, gathered.data.measured_files()))]
         return cache.digest(
             coverage.__version__, sys.version, sorted(vars(probe.config).items()),
             cache.files_digest(self.context.rootpath, files), self.options,
@@ -140,12 +144,19 @@ class CoverageGate(Gate):
         except CoverageException as exc:
             return GateResult.error(f"{self.id}: coverage failed: {exc}")
         try:
-            report = analyse(gathered, self.context.rootpath)
+            report = analyse(gathered, self.context.rootpath, env=project_environ(self.context.config))
         except CoverageException as exc:  # "No source for code", unparsable file, ...
             return GateResult.error(
                 f"{self.id}: coverage could not report on the data ({gathered.origin}): {exc}"
             )
-        return self.judge(report)
+        result = self.judge(report)
+        said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
+        notes = [f"{_count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
+        notes += [f"coverage.py warned: {' '.join(_short(m) for m in said)}"] if said else []
+        show_warnings(said)
+        if not notes:
+            return result
+        return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
 
     def judge(self, report: Report) -> GateResult:
         """Compare the total and each path with its minimum."""
@@ -189,6 +200,24 @@ class CoverageGate(Gate):
         return GateResult.failed(summary, measured=shown, threshold=threshold, findings=findings)
 
 
+def show_warnings(said: tuple[str, ...]) -> None:
+    """coverage.py's warnings, issued again as its own warnings category: pytest shows
+    them in its warnings summary, with the gate item (as ``coverage run`` shows them);
+    a project whose filters make warnings errors still reads them in the summary."""
+    from coverage.exceptions import CoverageWarning
+
+    for message in said:
+        try:
+            warnings.warn(CoverageWarning(message), stacklevel=2)
+        except Warning:
+            continue
+
+
+def _short(message: str) -> str:
+    """A coverage.py warning without the link to its documentation."""
+    return message.split("; see http", 1)[0]
+
+
 def _count(n: int, noun: str, plural: str = "s") -> str:
     return f"{n} {noun}{'' if n == 1 else plural}"
 
@@ -203,7 +232,10 @@ def least_covered(files: list[FileCoverage], limit: int) -> list[FileCoverage]:
 
 
 def analyse(
-    gathered: coverage_data.Gathered, rootpath: Path, share_bytes: int = SHARE_BYTES
+    gathered: coverage_data.Gathered,
+    rootpath: Path,
+    share_bytes: int = SHARE_BYTES,
+    env: Mapping[str, str] | None = None,
 ) -> Report:
     """Run coverage.py's JSON report over the data: per-file and total numbers
     exactly as ``coverage report`` computes them.
@@ -211,13 +243,13 @@ def analyse(
     With more measured source than ``share_bytes`` and more than one core, the
     files are shared out (by size) between this process and worker processes, one
     per core; the total is the sum of the shares' totals, as coverage.py's own total
-    is the sum of its files' numbers.
+    is the sum of its files' numbers. ``env``: the workers' environment.
     """
     data = gathered.data
     sizes = {name: _size(name) for name in data.measured_files()}
     shares = share_out(sizes, max(1, min(cores(), sum(sizes.values()) // max(share_bytes, 1))))
     if len(shares) > 1:
-        raws = _report_in_shares(gathered, shares)
+        raws = _report_in_shares(gathered, shares, env)
     else:
         raws = [_coverageworker.report(gathered.config_file, data, None)]
     precision = int(raws[0]["precision"])
@@ -231,7 +263,8 @@ def analyse(
         key=lambda f: f.path,
     )
     total = _sum(tuple(numbers(raw["totals"], precision) for raw in raws), precision)
-    return Report(tuple(files), dataclasses.replace(total, n_files=len(files)))
+    said = tuple(dict.fromkeys(w for raw in raws for w in raw.get("warnings", ())))
+    return Report(tuple(files), dataclasses.replace(total, n_files=len(files)), said)
 
 
 def _size(name: str) -> int:
@@ -242,7 +275,7 @@ def _size(name: str) -> int:
 
 
 def _report_in_shares(
-    gathered: coverage_data.Gathered, shares: list[list[str]]
+    gathered: coverage_data.Gathered, shares: list[list[str]], env: Mapping[str, str] | None
 ) -> list[dict[str, Any]]:
     """The first share reported here, the others by workers started first."""
     from coverage.exceptions import CoverageException
@@ -255,7 +288,7 @@ def _report_in_shares(
         coverage_data.write_data_file(gathered.data, stored)
         job = {"config_file": config, "data_file": str(stored)}
         workers = [
-            _launch(Path(tmp, f"job-{n}.json"), {**job, "files": share})
+            _launch(Path(tmp, f"job-{n}.json"), {**job, "files": share}, env)
             for n, share in enumerate(shares[1:])
         ]
         raws = [_coverageworker.report(gathered.config_file, gathered.data, shares[0])]
@@ -274,10 +307,12 @@ def _report_in_shares(
     return raws
 
 
-def _launch(path: Path, job: dict[str, Any]) -> subprocess.Popen[bytes]:
+def _launch(
+    path: Path, job: dict[str, Any], env: Mapping[str, str] | None
+) -> subprocess.Popen[bytes]:
     path.write_text(json.dumps(job), encoding="utf-8")
     return subprocess.Popen(
-        worker_argv(WORKER, str(path)), stdin=subprocess.DEVNULL,
+        worker_argv(WORKER, str(path)), env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
