@@ -6,6 +6,7 @@ warnings, the project's own ``fail_under``. Each compares the gate with the real
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -237,3 +238,22 @@ def test_no_data_collected_is_said_with_the_result(pytester: pytest.Pytester) ->
     assert gate["summary"].endswith("coverage.py warned: No data was collected. (no-data-collected)")
     raw = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert "No data was collected. (no-data-collected)" in raw.stderr.str()
+
+
+def test_an_in_process_run_leaves_no_subprocess_request_behind(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``patch = ["subprocess"]`` asks every new Python process to measure itself
+    through the environment; once the session is over, that request is gone."""
+    monkeypatch.delenv("COVERAGE_PROCESS_CONFIG", raising=False)
+    pytester.makepyprojecttoml(
+        '[tool.coverage.run]\nsource = ["pkg"]\npatch = ["subprocess"]\n' + STAGING
+    )
+    (pytester.mkpydir("pkg") / "mod.py").write_text(MODULE)
+    pytester.makepyfile(
+        test_mod=TEST + "\n\ndef test_asked():\n    import os\n"
+        "    assert 'COVERAGE_PROCESS_CONFIG' in os.environ\n"
+    )
+    result = pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=5)
+    assert "COVERAGE_PROCESS_CONFIG" not in os.environ

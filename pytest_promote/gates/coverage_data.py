@@ -69,6 +69,7 @@ def start_early(config: pytest.Config) -> None:
     cov: Coverage | None = None
     error: str | None = None
     said: list[str] = []
+    process_config = os.environ.get(PROCESS_CONFIG)  # before our start may set it
     try:
         import coverage
     except ImportError as exc:  # the gate reports it; the tests still run
@@ -77,7 +78,7 @@ def start_early(config: pytest.Config) -> None:
         if not pytest_cov_requested(config) and coverage.Coverage.current() is None:
             with recorded() as said:
                 cov, error = _start(coverage.Coverage)
-    measurement = Measurement(config, cov, error)
+    measurement = Measurement(config, cov, error, process_config)
     measurement.warnings += said if cov is not None else []
     config.stash[MEASUREMENT_KEY] = measurement
     config.pluginmanager.register(measurement, "promote-coverage")
@@ -125,7 +126,13 @@ class Measurement:
     """Our tracer for one session (None when another one measures), and the data
     that xdist workers send back."""
 
-    def __init__(self, config: pytest.Config, cov: Coverage | None, error: str | None) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        cov: Coverage | None,
+        error: str | None,
+        process_config: str | None = None,
+    ) -> None:
         self.config = config
         self.cov = cov
         self.error = error
@@ -137,8 +144,8 @@ class Measurement:
         self.from_workers: list[bytes] = []
         self.warnings: list[str] = []  # at start
         self.workers_warnings: list[list[str]] = []
-        # What a `patch = ["subprocess"]` start set for child processes, to undo.
-        self.process_config = os.environ.get(PROCESS_CONFIG)
+        # What the environment held before our start (`patch = ["subprocess"]` sets it).
+        self.process_config = process_config
 
     def stop(self) -> None:
         """Stop our tracer if it runs (idempotent)."""
@@ -210,7 +217,7 @@ class Measurement:
         run). Parallel data files written after the gate combined the data (the
         xdist workers' own, saved as they exit) join the data file: none is left."""
         self.stop()
-        if os.environ.get(PROCESS_CONFIG) != self.process_config:
+        if self.data_file is not None and os.environ.get(PROCESS_CONFIG) != self.process_config:
             os.environ.pop(PROCESS_CONFIG, None)
             if self.process_config is not None:
                 os.environ[PROCESS_CONFIG] = self.process_config
