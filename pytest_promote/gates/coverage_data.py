@@ -176,7 +176,8 @@ class Measurement:
         elif self.data_file is not None and not is_worker(self.config):
             from coverage import CoverageData
 
-            CoverageData(basename=str(self.data_file)).erase(parallel=True)
+            with contextlib.suppress(OSError):  # writing the data later says what is wrong
+                CoverageData(basename=str(self.data_file)).erase(parallel=True)
         hidden = os.environ.pop(PROCESS_CONFIG, None) if self.cov is not None else None
         try:
             return (yield)
