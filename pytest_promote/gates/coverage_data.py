@@ -238,6 +238,7 @@ class Measurement:
 #: coverage.py's request to child processes to measure themselves (``patch = ["subprocess"]``).
 PROCESS_CONFIG = "COVERAGE_PROCESS_CONFIG"
 OWN = "measured by pytest-promote"
+PYTEST_COV = "measured by pytest-cov"
 
 
 def snapshot(cov: Coverage, warn: bool = False) -> CoverageData:
@@ -318,7 +319,7 @@ def _measured(config: pytest.Config) -> Gathered:
         measurement.stop()
         cov, who, origin = measurement.cov, "pytest-promote's tracer", OWN
     elif (cov := _pytest_cov(config)) is not None:
-        who, origin = "pytest-cov", "measured by pytest-cov"
+        who, origin = "pytest-cov", PYTEST_COV
     elif (cov := coverage.Coverage.current()) is not None:
         who, origin = "coverage run", "measured by coverage run"
     else:
@@ -327,7 +328,7 @@ def _measured(config: pytest.Config) -> Gathered:
             "the tracer was not started); run with --promote-to without --promote-only"
         )
     # pytest-cov gathers its xdist workers' data itself.
-    workers = measurement.from_workers if measurement and origin != "measured by pytest-cov" else []
+    workers = measurement.from_workers if measurement and origin != PYTEST_COV else []
     warned = list(measurement.warnings) if measurement else []
     with recorded() as said:
         data = _with_workers(snapshot(cov, warn=not workers), workers)
@@ -405,8 +406,9 @@ def declared_fail_under() -> float | None:
     except ImportError:
         return None
     try:
-        # An idle probe: in this process nothing measures yet that it could disturb.
-        value = coverage.Coverage(data_file=None).get_option("report:fail_under")
+        # The settings of what measures this session, else of an idle probe.
+        probe = coverage.Coverage.current() or coverage.Coverage(data_file=None)
+        value = probe.get_option("report:fail_under")
     except CoverageException:
         return None
     return float(value) if isinstance(value, int | float) and value > 0 else None
