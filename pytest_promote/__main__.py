@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from pytest_promote import approve, verify
+from pytest_promote import approve, ledgersync, verify
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[AddArguments, Run]] = {
     "approve": (approve.add_arguments, approve.run),
 }
 COMMANDS["verify"] = (verify.add_arguments, verify.run)
+COMMANDS["ledger"] = (ledgersync.add_arguments, ledgersync.run)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

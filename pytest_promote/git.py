@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import random
 import subprocess
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -40,18 +44,77 @@ def add_note(root: Path, ref: str, commit: str, text: str) -> None:
     """Append ``text`` as a line to the note under ``ref`` on ``commit``.
 
     Appending keeps every record: a commit promoted twice carries both outcomes.
+    Safe against concurrent writers: the new notes commit is made on a private ref
+    from the notes ref's current value, then moved onto ``ref`` only if ``ref`` still
+    has that value (compare-and-swap); when another writer came first, the append is
+    redone on top of theirs, with a growing random pause, until ``CAS_DEADLINE``.
     (Read and rewritten rather than ``git notes append --no-separator``, which needs
     git 2.42; ``append`` without it puts a blank line between records.)
     """
-    before = note(root, ref, commit)
-    lines = f"{before}\n{text}\n" if before else f"{text}\n"
+    deadline = time.monotonic() + CAS_DEADLINE
+    pause = 0.01
+    while True:
+        problem = _append_once(root, ref, commit, text)
+        if problem is None:
+            return
+        if time.monotonic() + pause > deadline:
+            raise RuntimeError(f"git notes append to {ref} failed: {problem}")
+        time.sleep(pause * (1 + random.random()))
+        pause = min(pause * 2, 0.5)
+
+
+#: How long an append (or a ledger sync) keeps retrying against concurrent writers.
+CAS_DEADLINE = 60.0
+
+
+def _append_once(root: Path, ref: str, commit: str, text: str) -> str | None:
+    """One compare-and-swap attempt; None when it landed, else why not (the notes
+    ref moved meanwhile). A failure that a retry cannot mend raises RuntimeError."""
+    old = git(root, "rev-parse", "--verify", "-q", ref)
+    with private_ref(root, old) as private:
+        before = note(root, private, commit) if old else None
+        lines = f"{before}\n{text}\n" if before else f"{text}\n"
+        done = notes_command(root, private, "add", "-f", "-F", "-", commit, input=lines)
+        if done.returncode != 0:
+            raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")
+        return compare_and_swap(root, ref, private, old)
+
+
+@contextlib.contextmanager
+def private_ref(root: Path, start: str | None) -> Iterator[str]:
+    """A notes ref of this process alone, at ``start`` (None: absent); deleted after."""
+    # Under refs/notes/, where `git notes --ref` looks; never pushed by the ledger.
+    private = f"refs/notes/promote-tmp/{os.getpid()}-{uuid.uuid4().hex}"
+    if start and git(root, "update-ref", private, start) is None:
+        raise RuntimeError(f"cannot make the private ref {private}")
+    try:
+        yield private
+    finally:
+        git(root, "update-ref", "-d", private)
+
+
+def compare_and_swap(root: Path, ref: str, source: str, old: str | None) -> str | None:
+    """Point ``ref`` at what ``source`` names if ``ref`` still is ``old`` (None: absent).
+
+    None when it moved; else why not (another writer moved ``ref`` first).
+    """
+    new = git(root, "rev-parse", "--verify", "-q", source)
+    if new is None:
+        return f"{source} names no commit"
     done = subprocess.run(
-        ["git", "notes", f"--ref={ref}", "add", "-f", "-F", "-", commit],
-        cwd=root, capture_output=True, text=True, check=False, timeout=30, input=lines,
+        ["git", "update-ref", "-m", "pytest-promote", ref, new, old or ""],  # "": must not exist
+        cwd=root, capture_output=True, text=True, check=False, timeout=30,
+    )
+    return None if done.returncode == 0 else (done.stderr.strip() or f"{ref} moved")
+
+
+def notes_command(root: Path, ref: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``git notes --ref=REF ARGS`` with an identity to commit the notes as."""
+    return subprocess.run(
+        ["git", "notes", f"--ref={ref}", *args],
+        cwd=root, capture_output=True, text=True, check=False, timeout=30, input=input,
         env=_note_env(root),
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")
 
 
 def _note_env(root: Path) -> dict[str, str]:

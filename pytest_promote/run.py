@@ -52,6 +52,8 @@ class PromoteRun:
         self.overrides: dict[str, Override] = {}
         #: How ``--promote-to=auto`` chose the stage; None when it was named.
         self.selection: Selection | None = None
+        #: The signal that ended the run early (SIGTERM, SIGHUP, SIGINT), if any.
+        self.terminated: str | None = None
         #: What this session left out of the whole suite.
         self.count = SuiteCount(config, promote_only)
         #: What under the root differs from HEAD at session start (None: git cannot say).

@@ -28,7 +28,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
             f"the ledger lives in its notes ({ledger.REF})"
         )
     policy, _ = load_policy(config)
-    everything = ledger.records(root)
+    everything, malformed = ledger.read(root)
     at_head = ledger.for_head(everything, head, git.tree(root))
     stages = []
     for stage in policy.stages:
@@ -46,6 +46,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     return {
         "ref": ledger.REF, "policy": policy.source, "head": head,
         "branch": git.branch(root), "stages": stages,
+        "malformed": [m.as_dict() for m in malformed],
     }
 
 
@@ -69,6 +70,10 @@ def render(status: dict[str, Any]) -> str:
     for row in rows:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
         lines.append("  ".join([*cells, row[3]]))
+    lines += [
+        f"malformed ledger entry on {m['commit'][:12]} (ignored): {m['problem']}"
+        for m in status["malformed"]
+    ]
     return "\n".join(lines)
 
 

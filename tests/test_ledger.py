@@ -96,10 +96,74 @@ def test_path_can_be_switched_off(project) -> None:
     assert "promote::path" not in listed.stdout.str()
 
 
-def test_parse_skips_lines_that_are_not_records() -> None:
-    text = '{"stage": "staging", "colour": "green", "accepted": true, "time": "t"}\nhello\n\n'
-    (record,) = parse("abc", text)
+def test_parse_keeps_records_and_names_every_malformed_line() -> None:
+    good = '{"stage": "staging", "colour": "green", "accepted": true, "time": "2025-06-02T09:14:03+00:00"}'
+    text = "\n".join([
+        good, "hello", "",
+        good.replace('"2025-06-02T09:14:03+00:00"', "5"),
+        good.replace("true", '"no"'),
+        good.replace('"green"', '"red"'),
+        good.replace('"stage"', '"stag"'),
+        good.replace("}", ', "gates": {"tests": 1}}'),
+        "[1, 2]",
+    ])
+    (record,), bad = parse("abc", text)
     assert (record.commit, record.stage, record.accepted) == ("abc", "staging", True)
+    assert [m.problem for m in bad] == [
+        "not JSON",
+        "time = 5: expected an ISO 8601 time with its UTC offset",
+        'accepted = "no": expected true or false',
+        "accepted with colour red: no stage accepts red",
+        "unknown field 'stag'",
+        "gates = {\"tests\": 1}: expected a table of gate id -> status",
+        "not a JSON object",
+    ]
+
+
+def _forge(git, commit: str, **fields: object) -> None:
+    line = {"stage": "staging", "colour": "green", "accepted": True,
+            "time": "2025-06-02T09:14:03+00:00", **fields}
+    git("notes", f"--ref={REF}", "add", "-f", "-m", json.dumps(line), commit)
+
+
+def test_malformed_entries_are_shown_by_status_and_ignored_by_the_path_gate(git_project, git) -> None:
+    pytester = git_project(THREE_STAGES)
+    head = git("rev-parse", "HEAD")
+    _forge(git, head, time=5)
+    result = pytester.runpytest("--promote-to=production", *NO_CACHE)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*path: HEAD * has no accepted staging record*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    _forge(git, head, accepted="no")
+    assert pytester.runpytest("--promote-to=production", *NO_CACHE).ret == 1
+    status = pytester.runpytest("--promote-status", *NO_CACHE)
+    assert status.ret == 0
+    status.stdout.fnmatch_lines([
+        f"malformed ledger entry on {head[:12]} (ignored): accepted = \"no\": expected true or false",
+    ])
+    listed = pytester.runpytest("--promote-status", "--promote-json", *NO_CACHE)
+    data = json.loads(listed.stdout.str())
+    assert [m["problem"] for m in data["malformed"]] == ['accepted = "no": expected true or false']
+    assert data["stages"][1]["last_accepted"] is None
+
+
+def test_path_gate_trusts_the_commits_real_tree_never_the_claimed_one(git_project, git) -> None:
+    pytester = git_project(THREE_STAGES)
+    target = git("rev-parse", "HEAD")
+    claimed = git("rev-parse", "HEAD^{tree}")
+    # An unrelated commit (other files) carries a staging record claiming HEAD's tree.
+    git("checkout", "-q", "-b", "other")
+    (pytester.path / "other.txt").write_text("other files\n")
+    git("add", "other.txt")
+    git("commit", "-q", "-m", "unrelated")
+    _forge(git, git("rev-parse", "HEAD"), tree=claimed)
+    git("checkout", "-q", "main")
+    assert git("rev-parse", "HEAD") == target
+    result = pytester.runpytest("--promote-to=production", *NO_CACHE)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*path: HEAD * has no accepted staging record*"])
+    status = pytester.runpytest("--promote-status", *NO_CACHE)
+    status.stdout.fnmatch_lines(["malformed ledger entry on * (ignored): claims tree *, but the commit's tree is *"])
 
 
 def test_previous_stage_not_accepted_is_named(git_project) -> None:
