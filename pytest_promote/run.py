@@ -151,7 +151,7 @@ class PromoteRun:
             or GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
             for gid in self.stage.gates
         ]
-        self.verdict = decide(self.stage, outcomes, self.caveats())
+        self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
         return self.verdict
 
 

@@ -90,13 +90,17 @@ class Verdict:
 
 
 def decide(
-    stage: Stage, outcomes: Iterable[GateOutcome], caveats: Iterable[str] = ()
+    stage: Stage, outcomes: Iterable[GateOutcome], caveats: Iterable[str] = (),
+    terminated: str | None = None,
 ) -> Verdict:
-    """The colour: RED if a required gate failed, errored or did not run; YELLOW if
-    only advisory gates did; GREEN when every gate passed."""
+    """The colour: RED if the run was ended by a signal (``terminated``), or a required
+    gate failed, errored or did not run; YELLOW if only advisory gates did; GREEN
+    when every gate passed."""
     outcomes = tuple(outcomes)
     red = [o for o in outcomes if o.mode == "required" and not o.ok]
     yellow = [o for o in outcomes if o.mode == "advisory" and not o.ok]
-    colour: Colour = "red" if red else "yellow" if yellow else "green"
+    colour: Colour = "red" if red or terminated else "yellow" if yellow else "green"
     reasons = tuple(f"{o.mode} gate {o.id} {o.status}" for o in red + yellow)
+    if terminated:
+        reasons = (f"run terminated by {terminated}", *reasons)
     return Verdict(stage.name, stage.accept, colour, outcomes, reasons, tuple(caveats))

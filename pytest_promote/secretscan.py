@@ -36,7 +36,7 @@ from pytest_promote import secretfilter
 from pytest_promote.cache import files_digest
 from pytest_promote.jsonpath import mismatch
 from pytest_promote.shares import cores, share_out, worker_argv
-from pytest_promote.toolrun import BACKGROUND_NICE
+from pytest_promote.toolrun import BACKGROUND_NICE, end, spawn
 
 CACHE_KEY = "promote/secrets"
 CACHE_FORMAT = 1
@@ -370,9 +370,7 @@ def _run_workers(
             originals.update(ran)
     finally:
         for proc, out, err in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            end(proc)
             out.close()
             err.close()
     merged = {path: merge_pieces([parts[path, i, n] for i in range(n)]) for path, n in pieces.items()}
@@ -403,10 +401,6 @@ def merge_pieces(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "hits": sorted(hits.values())}
 
 
-def _background() -> None:
-    os.nice(BACKGROUND_NICE)
-
-
 def _launch(
     root: Path, share: list[Task], settings: tuple[str | None, bool], env: Mapping[str, str] | None
 ) -> tuple[subprocess.Popen[bytes], Any, Any]:
@@ -416,9 +410,9 @@ def _launch(
     # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
     try:
-        proc = subprocess.Popen(
+        proc = spawn(
             worker_argv(WORKER), cwd=root, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err,
-            preexec_fn=_background,  # yield the CPU to the test run, like the tool gates
+            nice=BACKGROUND_NICE,  # yield the CPU to the test run, like the tool gates
         )
     except OSError as exc:
         raise ScanError(f"cannot start a detect-secrets worker: {exc.strerror or exc}") from None

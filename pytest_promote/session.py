@@ -45,7 +45,7 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks."""
-    from pytest_promote import clock, git, ledger, overrides, report, stages
+    from pytest_promote import clock, git, interrupt, ledger, overrides, report, stages
 
     policy, kinds = load_policy(config)
     name = str(config.getoption("promote_to"))  # set: activate runs only then
@@ -69,6 +69,7 @@ def activate(config: pytest.Config) -> None:
         run.count.start()
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(run.count, "promote-suite")
+    interrupt.install(config, run)
     config.pluginmanager.register(PromotePlugin(config, run), "promote-session")
     config.pluginmanager.register(report, "promote-report")
     config.pluginmanager.register(ledger.LedgerPlugin(run), "promote-ledger")

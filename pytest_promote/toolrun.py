@@ -64,6 +64,30 @@ def project_environ(config: pytest.Config | None) -> dict[str, str]:
     return env
 
 
+def spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as the leader of a new process group (and session), so that
+    :func:`end` can reach every process it starts, also after it exited itself.
+
+    ``nice`` lowers the group's priority after the start (a background tool yields
+    the CPU to the tests), never in the child before exec: ``preexec_fn`` is unsafe
+    while threads run, and the secrets scan starts its workers from a thread.
+    Raises OSError when ``argv`` cannot be started.
+    """
+    proc = subprocess.Popen(list(argv), start_new_session=True, **popen)
+    if nice:
+        with contextlib.suppress(OSError):  # already gone, or not permitted: no harm
+            target = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
+            os.setpriority(os.PRIO_PGRP, proc.pid, target)
+    return proc
+
+
+def end(proc: subprocess.Popen[Any]) -> None:
+    """Kill ``proc``'s whole process group (what it left running, too) and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def find_tool(name: str, module: str | None = None) -> list[str] | None:
     """The argv prefix that runs ``name``, or None when it is not installed.
 
@@ -149,22 +173,16 @@ class BackgroundTool:
         self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self._began = time.monotonic()
         try:
-            # Its own session, so a timeout can kill the tool's children too (node, ...).
-            self._proc = subprocess.Popen(
+            # Its own group, so its children (node, a command's background jobs) end with it.
+            self._proc = spawn(
                 self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=self._out, stderr=self._err, start_new_session=True,
-                preexec_fn=self._lower_priority if self.nice else None,
+                stdout=self._out, stderr=self._err, nice=self.nice,
             )
         except OSError as exc:
             self._error = f"cannot run {self.display or self.argv[0]}: {exc.strerror or exc}"
             return
         if self.cleanup is not None:
             self.cleanup(self.stop)
-
-    def _lower_priority(self) -> None:
-        # Runs in the child before exec: a background tool yields the CPU to the
-        # test run, the promotion's critical path, and takes what the tests leave.
-        os.nice(self.nice)
 
     def wait(self) -> tuple[int, str, str]:
         """Exit status, stdout and stderr, once the tool finished; ToolError otherwise."""
@@ -176,19 +194,17 @@ class BackgroundTool:
         try:
             code = self._proc.wait(timeout=max(remaining, 0.01))
         except subprocess.TimeoutExpired:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+            end(self._proc)
             said = tail(_read(self._out) + _read(self._err)) or "(no output)"
             raise ToolError(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
+        end(self._proc)  # what it started in the background ends with it
         return code, _read(self._out), _read(self._err)
 
     def stop(self) -> None:
-        """Kill the tool and its children if it still runs (the session ended early:
-        Ctrl-C, ``-x``, a crash before the gates ran). Does nothing once it finished."""
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+        """Kill the tool and every process of its group (the session ended early:
+        Ctrl-C, SIGTERM, ``-x``, a crash before the gates ran, or it left children)."""
+        if self._proc is not None:
+            end(self._proc)
 
     def json_output(self, ok_codes: Sequence[int]) -> Any:
         """The tool's stdout parsed as JSON, if it exited with one of ``ok_codes``."""

@@ -24,7 +24,7 @@ from pytest_promote.gate import Finding, Gate, GateResult, relative
 from pytest_promote.gates import coverage_data
 from pytest_promote.schema import minimum
 from pytest_promote.shares import cores, share_out, worker_argv
-from pytest_promote.toolrun import project_environ
+from pytest_promote.toolrun import end, project_environ, spawn
 
 if TYPE_CHECKING:
     from coverage.results import Numbers
@@ -291,19 +291,23 @@ def _report_in_shares(
             _launch(Path(tmp, f"job-{n}.json"), {**job, "files": share}, env)
             for n, share in enumerate(shares[1:])
         ]
-        raws = [_coverageworker.report(gathered.config_file, gathered.data, shares[0])]
-        for proc in workers:
-            out, err = proc.communicate()
-            try:
-                raw = json.loads(out)
-            except ValueError:
-                said = err.decode("utf-8", "replace").strip()[-2000:] or "(no output)"
-                raise CoverageException(
-                    f"a coverage analysis worker failed (exit {proc.returncode}): {said}"
-                ) from None
-            if "error" in raw:
-                raise CoverageException(str(raw["error"]))
-            raws.append(raw)
+        try:
+            raws = [_coverageworker.report(gathered.config_file, gathered.data, shares[0])]
+            for proc in workers:
+                out, err = proc.communicate()
+                try:
+                    raw = json.loads(out)
+                except ValueError:
+                    said = err.decode("utf-8", "replace").strip()[-2000:] or "(no output)"
+                    raise CoverageException(
+                        f"a coverage analysis worker failed (exit {proc.returncode}): {said}"
+                    ) from None
+                if "error" in raw:
+                    raise CoverageException(str(raw["error"]))
+                raws.append(raw)
+        finally:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives the gate
+            for proc in workers:
+                end(proc)
     return raws
 
 
@@ -311,7 +315,7 @@ def _launch(
     path: Path, job: dict[str, Any], env: Mapping[str, str] | None
 ) -> subprocess.Popen[bytes]:
     path.write_text(json.dumps(job), encoding="utf-8")
-    return subprocess.Popen(
+    return spawn(
         worker_argv(WORKER, str(path)), env=env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )

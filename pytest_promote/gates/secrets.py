@@ -20,6 +20,8 @@ from pytest_promote.secretscan import ScanError, ScanReport, read_baseline, scan
 from pytest_promote.toolrun import project_environ
 
 DEFAULT_BASELINE = ".secrets.baseline"
+#: Seconds a cancelled scan gets to kill its workers when the session ends.
+STOP_WAIT = 10.0
 # Walked only outside git: directories that hold tools' and environments' files.
 SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "__pycache__", "node_modules",
@@ -69,8 +71,14 @@ class SecretsGate(Gate):
         self._error: str | None = None
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._work, name="promote-secrets", daemon=True)
-        self.context.config.add_cleanup(self._cancel.set)
+        self.context.config.add_cleanup(self._stop)
         self._thread.start()
+
+    def _stop(self) -> None:
+        # The session ends (maybe early: Ctrl-C, SIGTERM): the scan stops and its
+        # workers are killed before pytest exits (the thread is a daemon).
+        self._cancel.set()
+        self._thread.join(STOP_WAIT)
 
     def _work(self) -> None:
         opts: SecretsOptions = self.options

@@ -1,0 +1,154 @@
+"""No process outlives the run: tools, command gates with their descendants, secrets
+workers; on a normal end, on Ctrl-C (SIGINT), SIGTERM and SIGHUP. Real processes,
+found by a unique marker in their command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pytest_promote.ledger import REF
+
+
+def leftovers(marker: str, cwd: Path | None = None) -> list[int]:
+    """Live (not zombie) processes whose command line holds ``marker`` (and, given
+    ``cwd``, that run there)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            here = cwd is None or Path(os.readlink(entry / "cwd")) == cwd
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z" and here:
+            found.append(int(entry.name))
+    return found
+
+
+def settle(marker: str, cwd: Path | None = None, wait: float = 10.0) -> list[int]:
+    """The leftovers once killed processes had time to go (or ``wait`` passed)."""
+    deadline = time.monotonic() + wait
+    while (found := leftovers(marker, cwd)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def wait_for(check, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
+
+
+def unique_sleep() -> str:
+    """``sleep N`` with an N no other test or process uses."""
+    return f"sleep {300_000 + uuid.uuid4().int % 600_000}"
+
+
+@pytest.fixture(autouse=True)
+def _posix_only() -> None:
+    if not Path("/proc/self/cmdline").exists():
+        pytest.skip("counts processes through /proc")
+
+
+def test_a_command_gates_background_child_ends_with_the_gate(project) -> None:
+    sleeper = unique_sleep()
+    pytester = project(f"""
+        [tool.promote]
+        stages = ["development"]
+        enforce_path = false
+        [tool.promote.gates.starter]
+        command = "{sleeper} & echo started"
+        shell = true
+        [tool.promote.stage.development]
+        required = ["tests", "starter"]
+    """)
+    result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
+    assert result.ret == 0
+    assert settle(sleeper) == []
+
+
+SLOW_PLUGIN = """
+import time
+from detect_secrets.plugins.base import RegexBasedDetector
+
+class SlowDetector(RegexBasedDetector):
+    secret_type = "Slow"
+    denylist = ()
+
+    def analyze_line(self, *args, **kwargs):
+        time.sleep(600)  # a misbehaving plugin keeps its worker busy
+        return set()
+"""
+
+
+def interrupted_project(pytester: pytest.Pytester, sleeper: str) -> None:
+    """A project whose test waits to be interrupted, with a command gate and a
+    secrets scan (made slow by a custom detect-secrets plugin) running meanwhile."""
+    pytester.makepyprojecttoml(textwrap.dedent(f"""
+        [tool.promote]
+        stages = ["development"]
+        [tool.promote.gates.waiter]
+        command = "{sleeper}"
+        [tool.promote.stage.development]
+        required = ["tests", "waiter", "secrets"]
+    """))
+    pytester.makepyfile(test_wait="""
+        import pathlib, time
+
+        def test_waits():
+            pathlib.Path("started").write_text("yes")
+            time.sleep(600)
+    """)
+    pytester.path.joinpath("slow_plugin.py").write_text(SLOW_PLUGIN)
+    baseline = {
+        "version": "1.5.0", "plugins_used": [{"name": "SlowDetector", "path": "file://slow_plugin.py"}],
+        "filters_used": [], "results": {},
+    }
+    pytester.path.joinpath(".secrets.baseline").write_text(json.dumps(baseline))
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "first"]):
+        subprocess.run(["git", *args], cwd=pytester.path, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame) -> None:
+    sleeper = unique_sleep()
+    interrupted_project(pytester, sleeper)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e",
+           "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--promote-to=development", "-p", "no:cacheprovider"],
+        cwd=pytester.path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+    try:
+        root = pytester.path.resolve()
+        wait_for(lambda: (root / "started").exists(), "the test to start")
+        wait_for(lambda: leftovers(sleeper), "the command gate to start")
+        wait_for(lambda: leftovers("_secretworker.py", root), "a secrets worker to start")
+        proc.send_signal(getattr(signal, signame))
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert settle(sleeper) == [], out
+    assert settle("_secretworker.py", root) == [], out
+    assert "Traceback" not in out
+    assert f"RED (run terminated by {signame};" in out
+    note = subprocess.run(["git", "notes", f"--ref={REF}", "show", "HEAD"], cwd=root,
+                          capture_output=True, text=True, check=True).stdout
+    (record,) = [json.loads(line) for line in note.splitlines()]
+    assert (record["colour"], record["accepted"], record["terminated"]) == ("red", False, signame)
