@@ -6,6 +6,8 @@ and imports nothing else until a promotion run is asked for.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -127,6 +129,16 @@ def pytest_configure(config: pytest.Config) -> None:
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")
         return
+    if not posix():
+        raise pytest.UsageError(
+            f"--promote-to: pytest-promote runs on POSIX systems only (Linux, macOS), not on "
+            f"{os.name!r}: its gates run tools in process groups; run it in WSL or a container"
+        )
     from pytest_promote.session import activate
 
     activate(config)
+
+
+def posix() -> bool:
+    """Whether this is a POSIX system (process groups, ``killpg``, priorities)."""
+    return os.name == "posix"

@@ -192,3 +192,15 @@ def test_promote_only_ignores_test_files_named_on_the_command_line(project) -> N
     result = pytester.runpytest("--promote-to=staging", "--promote-only", "test_app.py", "-v")
     assert "test_works" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*promote::tests FAILED*"])
+
+
+def test_a_non_posix_system_is_a_usage_error_at_start_up(project, monkeypatch) -> None:
+    from pytest_promote import plugin
+
+    pytester = project()
+    monkeypatch.setattr(plugin, "posix", lambda: False)
+    result = pytester.runpytest("--promote-to=development")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--promote-to: pytest-promote runs on POSIX systems only*"])
+    # Without --promote-to the plugin stays out of the way, on any system.
+    assert pytester.runpytest().ret == 0
