@@ -7,6 +7,8 @@ drops, a required gate never becomes advisory, the accepted colour never loosens
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -117,14 +119,25 @@ def find_table(rootpath: Path, config_path: str | None) -> tuple[dict[str, Any] 
         if not path.is_absolute():
             path = rootpath / path
         data = _read_toml(path, "--promote-config")
-        table = data.get("tool", {}).get("promote", data)
+        tool = _table(data, "tool", {}, str(path))
+        table = _table(tool, "promote", None, str(path), "tool.") if "promote" in tool else data
         return table, str(path)
     pyproject = rootpath / "pyproject.toml"
     if pyproject.is_file():
-        table = _read_toml(pyproject, "pyproject.toml").get("tool", {}).get("promote")
+        data = _read_toml(pyproject, "pyproject.toml")
+        table = _table(_table(data, "tool", {}, str(pyproject)), "promote", None, str(pyproject), "tool.")
         if table is not None:
             return table, f"{pyproject.name} [tool.promote]"
     return None, "embedded default policy"
+
+
+def _table(data: dict[str, Any], key: str, default: Any, source: str, prefix: str = "") -> Any:
+    """``data[key]``, which must be a table when present."""
+    value = data.get(key, default)
+    if value is not default and not isinstance(value, dict):
+        problem = f"expected a table: [{prefix}{key}]"
+        raise policy_error(source, prefix + key, value, problem)
+    return value
 
 
 def _read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -132,6 +145,14 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise policy_error(what, "path", str(path), "no such file") from None
+    except IsADirectoryError:
+        raise policy_error(what, "path", str(path), "a directory; name a TOML file") from None
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or exc}); check its permissions"
+        raise policy_error(what, "path", str(path), problem) from None
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        raise policy_error(str(path), "(file)", "", problem) from None
     except tomllib.TOMLDecodeError as exc:
         raise policy_error(str(path), "(file)", "", f"not valid TOML: {exc}") from None
 
@@ -225,10 +246,14 @@ def _gate_specs(
 ) -> dict[str, GateSpec]:
     specs = {kind: GateSpec(kind, kind) for kind in kinds if kind != "command"}
     for gid, tbl in gates.items():
+        check_gate_id(gid, source, f"gates.{gid}")
         if "kind" in tbl:
             kind = tbl["kind"]
-            if kind not in kinds:
-                problem = f"unknown gate kind; {did_you_mean(str(kind), kinds)}"
+            if not isinstance(kind, str) or kind not in kinds:
+                known = did_you_mean(str(kind), kinds) if isinstance(kind, str) else (
+                    f"expected one kind's name (a string); valid: {', '.join(sorted(kinds))}"
+                )
+                problem = f"unknown gate kind; {known}"
                 raise policy_error(source, f"gates.{gid}.kind", kind, problem)
         elif gid in kinds:
             kind = gid
@@ -243,6 +268,23 @@ def _gate_specs(
         overridable = coerce(bool, tbl.get("overridable", True), source, f"gates.{gid}.overridable")
         specs[gid] = GateSpec(gid, kind, overridable)
     return specs
+
+
+#: What a gate id may be made of (it names a pytest item, a JUnit property, a table row).
+GATE_ID = re.compile(r"[A-Za-z0-9_.-]+")
+#: Names no gate may have.
+RESERVED_GATE_IDS = {"scorecard"}
+
+
+def check_gate_id(gid: str, source: str, where: str) -> None:
+    """A UsageError unless ``gid`` matches :data:`GATE_ID` and is not reserved."""
+    if not GATE_ID.fullmatch(gid):
+        problem = "a gate id is letters, digits, '_', '-' and '.' only; rename it"
+        # The key as TOML quotes it, so a newline or `|` in it shows as such.
+        raise policy_error(source, where.replace(gid, json.dumps(gid)), gid, problem)
+    if gid in RESERVED_GATE_IDS:
+        problem = "reserved for the verdict item (promote::scorecard); rename the gate"
+        raise policy_error(source, where, gid, problem)
 
 
 def _stage(

@@ -60,6 +60,8 @@ class PromoteRun:
         self.dirty: list[str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
         self.environment: dict[str, str] = {}
+        #: Outputs (reports, summaries) that could not be written: (option, path, why).
+        self.failed_outputs: list[tuple[str, str, str]] = []
 
     def count_suite(self, ran: int | None) -> None:
         """Tell the test-judging gates how many of the whole suite's tests they judge."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -49,6 +50,7 @@ def build(cls: type, table: Mapping[str, Any], source: str, prefix: str) -> Any:
             problem = f"unknown key; {did_you_mean(key, fields)}"
             raise policy_error(source, where, value, problem)
         values[key] = coerce(hints[key], value, source, where)
+        _check_range(fields[key], values[key], source, where)
     try:
         return cls(**values)
     except ValueError as exc:  # the options' own __post_init__ checks
@@ -85,6 +87,8 @@ def coerce(hint: Any, value: Any, source: str, where: str) -> Any:
         return value
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise policy_error(source, where, value, "expected a finite number (not nan or inf)")
             return float(value)
     elif hint is type(None):
         if value is None:
@@ -119,16 +123,56 @@ def _name(hint: Any) -> str:
     )
 
 
+def _check_range(field: dataclasses.Field[Any], value: Any, source: str, where: str) -> None:
+    """A number outside the field's ``range`` (its metadata) is an error; in a table of
+    numbers, each one is checked."""
+    bounds = field.metadata.get("range")
+    if bounds is None or value is None:
+        return
+    low, high = bounds
+    items = value.items() if isinstance(value, Mapping) else [(None, value)]
+    for key, number in items:
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and not (
+            low <= number <= high
+        ):
+            at = where if key is None else f"{where}.{key}"
+            raise policy_error(source, at, number, f"out of range: use a number from {low:g} to {high:g}")
+
+
+def bounded(default: Any, low: float, high: float) -> Any:
+    """A dataclass field for a number that must lie in ``[low, high]``."""
+    return dataclasses.field(default=default, metadata={"range": (low, high)})
+
+
+#: The range of every timeout in seconds: positive, at most a day.
+TIMEOUT = (0.001, 86400.0)
+
+
+def timeout(default: float) -> Any:
+    """A dataclass field for a timeout in seconds (see :data:`TIMEOUT`)."""
+    return bounded(default, *TIMEOUT)
+
+
 def tighten_direction(field: dataclasses.Field[Any]) -> str | None:
     """``"up"`` for a minimum, ``"down"`` for a maximum, else None."""
     return field.metadata.get("tighten")
 
 
-def minimum(default: float | None, doc: str = "") -> Any:
-    """A dataclass field for a threshold that may only rise from stage to stage."""
-    return dataclasses.field(default=default, metadata={"tighten": "up", "doc": doc})
+def minimum(
+    default: float | None, doc: str = "", low: float = 0, high: float = 1e9
+) -> Any:
+    """A dataclass field for a threshold that may only rise from stage to stage,
+    within ``[low, high]``."""
+    return dataclasses.field(
+        default=default, metadata={"tighten": "up", "doc": doc, "range": (low, high)}
+    )
 
 
-def maximum(default: float | None, doc: str = "") -> Any:
-    """A dataclass field for a limit that may only fall from stage to stage."""
-    return dataclasses.field(default=default, metadata={"tighten": "down", "doc": doc})
+def maximum(
+    default: float | None, doc: str = "", low: float = 0, high: float = 1e9
+) -> Any:
+    """A dataclass field for a limit that may only fall from stage to stage, within
+    ``[low, high]``."""
+    return dataclasses.field(
+        default=default, metadata={"tighten": "down", "doc": doc, "range": (low, high)}
+    )

@@ -31,9 +31,7 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
     if not config.pluginmanager.is_registered(gates):
         config.pluginmanager.register(gates, "promote-gates")
-    kinds: dict[str, Any] = {}
-    for provided in config.hook.pytest_promote_gate_kinds():
-        kinds.update(provided or {})
+    kinds = gate_kinds(config)
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
     declared = None
     if table is None and not is_worker(config):  # workers judge no gate
@@ -41,6 +39,27 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
         declared = declared_fail_under()
     return policy_mod.load(table, source, kinds, declared), kinds
+
+
+def gate_kinds(config: pytest.Config) -> dict[str, Any]:
+    """Every gate kind of every plugin; a UsageError when two plugins provide one name
+    (one would silently lose) or a name is no valid gate id."""
+    kinds: dict[str, Any] = {}
+    providers: dict[str, str] = {}
+    hook = config.pluginmanager.hook.pytest_promote_gate_kinds
+    for impl in reversed(hook.get_hookimpls()):  # in the order pytest calls them
+        for name, kind in (impl.function() or {}).items():
+            where = f"pytest_promote_gate_kinds of {impl.plugin_name}"
+            policy_mod.check_gate_id(name, where, "kind")
+            if name in providers:
+                problem = (
+                    f"provided by both {providers[name]} and {impl.plugin_name}; "
+                    "rename one of the kinds (or uninstall one plugin)"
+                )
+                raise policy_mod.policy_error("pytest_promote_gate_kinds", "kind", name, problem)
+            providers[name] = impl.plugin_name
+            kinds[name] = kind
+    return kinds
 
 
 def activate(config: pytest.Config) -> None:
@@ -67,6 +86,9 @@ def activate(config: pytest.Config) -> None:
         # Before the run writes anything: the tree judged is the tree at the start.
         run.dirty = git.changes(config.rootpath)
         run.count.start()
+    junit = config.getoption("promote_junit")
+    if junit and not is_worker(config):
+        run.tests.read_junit(Path(junit))
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(run.count, "promote-suite")
     interrupt.install(config, run)
@@ -175,9 +197,6 @@ class PromotePlugin:
         of ``GateLoop``'s wrapper)."""
         if is_worker(self.config) or session.config.option.collectonly:
             return (yield)
-        junit = self.config.getoption("promote_junit")
-        if junit:
-            self.run.tests.read_junit(Path(junit))
         controller = self.config.pluginmanager.hasplugin("dsession")
         planned = self.run.stage.gates
         self.run.start(planned if controller else [g for g in self.selected or [] if g in planned])
@@ -211,7 +230,9 @@ class PromotePlugin:
             return
         verdict = self.run.decide()
         self.config.hook.pytest_promote_verdict(config=self.config, verdict=verdict)
-        if self.run.dry_run:
+        if self.run.failed_outputs:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        elif self.run.dry_run:
             session.exitstatus = pytest.ExitCode.OK
         elif not verdict.meets and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -222,6 +243,10 @@ class PromotePlugin:
 
         if self.run.verdict is not None and not is_worker(self.config):
             terminal.write(terminalreporter, self.run)
+            from pytest_promote.report import failed_outputs
+
+            for line in failed_outputs(self.run.failed_outputs):
+                terminalreporter.write_line(f"ERROR: {line}", red=True, bold=True)
 
 
 class GateLoop:

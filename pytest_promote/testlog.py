@@ -60,8 +60,19 @@ class TestLog:
             entry.outcome = "skipped"
 
     def read_junit(self, path: Path) -> None:
-        """Take the outcomes of an earlier run from its JUnit XML."""
-        root = ET.parse(path).getroot()
+        """Take the outcomes of an earlier run from its JUnit XML (a UsageError when
+        it cannot be read)."""
+        try:
+            root = ET.parse(path).getroot()
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or exc}); give the JUnit XML of the test run"
+            raise pytest.UsageError(f"--promote-junit = {str(path)!r}: {problem}") from None
+        except ET.ParseError as exc:
+            problem = f"not valid XML ({exc}); give the file pytest's --junitxml wrote"
+            raise pytest.UsageError(f"--promote-junit = {str(path)!r}: {problem}") from None
+        if root.tag not in ("testsuites", "testsuite"):
+            problem = f"not a JUnit XML report (its root is <{root.tag}>); give --junitxml's file"
+            raise pytest.UsageError(f"--promote-junit = {str(path)!r}: {problem}")
         for case in root.iter("testcase"):
             if case.get("classname") == "promote":
                 continue  # the earlier run's gate items (promote::<gate-id>), not tests

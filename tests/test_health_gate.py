@@ -30,10 +30,14 @@ class Service:
             status, body = 503, "service unavailable: " + "still warming up " * 30
         elif handler.path == "/text":
             status, body = 200, "all good"
+        elif handler.path == "/moved":
+            status, body = 302, "moved"
         else:
             status, body = 200, json.dumps(HEALTHY)
         data = body.encode()
         handler.send_response(status)
+        if status == 302:
+            handler.send_header("Location", "/healthz")
         handler.send_header("Content-Length", str(len(data)))
         handler.end_headers()
         handler.wfile.write(data)
@@ -179,14 +183,15 @@ def test_the_url_can_come_from_the_environment(
         ("", "health needs a `url`*"),
         ('url = "file:///etc/passwd"', "*'file:///etc/passwd' is not an http:// or https:// URL"),
         ('url = "http://127.0.0.1/"\nvalue = 1', "*`value` needs a `field`*"),
-        ('url = "http://127.0.0.1/"\nretries = -1', "*`retries` and `backoff` must be >= 0*"),
+        ('url = "http://127.0.0.1/"\nretries = -1',
+         ".retries = -1: out of range: use a number from 0 to 100"),
     ],
 )
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, gate: str, message: str) -> None:
     pytester.makepyprojecttoml(policy(gate))
     result = pytester.runpytest("--promote-to=staging")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*stage.staging.api-health = *{message}"])
+    result.stderr.fnmatch_lines([f"*stage.staging.api-health*{message}"])
 
 
 def test_health_by_its_kind_name_needs_a_table(pytester: pytest.Pytester) -> None:
@@ -196,3 +201,21 @@ def test_health_by_its_kind_name_needs_a_table(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("--promote-to=s")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*stage.s.health = {}: health needs a `url`*"])
+
+
+def test_a_redirect_is_judged_not_followed_unless_told(
+    pytester: pytest.Pytester, service: Service
+) -> None:
+    pytester.makepyprojecttoml(policy(f'url = "{service.url}/moved"\nretries = 0'))
+    result = pytester.runpytest("--promote-to=staging")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        f"api-health: GET {service.url}/moved -> 302, a redirect (follow_redirects = true "
+        "follows it) after 1 attempt(s) in *s; 200 required for staging",
+    ])
+    assert service.hits == 1
+    pytester.makepyprojecttoml(
+        policy(f'url = "{service.url}/moved"\nretries = 0\nfollow_redirects = true')
+    )
+    pytester.runpytest("--promote-to=staging").assert_outcomes(passed=2)
+    assert service.hits == 3  # the redirect, then where it points

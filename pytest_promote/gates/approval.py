@@ -27,7 +27,7 @@ class ApprovalOptions:
     """``[tool.promote.gates.approval]``: who may approve and how many must."""
 
     reviewers: tuple[str, ...] = ()
-    count: int = minimum(1, "approvals required")
+    count: int = minimum(1, "approvals required", 0, 1000)
     same_tree: bool = True
 
     def __post_init__(self) -> None:

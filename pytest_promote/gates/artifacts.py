@@ -14,7 +14,7 @@ class ArtifactsOptions:
     """``[tool.promote.gates.artifacts]``: ``paths`` globs and the ``count`` required."""
 
     paths: tuple[str, ...] = ()
-    count: int | None = minimum(None, "present, non-empty files required")
+    count: int | None = minimum(None, "present, non-empty files required", 0, 1_000_000)
 
     def __post_init__(self) -> None:
         for pattern in self.paths:

@@ -6,6 +6,7 @@ import dataclasses
 import shlex
 
 from pytest_promote.gate import Gate, GateResult
+from pytest_promote.schema import bounded, timeout
 from pytest_promote.toolrun import BackgroundTool, ToolError, project_environ, tail
 
 
@@ -15,10 +16,10 @@ class CommandOptions:
 
     command: str | tuple[str, ...] = ()
     shell: bool = False
-    timeout: float = 600.0
+    timeout: float = timeout(600.0)
     after_tests: bool = False
     cwd: str | None = None
-    tail: int = 20
+    tail: int = bounded(20, 0, 10_000)
 
     def __post_init__(self) -> None:
         if not self.command:

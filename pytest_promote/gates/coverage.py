@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_promote import _coverageworker, cache
 from pytest_promote.gate import Finding, Gate, GateResult, relative
 from pytest_promote.gates import coverage_data
-from pytest_promote.schema import minimum
+from pytest_promote.schema import bounded, minimum
 from pytest_promote.shares import cores, share_out, worker_argv
 from pytest_promote.toolrun import end, project_environ, spawn
 
@@ -39,11 +39,11 @@ SHARE_BYTES = 128 * 1024
 class CoverageOptions:
     """``coverage = { min = 80, paths = { "src/core" = 90 } }`` (per stage)."""
 
-    min: float = minimum(0.0, "total coverage percentage required")
+    min: float = minimum(0.0, "total coverage percentage required", 0, 100)
     paths: Mapping[str, float] | None = minimum(
-        None, "percentage required of the files under each path prefix"
+        None, "percentage required of the files under each path prefix", 0, 100
     )
-    files: int = 10  # how many of the least-covered files a failure names
+    files: int = bounded(10, 0, 10_000)  # how many of the least-covered files a failure names
 
     def __post_init__(self) -> None:
         if not 0 <= self.min <= 100:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pytest_promote import jsonpath
 from pytest_promote.gate import Finding, Gate, GateResult
+from pytest_promote.schema import timeout
 from pytest_promote.toolrun import BackgroundTool, ToolError, project_environ
 
 SOURCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
@@ -46,7 +47,7 @@ class DriftOptions:
     source: str | None = None
     command: str | tuple[str, ...] | None = None
     acknowledgements: str | None = None
-    timeout: float = 60.0
+    timeout: float = timeout(60.0)
 
     def __post_init__(self) -> None:
         if not self.contract or (self.source is None) == (self.command is None):

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pytest_promote import jsonpath
 from pytest_promote.background import in_background
 from pytest_promote.gate import Gate, GateResult
+from pytest_promote.schema import bounded, timeout
 
 BODY_LIMIT = 1 << 20  # read at most 1 MiB of a response
 EXCERPT = 200
@@ -31,14 +32,17 @@ class HealthOptions:
     """``[tool.promote.gates.<id>]`` of kind ``health``."""
 
     url: str = ""
-    status: int = 200
+    status: int = bounded(200, 100, 599)
     contains: str | None = None
     field: str | None = None
     value: str | int | float | bool | None = None
-    retries: int = 3
-    backoff: float = 0.5
-    timeout: float = 30.0
+    retries: int = bounded(3, 0, 100)
+    backoff: float = bounded(0.5, 0, 3600)
+    timeout: float = timeout(30.0)
     after_tests: bool = False
+    #: Follow HTTP redirects (3xx) to where they point; by default a redirect is the
+    #: answer judged (a health endpoint that moved is worth knowing about).
+    follow_redirects: bool = False
 
     def __post_init__(self) -> None:
         if not self.url:
@@ -51,8 +55,6 @@ class HealthOptions:
             raise ValueError(
                 "`value` needs a `field` (a path into the JSON body, e.g. 'checks.db')"
             )
-        if self.retries < 0 or self.backoff < 0 or self.timeout <= 0:
-            raise ValueError("`retries` and `backoff` must be >= 0 and `timeout` > 0")
 
 
 def _check_scheme(url: str) -> None:
@@ -154,11 +156,15 @@ class HealthGate(Gate):
 
     def _probe(self, url: str, timeout: float) -> Probe:
         request = urllib.request.Request(url, headers={"User-Agent": "pytest-promote health"})
+        handlers = [] if self.options.follow_redirects else [_NoRedirect()]
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:
                 status, raw = response.status, response.read(BODY_LIMIT)
         except urllib.error.HTTPError as exc:  # a status outside 2xx still answered
             status, raw = exc.code, exc.read(BODY_LIMIT)
+            if 300 <= status < 400 and status != self.options.status:
+                problem = f"{status}, a redirect (follow_redirects = true follows it)"
+                return Probe(status, problem, _excerpt(raw.decode("utf-8", "replace")))
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return Probe(None, f"no response ({reason})")
@@ -181,6 +187,13 @@ class HealthGate(Gate):
             return f"{status}, {exc}"
         if opts.value is not None and not _same(actual, opts.value):
             return f"{status}, {opts.field} = {json.dumps(actual)[:60]}"
+        return None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: the 3xx answer itself is judged."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 

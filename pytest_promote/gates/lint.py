@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pytest_promote.cache import config_chain
 from pytest_promote.gate import Finding, GateResult, relative
 from pytest_promote.jsonpath import Shape
+from pytest_promote.schema import timeout
 from pytest_promote.toolrun import BackgroundTool, ToolError, ToolGate
 
 #: The files ruff reads its settings from, closest to a checked file first.
@@ -23,7 +24,7 @@ class LintOptions:
     #: What to check (default: the policy's ``paths``, else what ``ruff check`` checks).
     paths: tuple[str, ...] | None = None
     #: Seconds ruff may take before the gate errors.
-    timeout: float = 600.0
+    timeout: float = timeout(600.0)
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:

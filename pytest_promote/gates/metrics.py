@@ -25,8 +25,8 @@ class MetricCheck:
 
     file: str = ""
     path: str = ""
-    min: float | None = minimum(None, "the value must be at least this")
-    max: float | None = maximum(None, "the value must be at most this")
+    min: float | None = minimum(None, "the value must be at least this", -1e300, 1e300)
+    max: float | None = maximum(None, "the value must be at most this", -1e300, 1e300)
 
     def __post_init__(self) -> None:
         if not self.file or not self.path:

@@ -16,10 +16,13 @@ from pathlib import Path, PurePosixPath
 from pytest_promote import git
 from pytest_promote.cache import reuse_allowed
 from pytest_promote.gate import Finding, Gate, GateResult
+from pytest_promote.schema import bounded, timeout
 from pytest_promote.secretscan import ScanError, ScanReport, read_baseline, scan
 from pytest_promote.toolrun import project_environ
 
 DEFAULT_BASELINE = ".secrets.baseline"
+#: The most worker processes a scan may be given.
+MAX_WORKERS = 256
 #: Seconds a cancelled scan gets to kill its workers when the session ends.
 STOP_WAIT = 10.0
 # Walked only outside git: directories that hold tools' and environments' files.
@@ -45,8 +48,8 @@ class SecretsOptions:
     #: Off counts every finding, so a later stage may turn it off, never back on.
     verify: bool = dataclasses.field(default=True, metadata={"tighten": "down"})
     #: Worker processes (0: one per available core).
-    workers: int = 0
-    timeout: float = 600.0
+    workers: int = bounded(0, 0, MAX_WORKERS)
+    timeout: float = timeout(600.0)
 
     def __post_init__(self) -> None:
         for path in (*(self.paths or ()), *([self.baseline] if self.baseline else [])):

@@ -13,7 +13,7 @@ class TestsOptions:
     """``[tool.promote.gates.tests]``."""
 
     __test__ = False
-    min: int = minimum(1, "at least this many tests passed")
+    min: int = minimum(1, "at least this many tests passed", 0, 1_000_000_000)
     markers: tuple[str, ...] = ()
     #: Judge a run that left tests out (-k, -m, paths, --lf...): for local pre-checks.
     #: Its record is never accepted; a later stage may turn this off, not on.

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from pytest_promote.gate import Finding, GateResult, relative
 from pytest_promote.jsonpath import Shape
-from pytest_promote.schema import maximum
+from pytest_promote.schema import maximum, timeout
 from pytest_promote.toolrun import ToolGate
 
 
@@ -23,9 +23,9 @@ class TypesOptions:
     #: Count warnings too: any warning fails (a later stage may turn this on, not off).
     warnings: bool = dataclasses.field(default=False, metadata={"tighten": "up"})
     #: Count warnings, allowing at most this many.
-    max_warnings: int | None = maximum(None, "at most this many pyright warnings")
+    max_warnings: int | None = maximum(None, "at most this many pyright warnings", 0, 1_000_000_000)
     #: Seconds pyright may take before the gate errors.
-    timeout: float = 600.0
+    timeout: float = timeout(600.0)
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:

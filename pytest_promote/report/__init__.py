@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,21 +31,46 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
-    """Write the JSON report and Markdown summary; add the JUnit properties."""
+    """Write the JSON report and Markdown summary; add the JUnit properties.
+
+    An output that cannot be written is remembered, not raised: the ledger record
+    (written after this) must not be lost to it; the session then exits 4.
+    """
     from pytest_promote.report import json_report, junit, markdown
     from pytest_promote.run import RUN_KEY
 
     run = config.stash[RUN_KEY]
+    failed = run.failed_outputs
     junit.add_properties(config, verdict)
     target = config.getoption("promote_report")
     if target:
-        write_atomic(Path(target), json_report.dumps(json_report.of(config, run, verdict)))
+        report = json_report.dumps(json_report.of(config, run, verdict))
+        _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
     summary = config.getoption("promote_summary")
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary or step_summary:
         text = markdown.render(run, verdict)
         if summary:
-            write_atomic(Path(summary), text)
+            _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), text))
         if step_summary:
-            with open(step_summary, "a", encoding="utf-8") as handle:
-                handle.write(text)
+            _output(failed, "GITHUB_STEP_SUMMARY", step_summary, lambda: _append(step_summary, text))
+
+
+def _append(path: str, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _output(failed: list[tuple[str, str, str]], option: str, path: str, write: Callable[[], None]) -> None:
+    try:
+        write()
+    except OSError as exc:
+        failed.append((option, path, exc.strerror or str(exc)))
+
+
+def failed_outputs(failed: list[tuple[str, str, str]]) -> list[str]:
+    """One line per output that could not be written: where, why, and the fix."""
+    return [
+        f"{option} = {path!r}: cannot be written ({why}); give a writable file path"
+        for option, path, why in failed
+    ]
