@@ -7,7 +7,7 @@ through the ``pytest_promote_gate_kinds`` hook. The built-in gates use the same 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -133,6 +133,14 @@ class Gate:
 
     def start(self) -> None:
         """Begin work that can overlap the test run (default: nothing)."""
+
+    def secrets(self) -> Iterable[str]:
+        """Secret values this gate found, after :meth:`evaluate` (default: none).
+
+        Every output of the run masks them; a gate that finds secrets is evaluated
+        before the others, so their messages are masked too.
+        """
+        return ()
 
     def evaluate(self) -> GateResult:
         """Judge and return the result; called once, after the tests."""

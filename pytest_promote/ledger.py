@@ -264,6 +264,7 @@ class LedgerPlugin:
             self.message = "ledger: not recorded: not a git repository (or no commit yet)"
             return
         record = build(self.run, verdict, json_report.of(config, self.run, verdict), commit)
+        record = Record(**self.run.redact.value(record.as_dict()))
         try:
             write(root, record)
         except RuntimeError as exc:
@@ -275,4 +276,4 @@ class LedgerPlugin:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """One line saying what the ledger recorded."""
         if self.message:
-            terminalreporter.write_line(self.message)
+            terminalreporter.write_line(self.run.redact(self.message))

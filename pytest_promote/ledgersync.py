@@ -23,6 +23,7 @@ from pathlib import Path
 from pytest_promote import git
 from pytest_promote.approve import APPROVALS_REF
 from pytest_promote.ledger import REF
+from pytest_promote.redact import plain
 
 #: The notes refs ``sync`` shares.
 REFS = (REF, APPROVALS_REF)
@@ -139,6 +140,6 @@ def run(args: argparse.Namespace) -> int:
         try:
             print(f"ledger sync: {sync(root, args.remote, ref, args.timeout)}")
         except SyncError as exc:
-            print(f"ledger sync: {exc}", file=sys.stderr)
+            print(plain(f"ledger sync: {exc}"), file=sys.stderr)
             return 1
     return 0

@@ -11,6 +11,7 @@ import pytest
 from pytest_promote import cache
 from pytest_promote.gate import Gate, GateContext, GateResult
 from pytest_promote.policy import Policy, Stage
+from pytest_promote.redact import Redactor
 from pytest_promote.scorecard import GateOutcome, Verdict, decide
 from pytest_promote.suite import SuiteCount
 from pytest_promote.testlog import TestLog
@@ -62,6 +63,8 @@ class PromoteRun:
         self.environment: dict[str, str] = {}
         #: Outputs (reports, summaries) that could not be written: (option, path, why).
         self.failed_outputs: list[tuple[str, str, str]] = []
+        #: Every string leaving the run passes it (see pytest_promote.redact).
+        self.redact = Redactor()
 
     def count_suite(self, ran: int | None) -> None:
         """Tell the test-judging gates how many of the whole suite's tests they judge."""
@@ -125,22 +128,34 @@ class PromoteRun:
         return False
 
     def evaluate(self, gate_id: str) -> GateOutcome:
-        """Run (or finish) one gate, once; a crash is an error result, never a pass."""
+        """Run (or finish) one gate, once; a crash is an error result, never a pass.
+
+        Gates that find secrets are evaluated first, so every result is masked with
+        what they found (see :meth:`Gate.secrets`).
+        """
         if gate_id in self.outcomes:
             return self.outcomes[gate_id]
+        for other, gate in list(self._gates.items()):
+            finds_secrets = type(gate).secrets is not Gate.secrets
+            if finds_secrets and other != gate_id and other not in self.outcomes:
+                self.evaluate(other)
         self.start([gate_id])
         begin = time.perf_counter()
         result = self._failed_start.get(gate_id) or self._reused.get(gate_id)
         if result is None:
+            gate = self._gates[gate_id]
             try:
-                result = self._gates[gate_id].evaluate()
+                result = gate.evaluate()
+                self.redact.add(gate.secrets())
             except (Exception, pytest.fail.Exception) as exc:  # pytest.fail: interrupted
                 result = _crashed(exc)
+            result = self.redact.result(result)
             if gate_id in self._fingerprints and not self.dry_run:
                 fingerprint = self._fingerprints[gate_id]
                 cache.store(self.context.config, self.stage.name, gate_id, fingerprint, result)
         outcome = GateOutcome(
-            gate_id, self.stage.mode(gate_id), result, time.perf_counter() - begin,
+            gate_id, self.stage.mode(gate_id), self.redact.result(result),
+            time.perf_counter() - begin,
             self.overrides.get(gate_id),
         )
         self.outcomes[gate_id] = outcome

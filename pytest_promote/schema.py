@@ -28,7 +28,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def policy_error(source: str, key: str, value: object, problem: str) -> pytest.UsageError:
     """A usage error for a wrong policy value: where, what was given, how to fix it."""
-    return pytest.UsageError(f"{source}: {key} = {_show(value)}: {problem}")
+    from pytest_promote.redact import plain
+
+    return pytest.UsageError(plain(f"{source}: {key} = {_show(value)}: {problem}"))
 
 
 def _show(value: object) -> str:

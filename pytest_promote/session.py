@@ -8,6 +8,7 @@ worker has finished, through the ordinary ``pytest_runtest_protocol``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 from collections.abc import Generator, Sequence
@@ -78,7 +79,10 @@ def activate(config: pytest.Config) -> None:
     run.selection = selection
     given = config.getoption("promote_override") or []
     actor = git.actor(config.rootpath) if given else None
-    run.overrides = overrides.resolve(policy, stage, given, actor, clock.now().date())
+    chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
+    run.overrides = {
+        gid: dataclasses.replace(o, reason=run.redact(o.reason)) for gid, o in chosen.items()
+    }
     moved = clock.setting()
     if moved:
         run.environment[clock.ENV] = moved
@@ -131,7 +135,7 @@ class PromotePlugin:
             f"promote: {name}={value} changes how this run judges: judged, never accepted"
             for name, value in self.run.environment.items()
         ]
-        return lines
+        return [self.run.redact(line) for line in lines]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -246,7 +250,7 @@ class PromotePlugin:
             from pytest_promote.report import failed_outputs
 
             for line in failed_outputs(self.run.failed_outputs):
-                terminalreporter.write_line(f"ERROR: {line}", red=True, bold=True)
+                terminalreporter.write_line(self.run.redact(f"ERROR: {line}"), red=True, bold=True)
 
 
 class GateLoop:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_promote import git, ledger
+from pytest_promote.redact import plain_value
 
 
 def collect(config: pytest.Config) -> dict[str, Any]:
@@ -81,7 +82,8 @@ def main(config: pytest.Config) -> int:
     """Print the status (as JSON with ``--promote-json``); exit status 0."""
     status = collect(config)
     if config.getoption("promote_json"):
-        sys.stdout.write(json.dumps(status, indent=2) + "\n")
+        # Each value masked, not the JSON text (where a quoted sha looks like a secret).
+        sys.stdout.write(json.dumps(plain_value(status), indent=2) + "\n")
     else:
-        sys.stdout.write(render(status) + "\n")
+        sys.stdout.write(render(plain_value(status)) + "\n")
     return 0

@@ -24,8 +24,6 @@ class CommandOptions:
     def __post_init__(self) -> None:
         if not self.command:
             raise ValueError("a command gate needs a `command` (a string or a list)")
-        if self.timeout <= 0:
-            raise ValueError("`timeout` must be a positive number of seconds")
 
 
 class CommandGate(Gate):

@@ -61,8 +61,6 @@ class DriftOptions:
             )
         if self.command is not None and not self.command:
             raise ValueError("`command` is empty")
-        if self.timeout <= 0:
-            raise ValueError("`timeout` must be a positive number of seconds")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ exponential backoff, all inside one overall ``timeout``.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
@@ -16,7 +17,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pytest_promote import jsonpath
 from pytest_promote.background import in_background
@@ -155,7 +156,13 @@ class HealthGate(Gate):
         return dataclasses.replace(probe, attempts=attempt, elapsed=time.monotonic() - began)
 
     def _probe(self, url: str, timeout: float) -> Probe:
-        request = urllib.request.Request(url, headers={"User-Agent": "pytest-promote health"})
+        headers = {"User-Agent": "pytest-promote health"}
+        parts = urlsplit(url)
+        if parts.username is not None:  # user:password@ in the URL: HTTP basic auth
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+            url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        request = urllib.request.Request(url, headers=headers)
         handlers = [] if self.options.follow_redirects else [_NoRedirect()]
         try:
             with urllib.request.build_opener(*handlers).open(request, timeout=timeout) as response:

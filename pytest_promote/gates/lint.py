@@ -26,10 +26,6 @@ class LintOptions:
     #: Seconds ruff may take before the gate errors.
     timeout: float = timeout(600.0)
 
-    def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("`timeout` must be a positive number of seconds")
-
 
 class LintGate(ToolGate):
     """Passes when ``ruff check`` finds nothing; each finding is shown with its rule.

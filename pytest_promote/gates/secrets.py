@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import hashlib
 import os
+import re
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from pytest_promote import git
 from pytest_promote.cache import reuse_allowed
 from pytest_promote.gate import Finding, Gate, GateResult
 from pytest_promote.schema import bounded, timeout
-from pytest_promote.secretscan import ScanError, ScanReport, read_baseline, scan
+from pytest_promote.secretscan import Hit, ScanError, ScanReport, read_baseline, scan
 from pytest_promote.toolrun import project_environ
 
 DEFAULT_BASELINE = ".secrets.baseline"
@@ -56,10 +59,6 @@ class SecretsOptions:
             pure = PurePosixPath(path)
             if pure.is_absolute() or ".." in pure.parts:
                 raise ValueError(f"{path!r} leaves the project root; use a relative path")
-        if self.workers < 0:
-            raise ValueError("`workers` must be 0 (one per core) or more")
-        if self.timeout <= 0:
-            raise ValueError("`timeout` must be a positive number of seconds")
 
 
 class SecretsGate(Gate):
@@ -113,6 +112,14 @@ class SecretsGate(Gate):
             return GateResult.error(f"{self.id}: cannot scan for secrets: {self._error}")
         return self._judge(self._report)
 
+    def secrets(self) -> list[str]:
+        """The values of the secrets the scan found (known ones too), read back from
+        their lines: the scan itself keeps only their hashes."""
+        report = getattr(self, "_report", None)
+        if report is None:
+            return []
+        return recover_values(self.context.rootpath, report.hits)
+
     def _judge(self, report: ScanReport) -> GateResult:
         new = [h for h in report.hits if (h.path, h.type, h.hashed_secret) not in self._known]
         known = len(report.hits) - len(new)
@@ -142,6 +149,48 @@ class SecretsGate(Gate):
             for h in new
         ]
         return GateResult.failed(summary, measured=len(new), threshold=0, findings=findings)
+
+
+#: Where a secret's value may end on its line (quotes, separators, brackets, space).
+_BOUNDARY = re.compile(r"[\s\"'`=:,;()\[\]{}<>@/\\]+")
+_QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
+#: Lines longer than this are searched token by token only.
+_LONG_LINE = 400
+
+
+def recover_values(root: Path, hits: Iterable[Hit]) -> list[str]:
+    """The values whose SHA-1 (detect-secrets' ``hashed_secret``) each hit records,
+    found on the hit's line: its tokens first, then every substring of a short line."""
+    wanted: dict[tuple[str, int], set[str]] = {}
+    for hit in hits:
+        wanted.setdefault((hit.path, hit.line), set()).add(hit.hashed_secret)
+    found: list[str] = []
+    lines: dict[str, list[str]] = {}
+    for (path, number), hashes in wanted.items():
+        if path not in lines:
+            try:
+                lines[path] = (root / path).read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines[path] = []
+        if not 0 < number <= len(lines[path]):
+            continue
+        line = lines[path][number - 1]
+        for candidate in _candidates(line):
+            digest = hashlib.sha1(candidate.encode("utf-8")).hexdigest()  # as detect-secrets hashes
+            if digest in hashes:
+                found.append(candidate)
+                hashes.discard(digest)
+                if not hashes:
+                    break
+    return found
+
+
+def _candidates(line: str) -> Iterator[str]:
+    yield from (token for token in _BOUNDARY.split(line) if token)
+    for double, single in _QUOTED.findall(line):
+        yield double or single
+    if len(line) <= _LONG_LINE:
+        yield from (line[i:j] for i in range(len(line)) for j in range(i + 1, len(line) + 1))
 
 
 def _skipped(report: ScanReport) -> str:

@@ -27,11 +27,6 @@ class TypesOptions:
     #: Seconds pyright may take before the gate errors.
     timeout: float = timeout(600.0)
 
-    def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise ValueError("`timeout` must be a positive number of seconds")
-        if self.max_warnings is not None and self.max_warnings < 0:
-            raise ValueError("`max_warnings` must be 0 or more")
 
     @property
     def allowed_warnings(self) -> int | None:

@@ -41,7 +41,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
 
     run = config.stash[RUN_KEY]
     failed = run.failed_outputs
-    junit.add_properties(config, verdict)
+    junit.add_properties(config, verdict, run.redact)
     target = config.getoption("promote_report")
     if target:
         report = json_report.dumps(json_report.of(config, run, verdict))

@@ -63,7 +63,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         "caveats": list(verdict.caveats),
     }
     # Through JSON first, so the digest covers exactly what a reader will load.
-    report = json.loads(json.dumps(report))
+    report = run.redact.value(json.loads(json.dumps(report)))
     report["digest"] = digest(report)  # last: it covers every other field
     return report
 

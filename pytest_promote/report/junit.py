@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from pytest_promote.scorecard import Verdict
@@ -38,7 +40,7 @@ def properties(verdict: Verdict) -> list[tuple[str, str]]:
     return props
 
 
-def add_properties(config: pytest.Config, verdict: Verdict) -> None:
+def add_properties(config: pytest.Config, verdict: Verdict, redact: Callable[[str], str]) -> None:
     """Hand the properties to the JUnit writer, if ``--junitxml`` is on.
 
     The writer is found by its public ``add_global_property`` method, the one the
@@ -48,4 +50,4 @@ def add_properties(config: pytest.Config, verdict: Verdict) -> None:
         add = getattr(plugin, "add_global_property", None)
         if callable(add):
             for name, value in properties(verdict):
-                add(name, value)
+                add(name, redact(value))

@@ -49,4 +49,4 @@ def render(run: PromoteRun, verdict: Verdict) -> str:
     if run.selection:
         lines += ["", f"Stage chosen {run.selection.describe()}."]
     lines += ["", f"Policy: {run.policy.source}", ""]
-    return "\n".join(lines)
+    return run.redact("\n".join(lines))

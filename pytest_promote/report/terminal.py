@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote.gate import findings_text
@@ -48,10 +49,31 @@ def figures(gate: GateOutcome) -> str:
     return f"measured {result.measured}, threshold {result.threshold}{cached}"
 
 
+class _Redacting:
+    """The terminal reporter, every line masked on its way out."""
+
+    def __init__(self, tr: Any, redact: Callable[[str], str]) -> None:
+        self.tr = tr
+        self.redact = redact
+
+    def write_line(self, line: str, **markup: bool) -> None:
+        self.tr.write_line(self.redact(line), **markup)
+
+    def write_sep(self, sep: str, title: str, **markup: bool) -> None:
+        self.tr.write_sep(sep, self.redact(title), **markup)
+
+    def write(self, text: str, **markup: bool) -> None:
+        self.tr.write(self.redact(text), **markup)
+
+    def line(self, text: str, **markup: bool) -> None:
+        self.tr.line(self.redact(text), **markup)
+
+
 def write(tr: Any, run: PromoteRun) -> None:
     """Stage, colour, accepted or not, and one line per gate."""
     verdict = run.verdict
     assert verdict is not None
+    tr = _Redacting(tr, run.redact)
     colour = {"green": {"green": True}, "yellow": {"yellow": True}, "red": {"red": True}}
     tr.write_sep("=", "promotion", **colour[verdict.colour], bold=True)
     dry = " (dry run: exit status 0)" if run.dry_run else ""

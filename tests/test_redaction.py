@@ -1,0 +1,132 @@
+"""One redactor on every way out: secrets that gates would echo never leave the run."""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import subprocess
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_promote.redact import MASK, Redactor, url_credentials
+
+#: Planted secrets, and which part of the run would echo each.
+RUFF_KEY = "Sup3rS3cretV4lue9xQ2mZ7pL"  # a repeated dict key (ruff F601); the secrets gate finds it
+AWS_KEY = "AKIAZ7Q3XK2M9PLW4RTY"  # in pyright's Literal[...] type
+LOGGED = "hunter2-Zq8Lm3Vx"  # in the command gate's output tail
+GITHUB_TOKEN = "ghp_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7j"  # in an override reason
+HEALTH_TOKEN = "tok-9f8e7d6c5b4a"  # a query parameter of the health URL, from $HEALTH_TOKEN
+HEALTH_PASSWORD = "pw-Kq7Lz2Xc"  # the password of the health URL, from $HEALTH_PASSWORD
+SECRETS = (RUFF_KEY, AWS_KEY, LOGGED, GITHUB_TOKEN, HEALTH_TOKEN, HEALTH_PASSWORD)
+
+
+@pytest.fixture
+def health_url() -> Iterator[str]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            expected = base64.b64encode(f"ops:{HEALTH_PASSWORD}".encode()).decode()
+            authorized = self.headers.get("Authorization") == f"Basic {expected}"
+            self.send_response(200 if authorized and HEALTH_TOKEN in self.path else 401)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_no_planted_secret_reaches_any_output(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, health_url: str
+) -> None:
+    pytester.makepyprojecttoml(textwrap.dedent(f"""
+        [tool.promote]
+        stages = ["development", "production"]
+        paths = ["src"]
+        [tool.promote.gates.deploy]
+        command = "cat deploy.log; exit 1"
+        shell = true
+        [tool.promote.gates.api]
+        kind = "health"
+        url = "http://ops:$HEALTH_PASSWORD@{health_url[len('http://'):]}/healthz?token=$HEALTH_TOKEN"
+        [tool.promote.stage.development]
+        required = ["tests", "secrets", "lint", "types", "deploy", "api"]
+    """))
+    (pytester.path / "src").mkdir()
+    (pytester.path / "src" / "app.py").write_text(textwrap.dedent(f"""
+        password = "{RUFF_KEY}"
+        TABLE = {{"{RUFF_KEY}": 1, "{RUFF_KEY}": 2}}
+        key: int = "{AWS_KEY}"
+    """), encoding="utf-8")
+    (pytester.path / "deploy.log").write_text(f'connecting\npassword = "{LOGGED}"\nrefused\n')
+    pytester.makepyfile(test_app="def test_works():\n    assert True\n")
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"],
+                 ["-c", "user.name=T", "-c", "user.email=t@e", "commit", "-q", "-m", "first"]):
+        subprocess.run(["git", *args], cwd=pytester.path, check=True, capture_output=True)
+    subprocess.run(["git", "config", "user.name", "T"], cwd=pytester.path, check=True)
+    subprocess.run(["git", "config", "user.email", "t@e"], cwd=pytester.path, check=True)
+    monkeypatch.setenv("HEALTH_TOKEN", HEALTH_TOKEN)
+    monkeypatch.setenv("HEALTH_PASSWORD", HEALTH_PASSWORD)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(pytester.path / "step-summary.md"))
+    result = pytester.runpytest(
+        "--promote-to=development", "--promote-report=out/report.json",
+        "--promote-summary=out/summary.md", "--junitxml=out/junit.xml", "-rA",
+        f"--promote-override=deploy:redeployed by hand with {GITHUB_TOKEN}",
+    )
+    terminal = result.stdout.str() + result.stderr.str()
+    # The run did echo them: each gate that would show a secret ran and shows a mask.
+    for shown in ("Dictionary key literal", "Literal['" + MASK, f"password = \"{MASK}\"",
+                  f"ops:{MASK}@", f"token={MASK}", f"redeployed by hand with {MASK}"):
+        assert shown in terminal + (pytester.path / "out" / "report.json").read_text()
+    outputs = {
+        "terminal": terminal,
+        "ledger": subprocess.run(["git", "notes", "--ref=promote", "show", "HEAD"],
+                                 cwd=pytester.path, capture_output=True, text=True).stdout,
+    }
+    files = [*(pytester.path / "out").iterdir(), pytester.path / "step-summary.md",
+             *(p for p in (pytester.path / ".pytest_cache").rglob("*") if p.is_file())]
+    outputs.update({str(p.relative_to(pytester.path)): p.read_text(errors="replace") for p in files})
+    assert len(outputs) >= 7 and "ledger" in outputs and outputs["ledger"]
+    # The health gate passed (with the credentials) and says where it asked, masked.
+    assert f"api: GET http://ops:{MASK}@127.0.0.1:" in outputs["out/report.json"]
+    # A token detect-secrets reports only in part is masked whole.
+    assert GITHUB_TOKEN[4:] not in "".join(outputs.values())
+    leaks = [(where, s) for where, text in outputs.items() for s in SECRETS if s in text]
+    assert leaks == []
+
+
+def test_url_credentials_and_query_values_are_masked() -> None:
+    assert url_credentials("GET https://u:p4ss@h.example/x?a=1&b=&c=2#f and http://t0k@h/") == (
+        f"GET https://u:{MASK}@h.example/x?a={MASK}&b=&c={MASK}#f and http://{MASK}@h/"
+    )
+
+
+def test_the_redactor_masks_found_values_and_what_detect_secrets_flags() -> None:
+    redact = Redactor()
+    redact.add([RUFF_KEY, "ab"])  # too short to mask everywhere
+    text = f'key {RUFF_KEY} ab\naws = "{AWS_KEY}"\nplain line'
+    assert redact(text) == f'key {MASK} ab\naws = "{MASK}"\nplain line'
+    assert redact(redact(text)) == redact(text)
+    assert redact.value({"a": [text], "n": 1}) == {"a": [redact(text)], "n": 1}
+
+
+def test_secret_values_are_read_back_from_their_lines(tmp_path: Path) -> None:
+    import hashlib
+
+    from pytest_promote.gates.secrets import recover_values
+    from pytest_promote.secretscan import Hit
+
+    (tmp_path / "f.py").write_text(f'x = 1\npassword = "{LOGGED}"  # note\n')
+    digest = hashlib.sha1(LOGGED.encode()).hexdigest()
+    hits = [Hit("f.py", 2, "Secret Keyword", digest), Hit("f.py", 9, "Secret Keyword", digest)]
+    assert recover_values(tmp_path, hits) == [LOGGED]
