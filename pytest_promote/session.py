@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -49,7 +49,8 @@ def gate_kinds(config: pytest.Config) -> dict[str, Any]:
     providers: dict[str, str] = {}
     hook = config.pluginmanager.hook.pytest_promote_gate_kinds
     for impl in reversed(hook.get_hookimpls()):  # in the order pytest calls them
-        for name, kind in (impl.function() or {}).items():
+        provided = cast("Mapping[str, Any] | None", impl.function()) or {}
+        for name, kind in provided.items():
             where = f"pytest_promote_gate_kinds of {impl.plugin_name}"
             policy_mod.check_gate_id(name, where, "kind")
             if name in providers:

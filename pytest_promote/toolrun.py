@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, cast
 
 import pytest
 
@@ -73,7 +73,7 @@ def spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Pop
     while threads run, and the secrets scan starts its workers from a thread.
     Raises OSError when ``argv`` cannot be started.
     """
-    proc = subprocess.Popen(list(argv), start_new_session=True, **popen)
+    proc = cast("subprocess.Popen[bytes]", subprocess.Popen(list(argv), start_new_session=True, **popen))
     if nice:
         with contextlib.suppress(OSError):  # already gone, or not permitted: no harm
             target = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
