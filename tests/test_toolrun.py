@@ -76,3 +76,21 @@ def test_tool_identity_is_the_installed_version() -> None:
     assert argv is not None
     assert tool_identity(argv, "ruff") == f"ruff=={version('ruff')}"
     assert tool_identity(["/bin/sh"], "sh").startswith(str(Path("/bin/sh").resolve()))
+
+
+def test_a_background_tool_runs_at_lower_priority_set_after_the_spawn(tmp_path: Path) -> None:
+    import os
+
+    # The tool and a child it started at once both run niced (the whole group is).
+    script = (
+        "import os, subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', "
+        "'import os, time; time.sleep(1); print(os.getpriority(os.PRIO_PROCESS, 0))']); "
+        "time.sleep(1); print(os.getpriority(os.PRIO_PROCESS, 0)); sys.stdout.flush(); child.wait()"
+    )
+    tool = BackgroundTool("niced", [sys.executable, "-c", script], tmp_path, 30, nice=10)
+    tool.start()
+    code, out, _ = tool.wait()
+    expected = min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)
+    assert code == 0
+    assert out.split() == [str(expected), str(expected)]
