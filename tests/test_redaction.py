@@ -14,13 +14,14 @@ import pytest
 
 from pytest_promote.redact import MASK, Redactor, url_credentials
 
-#: Planted secrets, and which part of the run would echo each.
+#: Planted secrets, and which part of the run would echo each (allowlisted for this
+#: repository's own secrets gate).
 RUFF_KEY = "Sup3rS3cretV4lue9xQ2mZ7pL"  # a repeated dict key (ruff F601); the secrets gate finds it
-AWS_KEY = "AKIAZ7Q3XK2M9PLW4RTY"  # in pyright's Literal[...] type
+AWS_KEY = "AKIAZ7Q3XK2M9PLW4RTY"  # pragma: allowlist secret (pyright's Literal[...] type)
 LOGGED = "hunter2-Zq8Lm3Vx"  # in the command gate's output tail
-GITHUB_TOKEN = "ghp_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7j"  # in an override reason
+GITHUB_TOKEN = "ghp_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7j"  # pragma: allowlist secret (override)
 HEALTH_TOKEN = "tok-9f8e7d6c5b4a"  # a query parameter of the health URL, from $HEALTH_TOKEN
-HEALTH_PASSWORD = "pw-Kq7Lz2Xc"  # the password of the health URL, from $HEALTH_PASSWORD
+HEALTH_PASSWORD = "pw-Kq7Lz2Xc"  # pragma: allowlist secret (the health URL's password)
 SECRETS = (RUFF_KEY, AWS_KEY, LOGGED, GITHUB_TOKEN, HEALTH_TOKEN, HEALTH_PASSWORD)
 
 
@@ -106,7 +107,8 @@ def test_no_planted_secret_reaches_any_output(
 
 
 def test_url_credentials_and_query_values_are_masked() -> None:
-    assert url_credentials("GET https://u:p4ss@h.example/x?a=1&b=&c=2#f and http://t0k@h/") == (
+    text = "GET https://u:p4ss@h.example/x?a=1&b=&c=2#f and http://t0k@h/"  # pragma: allowlist secret
+    assert url_credentials(text) == (
         f"GET https://u:{MASK}@h.example/x?a={MASK}&b=&c={MASK}#f and http://{MASK}@h/"
     )
 
