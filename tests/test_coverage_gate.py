@@ -459,7 +459,8 @@ def test_later_stage_may_only_raise_minimums() -> None:
 @pytest.mark.parametrize(
     ("value", "problem"),
     [
-        ({"min": 120}, "between 0 and 100"),
+        ({"min": 120}, "coverage.min = 120.0: out of range: use a number from 0 to 100"),
+        ({"paths": {"src": 101}}, "coverage.paths.src = 101.0: out of range: use a number from 0 to 100"),
         ({"paths": {"../elsewhere": 50}}, "leaves the project root"),
         ({"mn": 50}, "did you mean 'min'"),
     ],
