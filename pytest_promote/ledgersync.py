@@ -45,6 +45,7 @@ def sync(root: Path, remote: str, ref: str, timeout: float = git.CAS_DEADLINE) -
             return why or f"{ref}: shared with {remote} (both hold the union of their records)"
         if time.monotonic() + pause > deadline:
             raise SyncError(f"{ref}: gave up after {timeout:g}s: {why}")
+        print(plain(f"ledger sync: {why}; merging again"), file=sys.stderr)
         time.sleep(pause * (1 + random.random()))
         pause = min(pause * 2, 1.0)
 
