@@ -97,7 +97,6 @@ def stage_names(root: Path, config: str | None) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``approve --stage STAGE [--as NAME] [--note TEXT] [--config PATH]``."""
-    parser.description = "Record your approval of HEAD for a stage (a git note)."
     parser.add_argument("--stage", required=True, help="the stage you sign off, e.g. production")
     parser.add_argument(
         "--as", dest="who", metavar="NAME",

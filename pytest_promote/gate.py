@@ -112,11 +112,28 @@ class Gate:
     Options: ClassVar[type] = NoOptions
     #: Plain-language name for listings ("coverage", "ruff check", ...).
     title: ClassVar[str] = ""
+    #: The modules the gate imports that pytest-promote's base install lacks, and the
+    #: extra that installs them (``pip install "pytest-promote[extra]"``).
+    requires: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str] = ""
 
     def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
         self.id = gate_id
         self.options = options
         self.context = context
+
+    def missing(self) -> str | None:
+        """Why this gate cannot run in this environment, or None when it can.
+
+        Called first: a gate that names something missing errors with that message
+        (it fails closed) and is neither fingerprinted, started nor evaluated.
+        """
+        import importlib.util
+
+        absent = [name for name in self.requires if importlib.util.find_spec(name) is None]
+        if not absent:
+            return None
+        return f"{', '.join(absent)} not installed; {install_hint(self.extra)}"
 
     def fingerprint(self) -> str | None:
         """What this gate's result depends on, as a string; None: not cacheable.
@@ -147,6 +164,11 @@ class Gate:
         raise NotImplementedError(f"{type(self).__name__} must implement evaluate()")
 
 
+def install_hint(extra: str) -> str:
+    """How to install what the gates of ``extra`` need."""
+    return f'install it: pip install "pytest-promote[{extra}]"'
+
+
 def relative(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` in POSIX form, as findings show it."""
     for candidate, base in ((path, root), (path.resolve(), root.resolve())):
@@ -174,5 +196,6 @@ __all__ = [
     "NoOptions",
     "Status",
     "findings_text",
+    "install_hint",
     "relative",
 ]

@@ -98,6 +98,10 @@ class PromoteRun:
             spec = self.policy.gates[gid]
             try:
                 gate = self.kinds[spec.kind](gid, self.stage.options[gid], self.context)
+                missing = gate.missing()
+                if missing is not None:
+                    self._failed_start[gid] = GateResult.error(f"{gid}: {missing}")
+                    continue
                 if self._reuse(gate):
                     continue
                 gate.start()

@@ -298,6 +298,12 @@ class ToolGate(Gate):
 
         return source_files(self.context.rootpath, self.paths, self.suffixes)
 
+    def missing(self) -> str | None:
+        """The tool is not installed: where it was looked for, and how to install it."""
+        if self.command is not None:
+            return super().missing()
+        return f"{self.tool} not found (neither beside {sys.executable} nor on PATH)\n{self.hint}"
+
     def fingerprint(self) -> str | None:
         """The tool's identity, the options and every file the tool may read."""
         if self.command is None:

@@ -101,7 +101,7 @@ def test_pyright_absent_from_path(
     result.stdout.fnmatch_lines(
         [
             "types: pyright not found (neither beside * nor on PATH)",
-            'pyright needs node.js; install both with: pip install "pyright[nodejs]"',
+            'install it: pip install "pytest-promote[[]types]" (pyright runs on node.js: *',
             "*types*required*error*",
         ]
     )

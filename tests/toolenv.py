@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,14 @@ def plain_pyright(cwd: Path, *paths: str) -> dict[str, Any]:
     return json.loads(plain("pyright", cwd, "--outputjson", *paths).stdout)
 
 
-def bare_python(where: Path) -> Path:
+def bare_python(where: Path, without: Sequence[str] = ()) -> Path:
     """A virtualenv sharing this one's packages but with no tool beside its python.
 
     pytest, pytest-promote and the ``ruff``/``pyright`` Python packages import as
     usual, but no ``ruff`` or ``pyright`` executable sits next to ``sys.executable``,
-    so which tool a gate finds is decided by the ``PATH`` a test gives.
+    so which tool a gate finds is decided by the ``PATH`` a test gives. The top-level
+    modules named in ``without`` are left out, as in an install without the extra
+    that brings them.
     """
     venv = where / "bare-venv"
     (venv / "bin").mkdir(parents=True)
@@ -47,8 +50,15 @@ def bare_python(where: Path) -> Path:
     )
     purelib = Path(sysconfig.get_paths()["purelib"])
     target = venv / purelib.relative_to(sys.prefix)
-    target.parent.mkdir(parents=True)
-    target.symlink_to(purelib)
+    if not without:
+        target.parent.mkdir(parents=True)
+        target.symlink_to(purelib)
+        return venv / "bin" / "python"
+    target.mkdir(parents=True)
+    for entry in purelib.iterdir():
+        stem = entry.name.split("-")[0].split(".")[0].lower()
+        if stem not in {name.lower() for name in without}:
+            (target / entry.name).symlink_to(entry)
     return venv / "bin" / "python"
 
 

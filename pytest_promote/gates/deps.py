@@ -129,6 +129,8 @@ class DepsGate(Gate):
 
     Options = DepsOptions
     title = "dependency approval"
+    requires = ("cyclonedx", "license_expression", "packageurl")
+    extra = "sbom"
 
     def start(self) -> None:
         """Walk the closure and write the SBOM in the background."""

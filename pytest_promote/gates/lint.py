@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pytest_promote.cache import config_chain
-from pytest_promote.gate import Finding, GateResult, relative
+from pytest_promote.gate import Finding, GateResult, install_hint, relative
 from pytest_promote.jsonpath import Shape
 from pytest_promote.schema import timeout
 from pytest_promote.toolrun import BackgroundTool, ToolError, ToolGate
@@ -39,7 +39,8 @@ class LintGate(ToolGate):
     tool = "ruff"
     dist = "ruff"
     module = "ruff"
-    hint = "install it: pip install ruff"
+    extra = "lint"
+    hint = install_hint(extra)
     suffixes = (".py", ".pyi", ".ipynb")
     #: What ``judge`` reads of ``ruff check --output-format=json``.
     shape: ClassVar[Shape] = [{

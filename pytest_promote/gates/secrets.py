@@ -66,6 +66,8 @@ class SecretsGate(Gate):
 
     Options = SecretsOptions
     title = "detect-secrets"
+    requires = ("detect_secrets",)
+    extra = "secrets"
 
     def start(self) -> None:
         """List the files and begin scanning them in the background."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pytest_promote.gate import Finding, GateResult, relative
+from pytest_promote.gate import Finding, GateResult, install_hint, relative
 from pytest_promote.jsonpath import Shape
 from pytest_promote.schema import maximum, timeout
 from pytest_promote.toolrun import ToolGate
@@ -47,7 +47,11 @@ class TypesGate(ToolGate):
     title = "pyright"
     tool = "pyright"
     dist = "pyright"
-    hint = 'pyright needs node.js; install both with: pip install "pyright[nodejs]"'
+    extra = "types"
+    hint = (
+        f"{install_hint(extra)} (pyright runs on node.js: node on PATH, or "
+        'pip install "pyright[nodejs]")'
+    )
     #: What ``judge`` reads of ``pyright --outputjson``.
     shape: ClassVar[Shape] = {
         "summary": {"filesAnalyzed": int, "errorCount": int, "warningCount": int},

@@ -1,0 +1,61 @@
+"""The base install runs no tool gate: a gate whose tool is missing errors, naming the
+extra to install, and the stage is not accepted."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from toolenv import bare_python, run_bare
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: gate -> (its table, the modules its extra installs, the extra)
+GATES = {
+    "lint": ("", ("ruff",), "lint"),
+    "types": ("", ("pyright",), "types"),
+    "secrets": ("", ("detect_secrets",), "secrets"),
+    "deps": ('[tool.promote.gates.deps]\nallowed_licenses = ["MIT"]\n', (
+        "cyclonedx", "license_expression", "packageurl"
+    ), "sbom"),
+}
+
+
+@pytest.mark.parametrize("gate", sorted(GATES))
+def test_missing_tool_fails_closed_naming_the_extra(
+    gate: str, pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table, modules, extra = GATES[gate]
+    pytester.makepyprojecttoml(
+        '[project]\nname = "demo"\nversion = "0"\n\n'
+        f'[tool.promote]\nstages = ["dev"]\n{table}'
+        f'[tool.promote.stage.dev]\nrequired = ["tests", "{gate}"]\n'
+    )
+    pytester.makepyfile(test_app="def test_ok():\n    pass\n")
+    python = bare_python(tmp_path, without=modules)
+
+    result = run_bare(pytester, monkeypatch, python, [python.parent], "--promote-to=dev")
+
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([f"{gate}: * not *", f"*{gate}*required*error*"])
+    assert f'install it: pip install "pytest-promote[{extra}]"' in result.stdout.str()
+    result.assert_outcomes(passed=2, failed=2)  # test_ok and the tests gate
+
+
+def project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def test_base_install_is_pytest_pluggy_coverage_and_packaging() -> None:
+    names = sorted(dep.split(">")[0] for dep in project()["dependencies"])
+
+    assert names == ["coverage", "packaging", "pluggy", "pytest"]
+
+
+def test_each_gate_extra_is_declared_and_in_all() -> None:
+    extras = project()["optional-dependencies"]
+
+    for _, _, extra in GATES.values():
+        assert extras[extra], f"extra {extra} installs nothing"
+    assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom]"]
