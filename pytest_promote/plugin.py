@@ -34,6 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY)",
     )
     group.addoption(
+        "--promote-sarif", metavar="PATH", default=None,
+        help="write the findings as SARIF 2.1.0 here (for code scanning)",
+    )
+    group.addoption(
+        "--promote-codequality", metavar="PATH", default=None,
+        help="write the findings as a GitLab Code Quality report here",
+    )
+    group.addoption(
         "--promote-junit", metavar="PATH", default=None,
         help="with --promote-only: the JUnit XML of the earlier test run the gates judge",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_promote.gate import Finding, GateResult
-from pytest_promote.report.github import lines
+from pytest_promote.report.github import lines as github_lines
 from pytest_promote.scorecard import GateOutcome, Verdict
 
 POLICY = """
@@ -41,6 +41,10 @@ def verdict(*outcomes: GateOutcome) -> Verdict:
     return Verdict("staging", "green", "red", outcomes, ())
 
 
+def lines(v: Verdict) -> list[str]:
+    return github_lines(v, "report.json")
+
+
 def test_values_are_escaped() -> None:
     finding = Finding("50% done\nsecond line", file="a,b:c.py", line=2, rule="X1")
     result = GateResult.failed("lint: bad", findings=[finding])
@@ -68,3 +72,30 @@ def test_findings_without_a_file_join_the_summary_in_one_annotation() -> None:
         f"::error title=promote path::{summary}%0Adevelopment recorded RED (not accepted) at 2025-06-03",
         "::error file=src/a.py,line=3,title=promote path::X1 bad",
     ]
+
+
+def test_ten_errors_and_ten_warnings_then_one_notice_of_the_rest() -> None:
+    def failed(gate: str, count: int) -> GateResult:
+        found = [Finding(f"{gate} {n}", file="m.py", line=n, rule="R") for n in range(1, count + 1)]
+        return GateResult.failed(f"{gate}: {count}", findings=found)
+
+    shown = lines(verdict(
+        GateOutcome("types", "advisory", failed("types", 12)),
+        GateOutcome("lint", "required", failed("lint", 25)),
+    ))
+
+    errors = [line for line in shown if line.startswith("::error ")]
+    warnings = [line for line in shown if line.startswith("::warning ")]
+    assert shown == [*errors, *warnings, shown[-1]]  # the required gate's errors come first
+    assert [e.split("::")[-1] for e in errors] == [f"R lint {n}" for n in range(1, 11)]
+    assert [w.split("::")[-1] for w in warnings] == [f"R types {n}" for n in range(1, 11)]
+    assert shown[-1] == (
+        "::notice title=promote::15 errors, 2 warnings more not annotated "
+        "(GitHub shows 10 of each per step): see report.json"
+    )
+
+
+def test_no_notice_when_everything_is_annotated() -> None:
+    result = GateResult.failed("lint: 10", findings=[Finding(str(n)) for n in range(10)])
+
+    assert len(lines(verdict(GateOutcome("lint", "required", result)))) == 10

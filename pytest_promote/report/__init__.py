@@ -1,4 +1,5 @@
-"""The verdict's outputs: JSON report, Markdown summary, JUnit properties.
+"""The verdict's outputs: JSON report, Markdown summary, SARIF, GitLab Code Quality,
+JUnit properties.
 
 The terminal section and GitHub annotations are written from the terminal summary.
 """
@@ -31,12 +32,14 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
-    """Write the JSON report and Markdown summary; add the JUnit properties.
+    """Write the JSON report, Markdown summary, SARIF and Code Quality reports; add the
+    JUnit properties. Every text passes the run's redactor.
 
     An output that cannot be written is remembered, not raised: the ledger record
     (written after this) must not be lost to it; the session then exits 4.
     """
-    from pytest_promote.report import json_report, junit, markdown
+    from pytest_promote import __version__
+    from pytest_promote.report import codequality, issues, json_report, junit, markdown, sarif
     from pytest_promote.run import RUN_KEY
 
     run = config.stash[RUN_KEY]
@@ -46,14 +49,28 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     if target:
         report = json_report.dumps(json_report.of(config, run, verdict))
         _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
+    found = issues.of(run, verdict)
+    sarif_path = config.getoption("promote_sarif")
+    if sarif_path:
+        text = run.redact(sarif.render(verdict, found, __version__))
+        _output(failed, "--promote-sarif", sarif_path, lambda: write_atomic(Path(sarif_path), text))
+    quality_path = config.getoption("promote_codequality")
+    if quality_path:
+        quality = run.redact(codequality.render(found))
+        _output(
+            failed, "--promote-codequality", quality_path,
+            lambda: write_atomic(Path(quality_path), quality),
+        )
     summary = config.getoption("promote_summary")
+    if summary:
+        whole = markdown.render(run, verdict, found)
+        _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), whole))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary or step_summary:
-        text = markdown.render(run, verdict)
-        if summary:
-            _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), text))
-        if step_summary:
-            _output(failed, "GITHUB_STEP_SUMMARY", step_summary, lambda: _append(step_summary, text))
+    if step_summary:
+        # The limit is the step's: what earlier commands of the step wrote counts too.
+        used = Path(step_summary).stat().st_size if Path(step_summary).is_file() else 0
+        step = markdown.render(run, verdict, found, markdown.STEP_SUMMARY_LIMIT - used)
+        _output(failed, "GITHUB_STEP_SUMMARY", step_summary, lambda: _append(step_summary, step))
 
 
 def _append(path: str, text: str) -> None:

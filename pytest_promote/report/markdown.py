@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_promote.report.issues import Issue
 from pytest_promote.scorecard import Verdict
 
 if TYPE_CHECKING:
     from pytest_promote.run import PromoteRun
 
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "not run": "⏭️"}
+#: GitHub shows a job step's summary only up to 1 MiB.
+STEP_SUMMARY_LIMIT = 1024 * 1024
 
 
 def cell(value: object) -> str:
@@ -18,8 +21,11 @@ def cell(value: object) -> str:
     return text.replace("|", "\\|")
 
 
-def render(run: PromoteRun, verdict: Verdict) -> str:
-    """A heading with the verdict, then one table row per gate."""
+def render(
+    run: PromoteRun, verdict: Verdict, found: list[Issue], budget: int = STEP_SUMMARY_LIMIT
+) -> str:
+    """A heading with the verdict, one table row per gate, then the findings of the
+    gates that did not pass, as many as fit in ``budget`` bytes."""
     lines = [
         f"## Promotion to {verdict.stage}: {verdict.headline}",
         "",
@@ -49,4 +55,23 @@ def render(run: PromoteRun, verdict: Verdict) -> str:
     if run.selection:
         lines += ["", f"Stage chosen {run.selection.describe()}."]
     lines += ["", f"Policy: {run.policy.source}", ""]
-    return run.redact("\n".join(lines))
+    head = "\n".join(lines)
+    return run.redact(head + findings(found, budget - len(head.encode("utf-8"))))
+
+
+def findings(found: list[Issue], budget: int) -> str:
+    """A list of the issues, errors first, within ``budget`` bytes; then how many more."""
+    if not found:
+        return ""
+    out = "\n### Findings\n\n"
+    reserve = 200  # for the line saying how many were left out
+    for shown, issue in enumerate(found):
+        f = issue.finding
+        where = f" `{f.file}:{f.line}`" if f.file and f.line else f" `{f.file}`" if f.file else ""
+        icon = "❌" if issue.level == "error" else "⚠️"
+        line = f"- {icon} **{issue.gate}**{where} {cell(issue.message)}\n"
+        if len((out + line).encode("utf-8")) > budget - reserve:
+            more = len(found) - shown
+            return out + f"\n… and {more} more finding{'s' * (more != 1)}: the JSON report lists all.\n"
+        out += line
+    return out
