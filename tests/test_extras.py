@@ -59,3 +59,36 @@ def test_each_gate_extra_is_declared_and_in_all() -> None:
     for _, _, extra in GATES.values():
         assert extras[extra], f"extra {extra} installs nothing"
     assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom]"]
+
+
+def test_declared_dependencies_cover_every_import() -> None:
+    """Each third-party module the package imports (at any depth, in any function)
+    belongs to a distribution the base install or an extra declares."""
+    import ast
+    import importlib.metadata
+    import sys
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    imported: set[str] = set()
+    for source in (ROOT / "pytest_promote").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"pytest_promote"}
+    providers = importlib.metadata.packages_distributions()
+    extras = project()["optional-dependencies"].values()
+    declared = {
+        canonicalize_name(Requirement(text).name)
+        for text in [*project()["dependencies"], *(text for extra in extras for text in extra)]
+    }
+
+    undeclared = {
+        module: providers.get(module)
+        for module in sorted(third_party)
+        if not {canonicalize_name(d) for d in providers.get(module, [])} & declared
+    }
+    assert not undeclared, f"imported but not declared (module: distributions): {undeclared}"

@@ -110,7 +110,7 @@ def test_only_an_override_lifts_a_freeze(project, monkeypatch) -> None:
     )
     assert result.ret == 0
     result.stdout.fnmatch_lines([
-        "XFAIL promote::freeze - overridden by oncall until 2025-06-07: hotfix INC-9 | "
+        "XFAIL promote::freeze - *overridden by oncall until 2025-06-07: hotfix INC-9 | "
         "freeze: production is frozen by 'weekend' until 2025-06-07 08:00 CEST*",
     ])
 

@@ -46,7 +46,7 @@ def test_override_xfails_the_gate_and_the_verdict_says_so(project, actor) -> Non
         "*stage staging: GREEN with 1 override: accepted, staging accepts yellow",
         "*smoke*required*overridden*",
         "override smoke (failed) by octocat: smoke env down, INC-42",
-        "XFAIL promote::smoke - overridden by octocat: smoke env down, INC-42 | "
+        "XFAIL promote::smoke - *overridden by octocat: smoke env down, INC-42 | "
         "smoke: `false` exited 1*",
     ])
     report = json.loads((pytester.path / "r.json").read_text())
@@ -122,7 +122,7 @@ until = {tomorrow.isoformat()}
 """)
     result = pytester.runpytest("--promote-to=staging", *RUN)
     result.stdout.fnmatch_lines(
-        [f"XFAIL promote::smoke - overridden by alice until {tomorrow}: flaky*"]
+        [f"XFAIL promote::smoke - *overridden by alice until {tomorrow}: flaky*"]
     )
     assert result.ret == 0
 
