@@ -4,6 +4,7 @@ dependency at its declared lower bound, and from the sdist."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import nox
@@ -54,12 +55,12 @@ def lowest(session: nox.Session) -> None:
 def sdist(session: nox.Session) -> None:
     """The sdist holds what its own tests need: build it, install it, run tests from it."""
     session.install("build")
-    tmp = Path(session.create_tmp())
-    session.run("python", "-m", "build", "--sdist", "--outdir", str(tmp), ".")
-    (archive,) = tmp.glob("pytest_promote-*.tar.gz")
-    session.run("tar", "xzf", str(archive), "-C", str(tmp), external=True)
-    unpacked = archive.with_name(archive.name.removesuffix(".tar.gz"))
-    with session.chdir(unpacked):
-        session.install(".[test]")
-        session.run(*SUITE, "tests/test_cli.py", "tests/test_extras.py", "tests/test_policy.py")
-
+    # Outside the checkout: the tests' own projects must not sit under this pyproject.toml.
+    with tempfile.TemporaryDirectory(prefix="pytest-promote-sdist-") as where:
+        tmp = Path(where)
+        session.run("python", "-m", "build", "--sdist", "--outdir", str(tmp), ".")
+        (archive,) = tmp.glob("pytest_promote-*.tar.gz")
+        session.run("tar", "xzf", str(archive), "-C", str(tmp), external=True)
+        with session.chdir(archive.with_name(archive.name.removesuffix(".tar.gz"))):
+            session.install(".[test]")
+            session.run(*SUITE, "tests/test_cli.py", "tests/test_extras.py", "tests/test_policy.py")
