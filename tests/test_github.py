@@ -96,6 +96,6 @@ def test_ten_errors_and_ten_warnings_then_one_notice_of_the_rest() -> None:
 
 
 def test_no_notice_when_everything_is_annotated() -> None:
-    result = GateResult.failed("lint: 10", findings=[Finding(str(n)) for n in range(10)])
+    result = GateResult.failed("lint: 10", findings=[Finding(str(n), file="m.py") for n in range(10)])
 
     assert len(lines(verdict(GateOutcome("lint", "required", result)))) == 10
