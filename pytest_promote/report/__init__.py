@@ -33,7 +33,8 @@ def write_atomic(path: Path, text: str) -> None:
 
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     """Write the JSON report, Markdown summary, SARIF and Code Quality reports; add the
-    JUnit properties. Every text passes the run's redactor.
+    JUnit properties. Every text passes the run's redactor (SARIF and Code Quality:
+    each finding's message, so the fingerprints stay whole).
 
     An output that cannot be written is remembered, not raised: the ledger record
     (written after this) must not be lost to it; the session then exits 4.
@@ -52,11 +53,11 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     found = issues.of(run, verdict)
     sarif_path = config.getoption("promote_sarif")
     if sarif_path:
-        text = run.redact(sarif.render(verdict, found, __version__))
+        text = sarif.render(verdict, found, __version__)
         _output(failed, "--promote-sarif", sarif_path, lambda: write_atomic(Path(sarif_path), text))
     quality_path = config.getoption("promote_codequality")
     if quality_path:
-        quality = run.redact(codequality.render(found))
+        quality = codequality.render(found)
         _output(
             failed, "--promote-codequality", quality_path,
             lambda: write_atomic(Path(quality_path), quality),

@@ -92,5 +92,5 @@ def write(tr: Any, run: PromoteRun) -> None:
     for line in override_lines(verdict):
         tr.write_line(line)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in github.lines(verdict, github.where(tr.config)):
+        for line in github.lines(verdict, github.where(run.context.config)):
             tr.write_line(line)
