@@ -35,8 +35,11 @@ def install(config: pytest.Config, run: PromoteRun) -> None:
 
     def handler(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
-        if run.terminated is None:
-            run.terminated = name
+        if run.terminated is not None:
+            # Already ending: runners often signal the whole process group, or twice.
+            # Raising again would break off the cleanup that ends what the gates started.
+            return
+        run.terminated = name
         raise Terminated(f"pytest-promote: {name} received, ending the run")
 
     previous = {}

@@ -123,8 +123,8 @@ def interrupted_project(pytester: pytest.Pytester, sleeper: str) -> None:
         subprocess.run(["git", *args], cwd=pytester.path, check=True, capture_output=True)
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
-def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame) -> None:
+@pytest.mark.parametrize(("signame", "times"), [("SIGTERM", 1), ("SIGHUP", 1), ("SIGINT", 1), ("SIGTERM", 3)])
+def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame, times) -> None:
     sleeper = unique_sleep()
     interrupted_project(pytester, sleeper)
     env = {**os.environ, "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e",
@@ -138,7 +138,9 @@ def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame) ->
         wait_for(lambda: (root / "started").exists(), "the test to start")
         wait_for(lambda: leftovers(sleeper), "the command gate to start")
         wait_for(lambda: leftovers("_secretworker.py", root), "a secrets worker to start")
-        proc.send_signal(getattr(signal, signame))
+        for _ in range(times):  # a repeated signal must not break off the cleanup
+            proc.send_signal(getattr(signal, signame))
+            time.sleep(0.3)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
