@@ -49,11 +49,17 @@ def test_first_run_is_red_with_findings_then_green_after_the_readme_s_changes(
     (new_tests,) = re.findall(r"```python\n(.*?)```", readme, re.S)
     with open(shop.path / "tests" / "test_cart.py", "a", encoding="utf-8") as tests:
         tests.write("\n\n" + "\n".join(line.removeprefix("   ") for line in new_tests.splitlines()))
+    uncommitted = promote(pytester, "staging")
+    uncommitted.stdout.fnmatch_lines(
+        ["stage staging: YELLOW (advisory gate lint failed)*not accepted*working tree dirty: 2 paths differ*"])
+    assert uncommitted.ret == 0  # a local pre-check: the colour decides the exit status
+    shop.commit("type error mended, shipping tested")
     yellow = promote(pytester, "staging")
     yellow.stdout.fnmatch_lines(["stage staging: YELLOW (advisory gate lint failed): accepted*"])
     assert yellow.ret == 0
 
     cart.write_text(cart.read_text().replace("import json\n", ""))
+    shop.commit("unused import removed")
     green = promote(pytester, "production")
     green.stdout.fnmatch_lines(["stage production: GREEN: accepted, production accepts green"])
     assert green.ret == 0
