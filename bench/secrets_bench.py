@@ -28,8 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_promote.gates.secrets import files_to_scan
-from pytest_promote.secretscan import scan
+from pytest_promote.gates.secrets.gate import files_to_scan
+from pytest_promote.gates.secrets.scan import scan
 
 DETECT_SECRETS = str(Path(sys.executable).with_name("detect-secrets"))
 WORDS = [

@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest import hookimpl
 
-    from pytest_promote.gate import Finding, Gate, GateContext, GateResult, NoOptions
-    from pytest_promote.schema import maximum, minimum
+    from pytest_promote.api import Finding, Gate, GateContext, GateResult, NoOptions
+    from pytest_promote.policy.schema import maximum, minimum
 
 __version__ = "0.1.0"
 
 _WHERE = {
-    "Finding": "pytest_promote.gate",
-    "Gate": "pytest_promote.gate",
-    "GateContext": "pytest_promote.gate",
-    "GateResult": "pytest_promote.gate",
-    "NoOptions": "pytest_promote.gate",
-    "maximum": "pytest_promote.schema",
-    "minimum": "pytest_promote.schema",
+    "Finding": "pytest_promote.api",
+    "Gate": "pytest_promote.api",
+    "GateContext": "pytest_promote.api",
+    "GateResult": "pytest_promote.api",
+    "NoOptions": "pytest_promote.api",
+    "maximum": "pytest_promote.policy.schema",
+    "minimum": "pytest_promote.policy.schema",
     "hookimpl": "pytest",  # pytest's own marker marks pytest_promote_* hooks too
 }
 

@@ -10,8 +10,8 @@ import pluggy
 if TYPE_CHECKING:
     import pytest
 
-    from pytest_promote.gate import Gate
-    from pytest_promote.scorecard import Verdict
+    from pytest_promote.api import Gate
+    from pytest_promote.runner.scorecard import Verdict
 
 hookspec = pluggy.HookspecMarker("pytest")
 

@@ -91,14 +91,14 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("promote_json") and not config.getoption("promote_status"):
         raise pytest.UsageError("--promote-json needs --promote-status")
     if config.getoption("promote_to") is not None and not config.getoption("promote_status"):
-        from pytest_promote.session import GateLoop
+        from pytest_promote.runner.session import GateLoop
 
         config.pluginmanager.register(GateLoop(config), "promote-loop")
     if not config.getoption("promote_status"):
         return None
     if config.getoption("promote_to") is not None:
         raise pytest.UsageError("--promote-status runs no gates; drop --promote-to")
-    from pytest_promote.status import main
+    from pytest_promote.ledger.status import main
 
     return main(config)
 
@@ -114,12 +114,12 @@ def pytest_load_initial_conftests(
     namespace = early_config.known_args_namespace
     if getattr(namespace, "promote_to", None) is None:
         return
-    from pytest_promote import toolrun
+    from pytest_promote._util import process as toolrun
 
     toolrun.remember_environ(early_config)
     if getattr(namespace, "promote_only", False):
         return
-    from pytest_promote.gates import coverage_data
+    from pytest_promote.gates.coverage import data as coverage_data
 
     coverage_data.start_early(early_config)
 
@@ -142,7 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
             f"--promote-to: pytest-promote runs on POSIX systems only (Linux, macOS), not on "
             f"{os.name!r}: its gates run tools in process groups; run it in WSL or a container"
         )
-    from pytest_promote.session import activate
+    from pytest_promote.runner.session import activate
 
     activate(config)
 

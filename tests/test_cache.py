@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pytest_promote import cache
-from pytest_promote.gate import Finding, GateResult
+from pytest_promote.api import Finding, GateResult
+from pytest_promote.runner import cache
 
 POLICY = """
 [tool.ruff.lint]

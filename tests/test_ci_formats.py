@@ -10,10 +10,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from pytest_promote.gate import Finding, GateResult
+from pytest_promote.api import Finding, GateResult
 from pytest_promote.report import codequality, markdown, sarif
 from pytest_promote.report.issues import issues
-from pytest_promote.scorecard import GateOutcome, Verdict
+from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 #: The OASIS SARIF 2.1.0 schema (errata 01), as published in oasis-tcs/sarif-spec.
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())

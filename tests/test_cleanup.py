@@ -137,7 +137,7 @@ def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame, ti
         root = pytester.path.resolve()
         wait_for(lambda: (root / "started").exists(), "the test to start")
         wait_for(lambda: leftovers(sleeper), "the command gate to start")
-        wait_for(lambda: leftovers("_secretworker.py", root), "a secrets worker to start")
+        wait_for(lambda: leftovers("secrets/worker.py", root), "a secrets worker to start")
         for _ in range(times):  # a repeated signal must not break off the cleanup
             proc.send_signal(getattr(signal, signame))
             time.sleep(0.3)
@@ -147,7 +147,7 @@ def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame, ti
             proc.kill()
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
     assert settle(sleeper) == [], out
-    assert settle("_secretworker.py", root) == [], out
+    assert settle("secrets/worker.py", root) == [], out
     assert "Traceback" not in out
     assert f"RED (run terminated by {signame};" in out
     note = subprocess.run(["git", "notes", f"--ref={REF}", "show", "HEAD"], cwd=root,

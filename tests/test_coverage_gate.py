@@ -16,9 +16,9 @@ import pytest
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
-from pytest_promote.gates import coverage as coverage_gate
-from pytest_promote.gates import coverage_data
-from pytest_promote.gates.coverage import CoverageGate, CoverageOptions, analyse
+from pytest_promote.gates.coverage import data as coverage_data
+from pytest_promote.gates.coverage import gate as coverage_gate
+from pytest_promote.gates.coverage.gate import CoverageGate, CoverageOptions, analyse
 from pytest_promote.gates.tests import TestsGate
 from pytest_promote.policy import load
 

@@ -56,7 +56,7 @@ def test_an_interrupted_gate_is_an_error_everywhere(pytester: pytest.Pytester) -
     pytester.makeconftest(
         """
         import pytest
-        from pytest_promote.gate import Gate
+        from pytest_promote.api import Gate
 
         class Interrupted(Gate):
             def evaluate(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from gitrepo import Repo
 
-from pytest_promote import git
+from pytest_promote._util import git
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promote.gate import Finding, GateResult
+from pytest_promote.api import Finding, GateResult
 from pytest_promote.report.github import lines as github_lines
-from pytest_promote.scorecard import GateOutcome, Verdict
+from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 POLICY = """
 [tool.ruff.lint]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promote import jsonpath
+from pytest_promote._util import jsonpath
 
 DOC = {
     "a": {"b": [{"c": 3}, {"c": 4}]},

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gitrepo import NO_CACHE
 
-from pytest_promote.__main__ import main
+from pytest_promote.cli import main
 
 POLICY = """
 [tool.promote]
@@ -136,7 +136,7 @@ def test_a_moved_clock_is_refused_in_ci(project, monkeypatch) -> None:
 
 
 def test_the_clock_is_utc_where_the_readme_says_so(monkeypatch) -> None:
-    from pytest_promote import clock
+    from pytest_promote._util import clock
 
     # 00:30 in Berlin on the 2nd is still the 1st in UTC, the day overrides count in.
     monkeypatch.setenv("PROMOTE_NOW", "2025-07-02T00:30:00+02:00")

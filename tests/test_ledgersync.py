@@ -16,7 +16,8 @@ from pytest_promote.ledger import REF
 WRITER = """
 import datetime, sys
 from pathlib import Path
-from pytest_promote import git, ledger
+from pytest_promote import ledger
+from pytest_promote._util import git
 root, count, tag = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 head = git.head(root)
 for i in range(count):

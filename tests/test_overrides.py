@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from pytest_promote.overrides import parse_option
+from pytest_promote.policy.overrides import parse_option
 
 POLICY = """
 [tool.promote]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promote.pathglob import matches, matches_any
+from pytest_promote._util.paths import matches, matches_any
 
 
 @pytest.mark.parametrize(

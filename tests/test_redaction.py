@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.redact import MASK, Redactor, url_credentials
+from pytest_promote._util.redact import MASK, Redactor, url_credentials
 
 #: Planted secrets, and which part of the run would echo each (allowlisted for this
 #: repository's own secrets gate).
@@ -125,8 +125,8 @@ def test_the_redactor_masks_found_values_and_what_detect_secrets_flags() -> None
 def test_secret_values_are_read_back_from_their_lines(tmp_path: Path) -> None:
     import hashlib
 
-    from pytest_promote.gates.secrets import recover_values
-    from pytest_promote.secretscan import Hit
+    from pytest_promote.gates.secrets.gate import recover_values
+    from pytest_promote.gates.secrets.scan import Hit
 
     (tmp_path / "f.py").write_text(f'x = 1\npassword = "{LOGGED}"  # note\n')
     digest = hashlib.sha1(LOGGED.encode()).hexdigest()

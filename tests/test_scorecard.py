@@ -6,9 +6,9 @@ from types import MappingProxyType
 
 import pytest
 
-from pytest_promote.gate import GateResult
+from pytest_promote.api import GateResult
 from pytest_promote.policy import Stage
-from pytest_promote.scorecard import GateOutcome, decide
+from pytest_promote.runner.scorecard import GateOutcome, decide
 
 STAGE = Stage("staging", "green", ("tests", "lint"), ("types",), (), MappingProxyType({}))
 PASS = GateResult.passed("ok")

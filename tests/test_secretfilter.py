@@ -13,8 +13,8 @@ from detect_secrets.util.code_snippet import get_code_snippet
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote import secretfilter
-from pytest_promote.secretfilter import FILTERS, is_indirect_reference, is_line_allowlisted
+from pytest_promote.gates.secrets import filters as secretfilter
+from pytest_promote.gates.secrets.filters import FILTERS, is_indirect_reference, is_line_allowlisted
 
 # The characters the original regex cares about, and some it does not.
 RELEVANT = list(" \t\v\n\r\f\x1c\u00a0\u2028\u3000:=![]()a_.-Z9\u00e9\u0663")

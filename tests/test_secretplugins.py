@@ -8,8 +8,8 @@ from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector as Original
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote import secretplugins
-from pytest_promote.secretplugins import IbmCloudIamDetector
+from pytest_promote.gates.secrets import plugins as secretplugins
+from pytest_promote.gates.secrets.plugins import IbmCloudIamDetector
 
 TOKEN = "abcdefghijABCDEFGHIJ0123456789_-abcdefghijKL"  # 44 characters, a test string
 PIECES = st.one_of(

@@ -14,7 +14,7 @@ import detect_secrets
 import pytest
 from test_secretscan import DictStore, plain_scan, rows
 
-from pytest_promote.secretscan import scan
+from pytest_promote.gates.secrets.scan import scan
 
 SOURCE = '''\
 password = "hunter2hunter2xyz"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from pytest_promote import secretscan
-from pytest_promote.secretscan import ScanError, scan
-from pytest_promote.shares import share_out
+from pytest_promote.gates.coverage.shares import share_out
+from pytest_promote.gates.secrets import scan as secretscan
+from pytest_promote.gates.secrets.scan import ScanError, scan
 from tests import secrets_corpus
 
 DETECT_SECRETS = str(Path(sys.executable).with_name("detect-secrets"))
@@ -207,7 +207,7 @@ def wide_rows(count: int, planted: dict[int, str]) -> list[str]:
 
 
 def test_files_scanned_in_pieces_give_detect_secrets_findings(tmp_path: Path) -> None:
-    from pytest_promote._secretworker import piece_bounds
+    from pytest_promote.gates.secrets.worker import piece_bounds
 
     lines, pieces = 300, 4  # every wide file below is cut into this many pieces
     cuts = [piece_bounds(lines, i, pieces)[0] for i in range(1, pieces)]

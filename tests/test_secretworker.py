@@ -11,8 +11,9 @@ from detect_secrets.settings import default_settings, get_plugins
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote import _secretworker as worker
-from pytest_promote import secretfilter, secretscan
+from pytest_promote.gates.secrets import filters as secretfilter
+from pytest_promote.gates.secrets import scan as secretscan
+from pytest_promote.gates.secrets import worker
 from tests import secrets_corpus
 
 Found = list[tuple[int, str, str, bool]]

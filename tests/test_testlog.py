@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_promote.testlog import TestLog
+from pytest_promote.runner.testlog import TestLog
 
 
 def test_reads_junit_outcomes(pytester) -> None:

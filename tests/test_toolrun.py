@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.toolrun import BackgroundTool, ToolError, find_tool, tool_identity
+from pytest_promote._util.process import BackgroundTool, ToolError, find_tool, tool_identity
 
 
 def python(code: str) -> list[str]:

@@ -90,7 +90,7 @@ def test_missing_or_malformed_junit_is_a_usage_error(project) -> None:
 def test_two_plugins_providing_one_gate_kind_are_named(project) -> None:
     pytester = project()
     pytester.makeconftest("""
-        from pytest_promote.gate import Gate
+        from pytest_promote.api import Gate
 
         class MyLint(Gate):
             pass
@@ -106,7 +106,7 @@ def test_two_plugins_providing_one_gate_kind_are_named(project) -> None:
 def test_a_plugins_kind_name_must_be_a_valid_gate_id(project) -> None:
     pytester = project()
     pytester.makeconftest("""
-        from pytest_promote.gate import Gate
+        from pytest_promote.api import Gate
 
         def pytest_promote_gate_kinds():
             return {"my kind": Gate}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.__main__ import main
+from pytest_promote.cli import main
 
 POLICY = """
 [tool.promote]

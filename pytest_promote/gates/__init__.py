@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from pytest_promote.gate import Gate
+from pytest_promote.api import Gate
 
 
 @pytest.hookimpl(trylast=True)
@@ -19,7 +19,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.approval import ApprovalGate
     from pytest_promote.gates.artifacts import ArtifactsGate
     from pytest_promote.gates.command import CommandGate
-    from pytest_promote.gates.coverage import CoverageGate
+    from pytest_promote.gates.coverage.gate import CoverageGate
     from pytest_promote.gates.deps import DepsGate
     from pytest_promote.gates.drift import DriftGate
     from pytest_promote.gates.freeze import FreezeGate
@@ -29,7 +29,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]]:
     from pytest_promote.gates.metrics import MetricsGate
     from pytest_promote.gates.path import PathGate
     from pytest_promote.gates.provenance import ProvenanceGate
-    from pytest_promote.gates.secrets import SecretsGate
+    from pytest_promote.gates.secrets.gate import SecretsGate
     from pytest_promote.gates.tests import TestsGate
     from pytest_promote.gates.types import TypesGate
 

@@ -2,7 +2,7 @@
 
 Seed Promote state machine (a designated reviewer approves after manual testing in
 test) and seed TTA (tech lead, QA and security approvals). Approvals are recorded
-with ``python -m pytest_promote approve --stage STAGE`` (see :mod:`pytest_promote.approve`).
+with ``python -m pytest_promote approve --stage STAGE`` (see :mod:`pytest_promote.cli.approve`).
 
 Rules: only approvals for this very stage count, each reviewer once. The commit's
 author never counts, even when a reviewer, so nobody approves their own change
@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from pytest_promote import git
-from pytest_promote.approve import APPROVALS_REF, Approval, identities, is_author, read
-from pytest_promote.gate import Finding, Gate, GateResult
-from pytest_promote.schema import minimum
+from pytest_promote._util import git
+from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.cli.approve import APPROVALS_REF, Approval, identities, is_author, read
+from pytest_promote.policy.schema import minimum
 
 
 @dataclasses.dataclass(frozen=True)

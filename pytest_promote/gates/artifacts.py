@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path, PurePosixPath
 
-from pytest_promote.gate import Finding, Gate, GateResult, relative
-from pytest_promote.schema import minimum
+from pytest_promote.api import Finding, Gate, GateResult, relative
+from pytest_promote.policy.schema import minimum
 
 
 @dataclasses.dataclass(frozen=True)

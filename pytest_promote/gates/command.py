@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import shlex
 
-from pytest_promote.gate import Gate, GateResult
-from pytest_promote.schema import bounded, timeout
-from pytest_promote.toolrun import BackgroundTool, ToolError, project_environ, tail
+from pytest_promote._util.process import BackgroundTool, ToolError, project_environ, tail
+from pytest_promote.api import Gate, GateResult
+from pytest_promote.policy.schema import bounded, timeout
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from pytest_promote import sbom
-from pytest_promote.background import in_background
-from pytest_promote.gate import Finding, Gate, GateResult, relative
+from pytest_promote.api import Finding, Gate, GateResult, relative
+from pytest_promote.gates import sbom
+from pytest_promote.runner.background import in_background
 
 
 @dataclasses.dataclass(frozen=True)

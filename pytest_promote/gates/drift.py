@@ -17,10 +17,10 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pytest_promote import jsonpath
-from pytest_promote.gate import Finding, Gate, GateResult
-from pytest_promote.schema import timeout
-from pytest_promote.toolrun import BackgroundTool, ToolError, project_environ
+from pytest_promote._util import jsonpath
+from pytest_promote._util.process import BackgroundTool, ToolError, project_environ
+from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.policy.schema import timeout
 
 SOURCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 # Run in a fresh interpreter from the project root: the contract comes from the code

@@ -2,7 +2,7 @@
 
 ``[[tool.promote.freeze]]`` entries are weekly (``days`` and ``from``/``to`` times in
 a ``timezone``) or dated (``start``/``end``: dates, inclusive, or date-times). The
-clock is :func:`pytest_promote.clock.now` (``PROMOTE_NOW`` sets it).
+clock is :func:`pytest_promote._util.clock.now` (``PROMOTE_NOW`` sets it).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
-from pytest_promote import clock
-from pytest_promote.gate import Gate, GateResult
-from pytest_promote.schema import coerce, did_you_mean, policy_error
+from pytest_promote._util import clock
+from pytest_promote.api import Gate, GateResult
+from pytest_promote.policy.schema import coerce, did_you_mean, policy_error
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 KEYS = {"name", "reason", "stages", "days", "from", "to", "timezone", "start", "end"}

@@ -19,10 +19,10 @@ from concurrent.futures import Future
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pytest_promote import jsonpath
-from pytest_promote.background import in_background
-from pytest_promote.gate import Gate, GateResult
-from pytest_promote.schema import bounded, timeout
+from pytest_promote._util import jsonpath
+from pytest_promote.api import Gate, GateResult
+from pytest_promote.policy.schema import bounded, timeout
+from pytest_promote.runner.background import in_background
 
 BODY_LIMIT = 1 << 20  # read at most 1 MiB of a response
 EXCERPT = 200

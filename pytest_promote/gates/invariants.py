@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from pytest_promote.gate import Finding, Gate, GateResult
+from pytest_promote.api import Finding, Gate, GateResult
 from pytest_promote.gates.tests import no_results
-from pytest_promote.schema import minimum
+from pytest_promote.policy.schema import minimum
 
 
 @dataclasses.dataclass(frozen=True)

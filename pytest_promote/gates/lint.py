@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pytest_promote.cache import config_chain
-from pytest_promote.gate import Finding, GateResult, install_hint, relative
-from pytest_promote.jsonpath import Shape
-from pytest_promote.schema import timeout
-from pytest_promote.toolrun import BackgroundTool, ToolError, ToolGate
+from pytest_promote._util.jsonpath import Shape
+from pytest_promote._util.process import BackgroundTool, ToolError, ToolGate
+from pytest_promote.api import Finding, GateResult, install_hint, relative
+from pytest_promote.policy.schema import timeout
+from pytest_promote.runner.cache import config_chain
 
 #: The files ruff reads its settings from, closest to a checked file first.
 RUFF_CONFIGS = (".ruff.toml", "ruff.toml", "pyproject.toml")

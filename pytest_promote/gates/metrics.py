@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from pytest_promote import jsonpath
-from pytest_promote.gate import Finding, Gate, GateResult
-from pytest_promote.schema import maximum, minimum
+from pytest_promote._util import jsonpath
+from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.policy.schema import maximum, minimum
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,8 +7,9 @@ this one. Required by default at every stage after the first.
 
 from __future__ import annotations
 
-from pytest_promote import git, ledger
-from pytest_promote.gate import Finding, Gate, GateResult
+from pytest_promote import ledger
+from pytest_promote._util import git
+from pytest_promote.api import Finding, Gate, GateResult
 
 
 class PathGate(Gate):

@@ -19,9 +19,9 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pytest_promote import git
-from pytest_promote.gate import Finding, Gate, GateResult
-from pytest_promote.pathglob import matches_any
+from pytest_promote._util import git
+from pytest_promote._util.paths import matches_any
+from pytest_promote.api import Finding, Gate, GateResult
 
 #: Environment variables naming the branch a CI pull/merge request targets.
 CI_TARGET_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from pytest_promote.gate import Finding, Gate, GateContext, GateResult
-from pytest_promote.schema import maximum, minimum
+from pytest_promote.api import Finding, Gate, GateContext, GateResult
+from pytest_promote.policy.schema import maximum, minimum
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pytest_promote.gate import Finding, GateResult, install_hint, relative
-from pytest_promote.jsonpath import Shape
-from pytest_promote.schema import maximum, timeout
-from pytest_promote.toolrun import ToolGate
+from pytest_promote._util.jsonpath import Shape
+from pytest_promote._util.process import ToolGate
+from pytest_promote.api import Finding, GateResult, install_hint, relative
+from pytest_promote.policy.schema import maximum, timeout
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +62,7 @@ class TypesGate(ToolGate):
         """No file analysed, where the paths hold Python files: pyright judged nothing."""
         if data["summary"]["filesAnalyzed"]:
             return None
-        from pytest_promote.cache import source_files
+        from pytest_promote.runner.cache import source_files
 
         root = self.context.rootpath
         python = [p for p in source_files(root, self.paths, self.suffixes)
@@ -87,7 +87,7 @@ class TypesGate(ToolGate):
         """Every Python file under the root, hidden directories too (pyright follows
         imports anywhere, and its ``include`` may name any), the configuration files,
         and what their ``extends`` reaches."""
-        from pytest_promote.cache import config_chain, source_files
+        from pytest_promote.runner.cache import config_chain, source_files
 
         root = self.context.rootpath
         found = set(source_files(root, None, self.suffixes, hidden=True))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.scorecard import Verdict
+from pytest_promote.runner.scorecard import Verdict
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -41,7 +41,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     """
     from pytest_promote import __version__
     from pytest_promote.report import codequality, issues, json_report, junit, markdown, sarif
-    from pytest_promote.run import RUN_KEY
+    from pytest_promote.runner.run import RUN_KEY
 
     run = config.stash[RUN_KEY]
     failed = run.failed_outputs

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from pytest_promote.report.issues import level
-from pytest_promote.scorecard import Verdict
+from pytest_promote.runner.scorecard import Verdict
 
 #: Annotations of each level GitHub shows per step.
 PER_LEVEL = 10

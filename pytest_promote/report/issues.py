@@ -11,11 +11,11 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pytest_promote.gate import Finding, relative
-from pytest_promote.scorecard import GateOutcome, Verdict
+from pytest_promote.api import Finding, relative
+from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
-    from pytest_promote.run import PromoteRun
+    from pytest_promote.runner.run import PromoteRun
 
 Level = Literal["error", "warning"]
 

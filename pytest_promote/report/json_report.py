@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote import git
-from pytest_promote.scorecard import GateOutcome, Verdict
+from pytest_promote._util import git
+from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
-    from pytest_promote.run import PromoteRun
+    from pytest_promote.runner.run import PromoteRun
 
 #: Bumped whenever a field changes meaning or goes away (docs/outputs.md, "JSON report").
 SCHEMA_VERSION = 1

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_promote.scorecard import Verdict
+from pytest_promote.runner.scorecard import Verdict
 
 
 def properties(verdict: Verdict) -> list[tuple[str, str]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pytest_promote.report.issues import Issue
-from pytest_promote.scorecard import Verdict
+from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:
-    from pytest_promote.run import PromoteRun
+    from pytest_promote.runner.run import PromoteRun
 
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "not run": "⏭️"}
 #: GitHub shows a job step's summary only up to 1 MiB.

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pytest_promote.report.issues import Issue
-from pytest_promote.scorecard import Verdict
+from pytest_promote.runner.scorecard import Verdict
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS = 25_000

@@ -6,12 +6,12 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pytest_promote.gate import findings_text
+from pytest_promote.api import findings_text
 from pytest_promote.report import github
-from pytest_promote.scorecard import GateOutcome, Verdict
+from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
-    from pytest_promote.run import PromoteRun
+    from pytest_promote.runner.run import PromoteRun
 
 
 def override_lines(verdict: Verdict) -> list[str]:

@@ -1,0 +1,362 @@
+"""Run an external tool in the background and collect its JSON output, failing closed.
+
+The tool gates (lint, types, ...) start their tool when the session knows the plan,
+so it works while the tests run, and collect the result after them. Everything that
+can go wrong (tool not installed, not runnable, crashed, timed out, printed something
+that is not JSON) becomes a :class:`ToolError` whose message carries the tool's own
+words; a gate turns it into ``GateResult.error`` and never passes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, ClassVar, cast
+
+import pytest
+
+from pytest_promote._util.jsonpath import Shape, mismatch
+from pytest_promote.api import Gate, GateContext, GateResult
+
+#: How much of a tool's own output an error message quotes.
+TAIL_LINES = 15
+#: How many characters of output of an unexpected shape an error message quotes.
+HEAD_CHARS = 200
+#: The niceness increment of tool gates' processes (see BackgroundTool.nice).
+BACKGROUND_NICE = 10
+#: The environment pytest started with, taken before the project's conftests ran.
+ENVIRON_KEY = pytest.StashKey[dict[str, str]]()
+#: coverage.py's requests that every new Python process measure itself: they are
+#: for the processes the tests start, never for the gates' tools and workers.
+MEASURING_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
+
+
+class ToolError(Exception):
+    """The tool could not give a usable result; the message says why, in its words."""
+
+
+def remember_environ(config: pytest.Config) -> None:
+    """Keep the environment as it is now, at start-up (``pytest_load_initial_conftests``,
+    before the conftests are imported): the one the tools run in."""
+    config.stash[ENVIRON_KEY] = dict(os.environ)
+
+
+def project_environ(config: pytest.Config | None) -> dict[str, str]:
+    """The environment a gate's tool runs in: pytest's at start-up, as a user's own
+    ``pyright`` or ``ruff`` at the project root would see it, whatever the tests'
+    conftests later do to ``os.environ``; without coverage.py's requests to measure
+    new processes. The current environment where none was kept (``config`` None)."""
+    kept = config.stash.get(ENVIRON_KEY, None) if config is not None else None
+    env = dict(os.environ if kept is None else kept)
+    for name in MEASURING_VARIABLES:
+        env.pop(name, None)
+    return env
+
+
+def spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Popen[bytes]:
+    """Start ``argv`` as the leader of a new process group (and session), so that
+    :func:`end` can reach every process it starts, also after it exited itself.
+
+    ``nice`` lowers the group's priority after the start (a background tool yields
+    the CPU to the tests), never in the child before exec: ``preexec_fn`` is unsafe
+    while threads run, and the secrets scan starts its workers from a thread.
+    Raises OSError when ``argv`` cannot be started.
+    """
+    proc = cast("subprocess.Popen[bytes]", subprocess.Popen(list(argv), start_new_session=True, **popen))
+    if nice:
+        with contextlib.suppress(OSError):  # already gone, or not permitted: no harm
+            target = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
+            os.setpriority(os.PRIO_PGRP, proc.pid, target)
+    return proc
+
+
+def end(proc: subprocess.Popen[Any]) -> None:
+    """Kill ``proc``'s whole process group (what it left running, too) and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def find_tool(name: str, module: str | None = None) -> list[str] | None:
+    """The argv prefix that runs ``name``, or None when it is not installed.
+
+    The executable next to the running interpreter comes first (the environment
+    pytest-promote was installed into), then ``PATH``, then ``python -m module``.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which(name)
+    if found:
+        return [found]
+    if module and importlib.util.find_spec(module) is not None:
+        return [sys.executable, "-m", module]
+    return None
+
+
+def tool_identity(argv: Sequence[str], dist: str) -> str:
+    """What changes when the tool is upgraded: the installed ``dist`` version when the
+    tool belongs to this interpreter's environment, else the executable's path and stat.
+    """
+    exe = Path(argv[0])
+    local = argv[0] == sys.executable or exe.parent == Path(sys.executable).parent
+    if local:
+        try:
+            return f"{dist}=={importlib.metadata.version(dist)}"
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    try:
+        real = exe.resolve()
+        stat = real.stat()
+    except OSError:
+        return " ".join(argv)
+    return f"{real}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+class BackgroundTool:
+    """One run of an external tool, started now and collected later.
+
+    ``name`` is how messages call the tool and ``hint`` what to do when it is missing;
+    ``display`` replaces the command line in messages (e.g. a user's own command).
+    ``cleanup`` registers :meth:`stop` once the tool is started (a gate passes
+    ``config.add_cleanup``), so a session that ends early leaves nothing running.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str] | None,
+        cwd: Path,
+        timeout: float,
+        hint: str = "",
+        env: dict[str, str] | None = None,
+        nice: int = 0,
+        display: str | None = None,
+        cleanup: Callable[[Callable[[], None]], object] | None = None,
+    ) -> None:
+        self.name = name
+        self.cleanup = cleanup
+        self.nice = nice
+        self.display = display
+        self.argv = list(argv) if argv else None
+        self.cwd = cwd
+        self.timeout = timeout
+        self.hint = hint
+        self.env = env
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._error: str | None = None
+        self._began = 0.0
+        #: The tool's stdout, once :meth:`json_output` read it.
+        self.stdout = ""
+
+    def start(self) -> None:
+        """Launch the tool; a failure to launch is kept and reported by :meth:`wait`."""
+        if self.argv is None:
+            self._error = (
+                f"{self.name} not found (neither beside {sys.executable} nor on PATH)"
+            )
+            return
+        # Files, not pipes: a chatty tool never blocks on a full pipe while the tests
+        # run; they are closed once read (in :meth:`wait`).
+        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self._began = time.monotonic()
+        try:
+            # Its own group, so its children (node, a command's background jobs) end with it.
+            self._proc = spawn(
+                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+                stdout=self._out, stderr=self._err, nice=self.nice,
+            )
+        except OSError as exc:
+            self._error = f"cannot run {self.display or self.argv[0]}: {exc.strerror or exc}"
+            return
+        if self.cleanup is not None:
+            self.cleanup(self.stop)
+
+    def wait(self) -> tuple[int, str, str]:
+        """Exit status, stdout and stderr, once the tool finished; ToolError otherwise."""
+        if self._proc is None and self._error is None:
+            self.start()
+        if self._error is not None or self._proc is None:
+            raise ToolError(self._with_hint(self._error or f"{self.name} did not start"))
+        remaining = self.timeout - (time.monotonic() - self._began)
+        try:
+            code = self._proc.wait(timeout=max(remaining, 0.01))
+        except subprocess.TimeoutExpired:
+            end(self._proc)
+            said = tail(_read(self._out) + _read(self._err)) or "(no output)"
+            raise ToolError(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
+        end(self._proc)  # what it started in the background ends with it
+        return code, _read(self._out), _read(self._err)
+
+    def stop(self) -> None:
+        """Kill the tool and every process of its group (the session ended early:
+        Ctrl-C, SIGTERM, ``-x``, a crash before the gates ran, or it left children)."""
+        if self._proc is not None:
+            end(self._proc)
+
+    def json_output(self, ok_codes: Sequence[int]) -> Any:
+        """The tool's stdout parsed as JSON, if it exited with one of ``ok_codes``."""
+        code, out, err = self.wait()
+        said = tail(err) or tail(out) or "(no output)"
+        if code not in ok_codes:
+            how = f"killed by signal {-code}" if code < 0 else f"exited {code}"
+            raise ToolError(self._with_hint(f"{self.shown()} {how}:\n{said}"))
+        self.stdout = out
+        try:
+            return json.loads(out)
+        except ValueError:
+            said = tail(out) or tail(err) or "(no output)"
+            raise ToolError(
+                self._with_hint(f"output of {self.shown()} is not JSON:\n{said}")
+            ) from None
+
+    def shown(self) -> str:
+        """The command line as a user would type it (tool name and arguments)."""
+        if self.display:
+            return self.display
+        argv = self.argv or [self.name]
+        args = argv[3:] if argv[:2] == [sys.executable, "-m"] else argv[1:]
+        return "`" + " ".join([self.name, *args]) + "`"
+
+    def _with_hint(self, message: str) -> str:
+        return f"{message}\n{self.hint}" if self.hint else message
+
+
+def _read(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    text = handle.read().decode("utf-8", "replace")
+    handle.close()
+    return text
+
+
+def tail(text: str, lines: int = TAIL_LINES) -> str:
+    """The last non-blank ``lines`` of ``text``."""
+    kept = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+class ToolGate(Gate):
+    """A gate that runs one external tool over source paths and judges its JSON.
+
+    Subclasses name the tool and implement :meth:`arguments` and :meth:`judge`;
+    the tool starts with the tests, and the result is cacheable by the files under
+    the paths, the configuration files, the tool's version and the options.
+    """
+
+    #: The executable's name, and the distribution whose version identifies it.
+    tool: ClassVar[str] = ""
+    dist: ClassVar[str] = ""
+    #: ``python -m <module>`` when the executable is not found (None: no fallback).
+    module: ClassVar[str | None] = None
+    #: What to do when the tool is missing or cannot run.
+    hint: ClassVar[str] = ""
+    #: Exit statuses after which the output is a result (others are failures to run).
+    ok_codes: ClassVar[tuple[int, ...]] = (0, 1)
+    #: The source files whose contents the result depends on.
+    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
+    #: The structure of the JSON :meth:`judge` relies on (see ``jsonpath.mismatch``).
+    shape: ClassVar[Shape] = object
+
+    def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
+        super().__init__(gate_id, options, context)
+        self.command = find_tool(self.tool, self.module)
+        self._run: BackgroundTool | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...] | None:
+        """The gate's ``paths`` option, else the policy's ``paths``, else None (the
+        tool's own default at the project root)."""
+        return getattr(self.options, "paths", None) or self.context.paths
+
+    def arguments(self) -> list[str]:
+        """The tool's arguments (after the executable)."""
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        """The tool's environment (see :func:`project_environ`)."""
+        return project_environ(self.context.config)
+
+    def judge(self, data: Any) -> GateResult:
+        """The result from the tool's parsed JSON output."""
+        raise NotImplementedError
+
+    def inputs(self) -> list[Path] | None:
+        """Every file the tool may read (None: cannot tell, so never cached)."""
+        from pytest_promote.runner.cache import source_files
+
+        return source_files(self.context.rootpath, self.paths, self.suffixes)
+
+    def missing(self) -> str | None:
+        """The tool is not installed: where it was looked for, and how to install it."""
+        if self.command is not None:
+            return super().missing()
+        return f"{self.tool} not found (neither beside {sys.executable} nor on PATH)\n{self.hint}"
+
+    def fingerprint(self) -> str | None:
+        """The tool's identity, the options and every file the tool may read."""
+        if self.command is None:
+            return None  # an error is never stored; nothing to fingerprint
+        root = self.context.rootpath
+        from pytest_promote.runner.cache import files_digest
+
+        files = self.inputs()
+        if files is None:
+            return None
+        return "\n".join(
+            [
+                tool_identity(self.command, self.dist),
+                repr(self.options),
+                repr(self.paths),
+                files_digest(root, files),
+            ]
+        )
+
+    def start(self) -> None:
+        """Launch the tool in the project root, so its own configuration applies."""
+        argv = [*self.command, *self.arguments()] if self.command else None
+        self._run = BackgroundTool(
+            self.tool, argv, self.context.rootpath, getattr(self.options, "timeout", 600.0),
+            hint=self.hint, env=self.environment(), nice=BACKGROUND_NICE,
+            cleanup=self.context.config.add_cleanup,
+        )
+        self._run.start()
+
+    def evaluate(self) -> GateResult:
+        """Wait for the tool and judge its output; any failure to run is an error."""
+        if self._run is None:
+            self.start()
+        assert self._run is not None
+        try:
+            data = self._run.json_output(self.ok_codes)
+            wrong = mismatch(data, self.shape) or self.implausible(data)
+            if wrong is None:
+                return self.judge(data)
+        except ToolError as exc:
+            return GateResult.error(f"{self.id}: {exc}")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            wrong = f"{type(exc).__name__}: {exc}"
+        began = self._run.stdout.strip()[:HEAD_CHARS] or "(nothing)"
+        return GateResult.error(
+            f"{self.id}: {self._run.shown()} printed output of an unexpected shape, "
+            f"judged as nothing: {wrong}; it began: {began}"
+        )
+
+    def implausible(self, data: Any) -> str | None:
+        """What makes well-shaped output impossible for this tree, or None."""
+        return None
+
+    def where(self) -> str:
+        """The checked paths as the summary names them."""
+        return " ".join(self.paths) if self.paths else "the project"

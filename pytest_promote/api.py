@@ -1,0 +1,201 @@
+"""The values a gate works with: its context, its findings and its result.
+
+A gate kind is a subclass of :class:`Gate`; a plugin (or a conftest) makes it known
+through the ``pytest_promote_gate_kinds`` hook. The built-in gates use the same hook.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:
+    import pytest
+
+    from pytest_promote.policy import Policy
+    from pytest_promote.runner.testlog import TestLog
+
+Status = Literal["passed", "failed", "error"]
+Mode = Literal["required", "advisory"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One thing a gate found: ``file:line: rule message``."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    rule: str = ""
+    col: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file if self.line is None else f"{self.file}:{self.line}"
+            where += ": "
+        rule = f"{self.rule} " if self.rule else ""
+        return f"{where}{rule}{self.message}"
+
+
+@dataclasses.dataclass(frozen=True)
+class GateResult:
+    """What a gate measured and whether that meets the stage's threshold.
+
+    ``status`` is ``"error"`` when the gate could not be evaluated (tool missing,
+    crashed, unreadable data): it never counts as a pass.
+    """
+
+    status: Status
+    summary: str
+    measured: str | float | int | None = None
+    threshold: str | float | int | None = None
+    findings: tuple[Finding, ...] = ()
+    cached: bool = False
+
+    @classmethod
+    def passed(cls, summary: str, **kw: Any) -> GateResult:
+        """A result that meets the threshold."""
+        return cls("passed", summary, **_findings(kw))
+
+    @classmethod
+    def failed(cls, summary: str, **kw: Any) -> GateResult:
+        """A result that misses the threshold; ``findings`` say where."""
+        return cls("failed", summary, **_findings(kw))
+
+    @classmethod
+    def error(cls, summary: str, **kw: Any) -> GateResult:
+        """The gate could not be evaluated; this fails closed."""
+        return cls("error", summary, **_findings(kw))
+
+
+def _findings(kw: dict[str, Any]) -> dict[str, Any]:
+    if "findings" in kw:
+        kw["findings"] = tuple(kw["findings"])
+    return kw
+
+
+@dataclasses.dataclass(frozen=True)
+class GateContext:
+    """What a gate may know about the session it judges."""
+
+    config: pytest.Config
+    rootpath: Path
+    stage: str
+    policy: Policy
+    promote_only: bool
+    tests: TestLog
+
+    @property
+    def paths(self) -> tuple[str, ...] | None:
+        """The policy's ``paths`` (what lint, types and secrets look at), or None."""
+        return self.policy.paths
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """The options of a gate kind that takes none."""
+
+
+class Gate:
+    """Base class of a gate kind.
+
+    Subclasses set ``Options`` to a frozen dataclass describing the keys they accept
+    under ``[tool.promote.gates.<id>]`` and per stage; a field whose metadata has
+    ``tighten="up"`` (a minimum) may only rise from stage to stage, ``"down"`` (a
+    maximum) only fall. ``start`` begins background work as soon as the session
+    knows which gates will run; ``evaluate`` returns the result after the tests.
+    """
+
+    Options: ClassVar[type] = NoOptions
+    #: Plain-language name for listings ("coverage", "ruff check", ...).
+    title: ClassVar[str] = ""
+    #: The modules the gate imports that pytest-promote's base install lacks, and the
+    #: extra that installs them (``pip install "pytest-promote[extra]"``).
+    requires: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str] = ""
+
+    def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
+        self.id = gate_id
+        self.options = options
+        self.context = context
+
+    def missing(self) -> str | None:
+        """Why this gate cannot run in this environment, or None when it can.
+
+        Called first: a gate that names something missing errors with that message
+        (it fails closed) and is neither fingerprinted, started nor evaluated.
+        """
+        import importlib.util
+
+        absent = [name for name in self.requires if importlib.util.find_spec(name) is None]
+        if not absent:
+            return None
+        return f"{', '.join(absent)} not installed; {install_hint(self.extra)}"
+
+    def fingerprint(self) -> str | None:
+        """What this gate's result depends on, as a string; None: not cacheable.
+
+        Called before :meth:`start`. When a local run (not CI, not
+        ``--promote-no-cache``) finds a stored result of this gate at this stage
+        with the same fingerprint, that result is reused (``GateResult.cached``)
+        and neither ``start`` nor ``evaluate`` is called. So the fingerprint must
+        cover every input: the files the gate reads, the tool's version, its
+        configuration and ``self.options``. Gates that judge this session's tests
+        must return None (the default).
+        """
+        return None
+
+    def start(self) -> None:
+        """Begin work that can overlap the test run (default: nothing)."""
+
+    def secrets(self) -> Iterable[str]:
+        """Secret values this gate found, after :meth:`evaluate` (default: none).
+
+        Every output of the run masks them; a gate that finds secrets is evaluated
+        before the others, so their messages are masked too.
+        """
+        return ()
+
+    def evaluate(self) -> GateResult:
+        """Judge and return the result; called once, after the tests."""
+        raise NotImplementedError(f"{type(self).__name__} must implement evaluate()")
+
+
+def install_hint(extra: str) -> str:
+    """How to install what the gates of ``extra`` need."""
+    return f'install it: pip install "pytest-promote[{extra}]"'
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form, as findings show it."""
+    for candidate, base in ((path, root), (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def findings_text(findings: Sequence[Finding], limit: int = 20) -> str:
+    """Findings one per line, at most ``limit`` of them, then how many more."""
+    lines = [str(f) for f in findings[:limit]]
+    if len(findings) > limit:
+        lines.append(f"... and {len(findings) - limit} more")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "Finding",
+    "Gate",
+    "GateContext",
+    "GateResult",
+    "Mode",
+    "NoOptions",
+    "Status",
+    "findings_text",
+    "install_hint",
+    "relative",
+]

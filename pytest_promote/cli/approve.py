@@ -1,0 +1,152 @@
+"""``python -m pytest_promote approve``: record a manual sign-off for HEAD.
+
+An approval is one JSON line (``stage``, ``who``, ``note``, ``time``) appended to the
+git note of the approved commit under :data:`APPROVALS_REF`, so it travels with the
+repository (``git push origin refs/notes/promote-approvals``) and never changes the
+commit itself. The ``approval`` gate reads them back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from pytest_promote._util import git
+
+#: Where approvals live (apart from the promotion ledger's ``refs/notes/promote``).
+APPROVALS_REF = "refs/notes/promote-approvals"
+#: CI variables naming the person who triggered the run, in the order asked.
+
+
+@dataclasses.dataclass(frozen=True)
+class Approval:
+    """One recorded sign-off of ``commit`` for ``stage``."""
+
+    commit: str
+    stage: str
+    who: str
+    note: str = ""
+    time: str = ""
+
+    def to_line(self) -> str:
+        """The JSON line stored in the note (the commit is the note's own)."""
+        return json.dumps(
+            {"stage": self.stage, "who": self.who, "note": self.note, "time": self.time},
+            sort_keys=True,
+        )
+
+
+def read(root: Path, commit: str) -> tuple[list[Approval], list[str]]:
+    """The approvals recorded on ``commit``, and the note lines that are not one."""
+    approvals: list[Approval] = []
+    bad: list[str] = []
+    for line in (git.note(root, APPROVALS_REF, commit) or "").splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            approvals.append(Approval(
+                commit, str(data["stage"]), str(data["who"]),
+                str(data.get("note", "")), str(data.get("time", "")),
+            ))
+        except (ValueError, KeyError, TypeError):
+            bad.append(line)
+    return approvals, bad
+
+
+def identities(who: str) -> set[str]:
+    """The case-folded names ``who`` goes by: itself, and for ``Name <email>`` both parts."""
+    names = {who.strip().casefold()}
+    if "<" in who and who.rstrip().endswith(">"):
+        name, _, email = who.rstrip()[:-1].partition("<")
+        names |= {name.strip().casefold(), email.strip().casefold()}
+    return names - {""}
+
+
+def is_author(who: str, commit: git.Commit) -> bool:
+    """Whether ``who`` is the author of ``commit`` (by name or by email)."""
+    authored = {commit.author_name.casefold(), commit.author_email.casefold()} - {""}
+    return bool(identities(who) & authored)
+
+
+def default_approver(root: Path) -> str | None:
+    """git's ``user.email``, else ``user.name``, else the CI actor."""
+    for key in ("user.email", "user.name"):
+        value = git.git(root, "config", key)
+        if value:
+            return value
+    return git.ci_actor()
+
+
+def stage_names(root: Path, config: str | None) -> list[str]:
+    """The policy's stages (the embedded default's when there is no policy)."""
+    from pytest_promote.policy import DEFAULT_POLICY, find_table
+
+    table, _ = find_table(root, config)
+    stages = (table or {}).get("stages") or tomllib.loads(DEFAULT_POLICY)["stages"]
+    return [str(s) for s in stages]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``approve --stage STAGE [--as NAME] [--note TEXT] [--config PATH]``."""
+    parser.add_argument("--stage", required=True, help="the stage you sign off, e.g. production")
+    parser.add_argument(
+        "--as", dest="who", metavar="NAME",
+        help="who approves (default: git user.email, user.name, or the CI actor)",
+    )
+    parser.add_argument("--note", default="", metavar="TEXT", help="what you checked")
+    parser.add_argument(
+        "--config", metavar="PATH", default=None,
+        help="the policy file, as --promote-config (default: [tool.promote] in pyproject.toml)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Record the approval; 0 on success, 1 (with the reason on stderr) otherwise."""
+    root = Path.cwd()
+    commit = git.head(root)
+    if commit is None:
+        return _fail("not inside a git repository with a commit to approve")
+    try:
+        stages = stage_names(root, args.config)
+    except pytest.UsageError as exc:
+        return _fail(str(exc))
+    if args.stage not in stages:
+        from pytest_promote.policy.schema import did_you_mean
+
+        return _fail(f"--stage {args.stage!r} is not a stage of the policy; "
+                     f"{did_you_mean(args.stage, stages)}")
+    who = (args.who or "").strip() or default_approver(root)
+    if not who:
+        return _fail("who approves? pass --as NAME or set git config user.email")
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    approval = Approval(commit, args.stage, who, args.note, now)
+    if git.git(root, "var", "GIT_COMMITTER_IDENT") is None:
+        # A note is a commit of its own: in CI, git may know no identity to make it.
+        for role in ("AUTHOR", "COMMITTER"):
+            os.environ.setdefault(f"GIT_{role}_NAME", who)
+            os.environ.setdefault(f"GIT_{role}_EMAIL", who)
+    try:
+        git.add_note(root, APPROVALS_REF, commit, approval.to_line())
+    except RuntimeError as exc:
+        return _fail(str(exc))
+    print(f"approved {commit[:12]} for {args.stage} as {who}")
+    if any(is_author(who, c) for c in git.commits(root, [commit])):
+        print("note: you authored this commit; your approval does not count toward the number")
+    if git.git(root, "status", "--porcelain", "--untracked-files=no"):
+        print("note: uncommitted changes are not part of what you approved")
+    print(f"share it: git push origin {APPROVALS_REF}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"python -m pytest_promote approve: {message}", file=sys.stderr)
+    return 1

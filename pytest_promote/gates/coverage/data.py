@@ -1,0 +1,479 @@
+"""Where the coverage gate's data comes from.
+
+In a promotion run the plugin starts its own coverage.py tracer from
+``pytest_load_initial_conftests`` (as pytest-cov does), so the project's conftests
+and modules are measured exactly as ``coverage run -m pytest`` would measure them.
+When pytest-cov (``--cov``) or ``coverage run`` already measures, their data is used
+instead of a second tracer. pytest-xdist workers measure too and send their data
+to the controller with their results. ``--promote-only`` reads the data file.
+
+A project whose coverage configuration measures child processes (``patch =
+["subprocess"]``, ``concurrency = ["multiprocessing"]``, ``parallel = true``) gets
+their data in parallel data files next to the data file (``.coverage.<host>.<pid>...``);
+they are combined as ``coverage combine`` does ([paths] included), and, when the
+plugin's own tracer measured, deleted afterwards, as pytest-cov does. Coverage's
+own warnings (a ``source`` never imported, no data collected, a data file that
+cannot be read) go with the data to the gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import os
+import tempfile
+import warnings
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from coverage import Coverage, CoverageData
+
+MEASUREMENT_KEY = pytest.StashKey["Measurement"]()
+GATHERED_KEY = pytest.StashKey["Gathered"]()
+WORKER_DATA = "promote_coverage"  # keys in xdist's workeroutput
+WORKER_WARNINGS = "promote_coverage_warnings"
+KIND = "coverage"
+
+
+class NoCoverage(Exception):
+    """There is no coverage data to judge; the message says why and what to do."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Gathered:
+    """The session's coverage data, where it came from, and how to report on it."""
+
+    data: CoverageData
+    origin: str
+    config_file: str | bool = True  # the coverage configuration to report with
+    #: What coverage.py warned about while measuring and combining.
+    warnings: tuple[str, ...] = ()
+    #: The data files read (``--promote-only``).
+    files: tuple[Path, ...] = ()
+    #: How many parallel data files (child processes', ...) were combined.
+    combined: int = 0
+
+
+def start_early(config: pytest.Config) -> None:
+    """Start measuring, unless pytest-cov or ``coverage run`` already does.
+
+    Called from ``pytest_load_initial_conftests``, before the project's conftests
+    import its code. Nothing is known yet of the stage's plan: a run whose stage has
+    no coverage gate stops and discards the measurement at session start.
+    """
+    cov: Coverage | None = None
+    error: str | None = None
+    said: list[str] = []
+    process_config = os.environ.get(PROCESS_CONFIG)  # before our start may set it
+    try:
+        import coverage
+    except ImportError as exc:  # the gate reports it; the tests still run
+        error = not_installed(exc)
+    else:
+        if not pytest_cov_requested(config) and coverage.Coverage.current() is None:
+            with recorded() as said:
+                cov, error = _start(coverage.Coverage)
+    measurement = Measurement(config, cov, error, process_config)
+    measurement.warnings += said if cov is not None else []
+    config.stash[MEASUREMENT_KEY] = measurement
+    config.pluginmanager.register(measurement, "promote-coverage")
+
+
+@contextlib.contextmanager
+def recorded() -> Iterator[list[str]]:
+    """coverage.py's warnings issued in the block, as its messages (each once)."""
+    from coverage.exceptions import CoverageWarning
+
+    said: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CoverageWarning)
+        yield said
+    said += dict.fromkeys(
+        str(w.message) for w in caught if issubclass(w.category, CoverageWarning)
+    )
+
+
+def _start(factory: type[Coverage]) -> tuple[Coverage | None, str | None]:
+    try:
+        # No data file: the data stays in memory until the gate (or, in an xdist
+        # worker, the end of the session) takes it.
+        cov = factory(data_file=None)
+        cov.start()
+    except Exception as exc:  # a bad [tool.coverage] table: the gate fails closed
+        return None, f"coverage could not start: {type(exc).__name__}: {exc}"
+    return cov, None
+
+
+def not_installed(exc: ImportError) -> str:
+    """What the gate says when coverage.py cannot be imported."""
+    return f"coverage.py cannot be imported ({exc}); install it: pip install 'coverage>=7.4'"
+
+
+def pytest_cov_requested(config: pytest.Config) -> bool:
+    """Whether pytest-cov was asked to measure (``--cov`` without ``--no-cov``)."""
+    namespace = config.known_args_namespace
+    return bool(getattr(namespace, "cov_source", None)) and not getattr(
+        namespace, "no_cov", False
+    )
+
+
+class Measurement:
+    """Our tracer for one session (None when another one measures), and the data
+    that xdist workers send back."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        cov: Coverage | None,
+        error: str | None,
+        process_config: str | None = None,
+    ) -> None:
+        self.config = config
+        self.cov = cov
+        self.error = error
+        self.data_file: Path | None = None
+        if cov is not None:
+            # Where `coverage run` would write, resolved now: a test may chdir.
+            self.data_file = Path(os.path.abspath(str(cov.get_option("run:data_file"))))
+        self.wanted = True
+        self.from_workers: list[bytes] = []
+        self.warnings: list[str] = []  # at start
+        self.workers_warnings: list[list[str]] = []
+        # What the environment held before our start (`patch = ["subprocess"]` sets it).
+        self.process_config = process_config
+
+    def stop(self) -> None:
+        """Stop our tracer if it runs (idempotent)."""
+        if self.cov is not None:
+            with contextlib.suppress(Exception):
+                self.cov.stop()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> Generator[None, None, None]:
+        """Discard the measurement when the stage's plan has no coverage gate; else,
+        before any test runs, erase the data files earlier runs left (``.coverage``
+        and its parallel files), as pytest-cov does, so none is combined with this
+        session's.
+
+        pytest-xdist starts its workers meanwhile: they measure with a tracer of
+        their own, as this process does and sends its data, not as child processes
+        that coverage.py's ``patch = ["subprocess"]`` would have write data files.
+        """
+        from pytest_promote.runner.run import RUN_KEY
+        from pytest_promote.runner.session import is_worker
+
+        run = self.config.stash.get(RUN_KEY, None)
+        kinds = {run.policy.gates[gid].kind for gid in run.stage.gates} if run else set()
+        if KIND not in kinds:
+            self.wanted = False
+            self.stop()
+            self.cov = None
+        elif self.data_file is not None and not is_worker(self.config):
+            from coverage import CoverageData
+
+            with contextlib.suppress(OSError):  # writing the data later says what is wrong
+                CoverageData(basename=str(self.data_file)).erase(parallel=True)
+        hidden = os.environ.pop(PROCESS_CONFIG, None) if self.cov is not None else None
+        try:
+            return (yield)
+        finally:
+            if hidden is not None:
+                os.environ[PROCESS_CONFIG] = hidden
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """An xdist worker sends its data to the controller with its results."""
+        from pytest_promote.runner.session import is_worker
+
+        if not (self.wanted and is_worker(self.config)):
+            return
+        cov = self.cov
+        if cov is None and self.error is None and not pytest_cov_requested(self.config):
+            import coverage
+
+            cov = coverage.Coverage.current()  # `coverage run` patching subprocesses
+        if cov is None:
+            return
+        self.stop()
+        with recorded() as said:
+            data = snapshot(cov, warn=True)
+        self.config.workeroutput[WORKER_DATA] = data.dumps()  # type: ignore[attr-defined]
+        self.config.workeroutput[WORKER_WARNINGS] = said  # type: ignore[attr-defined]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """The controller keeps each worker's data for the gate."""
+        output = getattr(node, "workeroutput", None) or {}
+        if WORKER_DATA in output:
+            self.from_workers.append(output[WORKER_DATA])
+            self.workers_warnings.append(list(output.get(WORKER_WARNINGS) or ()))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """Never leave a tracer running (a session that ended early, an in-process
+        run). Parallel data files written after the gate combined the data (the
+        xdist workers' own, saved as they exit) join the data file: none is left."""
+        self.stop()
+        if self.data_file is not None and os.environ.get(PROCESS_CONFIG) != self.process_config:
+            os.environ.pop(PROCESS_CONFIG, None)
+            if self.process_config is not None:
+                os.environ[PROCESS_CONFIG] = self.process_config
+        gathered = config.stash.get(GATHERED_KEY, None)
+        if gathered is None or gathered.origin != OWN or self.data_file is None:
+            return
+        if parallel_files(self.data_file):
+            from coverage.exceptions import CoverageException
+
+            with contextlib.suppress(CoverageException), recorded():
+                data, _ = combine_parallel(
+                    gathered.data, self.data_file, gathered.config_file, keep=False
+                )
+                _save_or_warn(data, self.data_file)
+
+
+#: coverage.py's request to child processes to measure themselves (``patch = ["subprocess"]``).
+PROCESS_CONFIG = "COVERAGE_PROCESS_CONFIG"
+OWN = "measured by pytest-promote"
+PYTEST_COV = "measured by pytest-cov"
+
+
+def snapshot(cov: Coverage, warn: bool = False) -> CoverageData:
+    """A copy, in memory, of what ``cov`` has measured so far (it may still run).
+
+    Unless ``warn``, coverage.py's warnings about the measurement ("module never
+    imported", "no data") are not issued: a controller of xdist workers ran no test.
+    """
+    from coverage import CoverageData
+    from coverage.exceptions import CoverageWarning
+
+    with warnings.catch_warnings():
+        if not warn:
+            warnings.simplefilter("ignore", CoverageWarning)
+        measured = cov.get_data()
+    copy = CoverageData(no_disk=True)
+    copy.update(measured)
+    return copy
+
+
+def parallel_files(data_file: Path) -> list[Path]:
+    """The parallel data files next to ``data_file`` (``.coverage.*``), as ``coverage
+    combine`` finds them."""
+    pattern = os.path.join(glob.escape(str(data_file.parent)), glob.escape(data_file.name) + ".*")
+    return sorted(Path(p) for p in glob.glob(pattern) if os.path.isfile(p))
+
+
+def combine_parallel(
+    data: CoverageData, data_file: Path, config_file: str | bool, keep: bool
+) -> tuple[CoverageData, list[Path]]:
+    """``data`` and the parallel data files next to ``data_file``, combined by
+    coverage.py's own ``Coverage.combine`` (the project's [paths] remap them, and
+    ``data`` too); each file is deleted once combined, unless ``keep``. Returns the
+    combined data (in memory) and the files found."""
+    import coverage
+    from coverage import CoverageData
+
+    files = parallel_files(data_file)
+    if not files:
+        return data, []
+    combiner = coverage.Coverage(data_file=None, config_file=config_file)
+    remap = bool(combiner.get_option("paths"))
+    combined = CoverageData(no_disk=True)
+    with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp:
+        sources = [str(p) for p in files]
+        if remap:  # `coverage combine` remaps every file it reads, this process's too
+            mine = Path(tmp, ".coverage.promote")
+            write_data_file(data, mine)
+            sources.append(str(mine))
+        else:
+            combined.update(data)
+        combiner.combine(data_paths=sources, keep=keep)
+        combined.update(combiner.get_data())
+    return combined, files
+
+
+def gather(config: pytest.Config, promote_only: bool, probe: Coverage | None = None) -> Gathered:
+    """The session's coverage data (computed once per session, shared by every
+    coverage gate); NoCoverage when there is none. ``probe``: see ``read_data_file``."""
+    gathered = config.stash.get(GATHERED_KEY, None)
+    if gathered is None:
+        gathered = read_data_file(probe) if promote_only else _measured(config)
+        config.stash[GATHERED_KEY] = gathered
+    return gathered
+
+
+def _measured(config: pytest.Config) -> Gathered:
+    """The data of this session's tracer (ours, pytest-cov's or ``coverage run``'s),
+    the xdist workers' and the parallel data files of the processes the tests
+    started. Those files are deleted only when our own tracer measured: pytest-cov
+    and ``coverage combine`` combine them later."""
+    import coverage
+
+    measurement = config.stash.get(MEASUREMENT_KEY, None)
+    if measurement is not None and measurement.error:
+        raise NoCoverage(measurement.error)
+    if measurement is not None and measurement.cov is not None:
+        measurement.stop()
+        cov, who, origin = measurement.cov, "pytest-promote's tracer", OWN
+    elif (cov := _pytest_cov(config)) is not None:
+        who, origin = "pytest-cov", PYTEST_COV
+    elif (cov := coverage.Coverage.current()) is not None:
+        who, origin = "coverage run", "measured by coverage run"
+    else:
+        raise NoCoverage(
+            "nothing measured coverage in this session (pytest-cov was given --no-cov, or "
+            "the tracer was not started); run with --promote-to without --promote-only"
+        )
+    # pytest-cov gathers its xdist workers' data itself.
+    workers = measurement.from_workers if measurement and origin != PYTEST_COV else []
+    warned = list(measurement.warnings) if measurement else []
+    with recorded() as said:
+        data = _with_workers(snapshot(cov, warn=not workers), workers)
+    # A module never imported by any worker was never imported.
+    warned += _common(measurement.workers_warnings) if workers and measurement else said
+    data_file = measurement.data_file if origin == OWN and measurement else None
+    data_file = data_file or data_file_path(cov)
+    with recorded() as said:
+        data, files = combine_parallel(data, data_file, _config_file(cov), keep=origin != OWN)
+    _check_any(data, who, [*warned, *said])
+    if origin == OWN:
+        _save_or_warn(data, data_file)
+    return Gathered(
+        data, origin, _config_file(cov), tuple(dict.fromkeys([*warned, *said])),
+        combined=len(files),
+    )
+
+
+def _common(lists: list[list[str]]) -> list[str]:
+    """The messages every list holds, in the first list's order."""
+    return [m for m in lists[0] if all(m in other for other in lists[1:])] if lists else []
+
+
+def _with_workers(data: CoverageData, workers: list[bytes]) -> CoverageData:
+    from coverage import CoverageData
+
+    for blob in workers:
+        worker = CoverageData(no_disk=True)
+        worker.loads(blob)
+        data.update(worker)
+    return data
+
+
+def _pytest_cov(config: pytest.Config) -> Coverage | None:
+    """pytest-cov's Coverage object: still measuring in a one-process run; holding the
+    combined data of every worker under xdist (its session wrapper has finished)."""
+    import coverage
+
+    plugin = config.pluginmanager.get_plugin("_cov")
+    cov = getattr(getattr(plugin, "cov_controller", None), "cov", None)
+    return cov if isinstance(cov, coverage.Coverage) else None
+
+
+def _config_file(cov: Coverage) -> str | bool:
+    """The configuration file ``cov`` read, so the report uses the same settings."""
+    return getattr(getattr(cov, "config", None), "config_file", None) or True
+
+
+def _check_any(data: CoverageData, who: str, said: list[str] | tuple[str, ...] = ()) -> None:
+    if not data.measured_files():
+        warned = f"; coverage.py warned: {' '.join(said)}" if said else ""
+        raise NoCoverage(
+            f"{who} collected no data: no measured file was executed "
+            f"(check [tool.coverage.run] source / include / omit){warned}"
+        )
+
+
+def data_file_path(probe: Coverage | None = None) -> Path:
+    """The data file the project's coverage configuration names (``.coverage``),
+    as ``probe`` (by default a new, idle Coverage object) read that configuration."""
+    if probe is None:
+        import coverage
+
+        probe = coverage.Coverage()  # reads .coveragerc / setup.cfg / tox.ini / pyproject.toml
+    return Path(os.path.abspath(str(probe.get_option("run:data_file"))))
+
+
+def declared_fail_under() -> float | None:
+    """The project's own minimum (``[report] fail_under`` of its coverage
+    configuration), or None when it declares none or it cannot be read (the
+    coverage gate then says why)."""
+    try:
+        import coverage
+        from coverage.exceptions import CoverageException
+    except ImportError:
+        return None
+    try:
+        # The settings of what measures this session, else of an idle probe.
+        probe = coverage.Coverage.current() or coverage.Coverage(data_file=None)
+        value = probe.get_option("report:fail_under")
+    except CoverageException:
+        return None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def read_data_file(probe: Coverage | None = None) -> Gathered:
+    """``--promote-only``: the data an earlier run left in the data file (the one
+    ``probe``'s configuration names, see ``data_file_path``)."""
+    from coverage import CoverageData
+    from coverage.exceptions import CoverageException
+
+    try:
+        path = data_file_path(probe)
+        config_file = _config_file(probe) if probe is not None else True
+    except CoverageException as exc:
+        raise NoCoverage(f"cannot read the coverage configuration: {exc}") from None
+    found = [path] if path.is_file() else []
+    if not found and not parallel_files(path):
+        raise NoCoverage(
+            f"no coverage data: {path.name} does not exist in {path.parent}; run the tests "
+            "under coverage first (pytest --promote-to=STAGE, pytest --cov, or coverage run "
+            "-m pytest), or drop --promote-only"
+        )
+    try:
+        data = CoverageData(basename=str(path)) if found else CoverageData(no_disk=True)
+        if found:
+            data.read()
+        # Left in place: a later `coverage combine` still finds them.
+        with recorded() as said:
+            data, files = combine_parallel(data, path, config_file, keep=True)
+        _check_any(data, f"the data file {path.name}", said)
+    except CoverageException as exc:
+        raise NoCoverage(f"cannot read coverage data {path.name}: {exc}") from None
+    origin = f"read from {path.name}" if found else "read from no data file"
+    if files:
+        origin += f" and {len(files)} parallel data files, combined as `coverage combine` would"
+    return Gathered(
+        data, origin, config_file, tuple(said), files=(*found, *files), combined=len(files)
+    )
+
+
+def _save_or_warn(data: CoverageData, path: Path) -> None:
+    from coverage.exceptions import CoverageException
+
+    try:
+        write_data_file(data, path)
+    except (OSError, CoverageException) as exc:  # the gate can still judge the data
+        warnings.warn(
+            pytest.PytestWarning(f"pytest-promote could not write {path}: {exc}"), stacklevel=2
+        )
+
+
+def write_data_file(data: CoverageData, path: Path) -> None:
+    """Leave the combined data where ``coverage report`` (and a later
+    ``--promote-only``) looks, as ``coverage run`` would; replaced atomically."""
+    from coverage import CoverageData
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Not `.coverage.*`: `coverage combine` would take it for a parallel data file.
+    tmp = path.with_name(".promote-tmp" + path.name)
+    tmp.unlink(missing_ok=True)
+    out = CoverageData(basename=str(tmp))
+    out.update(data)
+    out.write()
+    close = getattr(out, "close", None)
+    if close is not None:
+        close(force=True)
+    os.replace(tmp, path)

@@ -1,0 +1,1 @@
+"""The secrets gate: the gate, the parallel scan engine, its line filters, plugins and worker."""

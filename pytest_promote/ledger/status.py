@@ -1,0 +1,90 @@
+"""``pytest --promote-status [--promote-json]``: where each stage stands, from the ledger.
+
+For each stage of the policy: the last accepted commit (the rollback target), the
+last failed one, and where HEAD (or a commit with HEAD's tree) stands. No tests and
+no gates run; it reads ``refs/notes/promote`` of the local clone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from pytest_promote import ledger
+from pytest_promote._util import git
+from pytest_promote._util.redact import plain_value
+
+
+def collect(config: pytest.Config) -> dict[str, Any]:
+    """The status as data: the ledger's latest records per stage, and HEAD's standing."""
+    from pytest_promote.runner.session import load_policy
+
+    root = config.rootpath
+    head = git.head(root)
+    if head is None:
+        raise pytest.UsageError(
+            f"--promote-status: {root} is not a git repository with a commit; "
+            f"the ledger lives in its notes ({ledger.REF})"
+        )
+    policy, _ = load_policy(config)
+    everything, malformed = ledger.read(root)
+    at_head = ledger.for_head(everything, head, git.tree(root))
+    stages = []
+    for stage in policy.stages:
+        mine = [r for r in everything if r.stage == stage.name]
+        accepted = [r for r in mine if r.proves]
+        failed = [r for r in mine if not r.proves]
+        here = [r for r in at_head if r.stage == stage.name]
+        standing = "not recorded" if not here else "accepted" if here[-1].proves else "failed"
+        stages.append({
+            "stage": stage.name,
+            "last_accepted": accepted[-1].as_dict() if accepted else None,
+            "last_failed": failed[-1].as_dict() if failed else None,
+            "head": standing,
+        })
+    return {
+        "ref": ledger.REF, "policy": policy.source, "head": head,
+        "branch": git.branch(root), "stages": stages,
+        "malformed": [m.as_dict() for m in malformed],
+    }
+
+
+def _short(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return "-"
+    headline = record.get("headline") or record["colour"].upper()
+    return f"{record['commit'][:12]} {headline} {record['time'][:19]}"
+
+
+def render(status: dict[str, Any]) -> str:
+    """The status as a small table."""
+    where = f" on {status['branch']}" if status["branch"] else " (detached)"
+    lines = [f"promotion ledger ({status['ref']}): HEAD {status['head'][:12]}{where}"]
+    rows = [("stage", "last accepted (rollback target)", "last failed", "HEAD")]
+    rows += [
+        (s["stage"], _short(s["last_accepted"]), _short(s["last_failed"]), s["head"])
+        for s in status["stages"]
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
+        lines.append("  ".join([*cells, row[3]]))
+    lines += [
+        f"malformed ledger entry on {m['commit'][:12]} (ignored): {m['problem']}"
+        for m in status["malformed"]
+    ]
+    return "\n".join(lines)
+
+
+def main(config: pytest.Config) -> int:
+    """Print the status (as JSON with ``--promote-json``); exit status 0."""
+    status = collect(config)
+    if config.getoption("promote_json"):
+        # Each value masked, not the JSON text (where a quoted sha looks like a secret).
+        sys.stdout.write(json.dumps(plain_value(status), indent=2) + "\n")
+    else:
+        sys.stdout.write(render(plain_value(status)) + "\n")
+    return 0

@@ -1,0 +1,108 @@
+"""The gate items and the scorecard item, as pytest sees them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_promote.api import findings_text
+from pytest_promote.runner.run import RUN_KEY, PromoteRun
+from pytest_promote.runner.scorecard import GateOutcome
+
+SCORECARD = "scorecard"
+
+
+class Promotion(pytest.Collector):
+    """The parent of the gate items, so their node ids read ``promote::<gate-id>``."""
+
+    def collect(self) -> list[Any]:
+        """Gate items are made by the plugin, not collected from files."""
+        return []
+
+
+class GateItem(pytest.Item):
+    """One gate of the stage; its outcome is the gate's verdict."""
+
+    def __init__(self, *, gate_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gate_id = gate_id
+        self.add_marker("promote")
+
+    @property
+    def run(self) -> PromoteRun:
+        """The promotion run this item belongs to."""
+        return self.config.stash[RUN_KEY]
+
+    def runtest(self) -> None:
+        """Evaluate the gate; fail if required, xfail if advisory."""
+        outcome = self.run.evaluate(self.gate_id)
+        self._record(outcome)
+        result = outcome.result
+        assert result is not None
+        if result.status == "passed":
+            return
+        text = self.run.redact(gate_text(outcome))
+        if outcome.overridden and outcome.override:
+            why = self.run.redact(outcome.override.describe())
+            pytest.xfail(f"overridden {why} | {text.splitlines()[0]}")
+        if outcome.mode == "advisory":
+            pytest.xfail(f"advisory: {text}")  # -rx lists the findings too
+        pytest.fail(text, pytrace=False)
+
+    def _record(self, outcome: GateOutcome) -> None:
+        # Per-testcase JUnit properties are valid only in the xunit1 family.
+        if self.config.getini("junit_family") == "xunit1" and outcome.result:
+            for name, value in (
+                ("mode", outcome.mode),
+                ("status", outcome.status),
+                ("measured", outcome.result.measured),
+                ("threshold", outcome.result.threshold),
+            ):
+                self.user_properties.append((f"promote.{self.gate_id}.{name}", str(value)))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        """Expected gate failures show their message, not a traceback."""
+        if isinstance(excinfo.value, pytest.fail.Exception):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        """Where the gate shows in reports: its node id."""
+        return self.path, None, f"promote::{self.gate_id}"
+
+
+class ScorecardItem(GateItem):
+    """The last item: the stage's verdict over every gate."""
+
+    def runtest(self) -> None:
+        """Fail unless the stage accepts the scorecard's colour; xfail when it does but
+        the run proves nothing (partial, dirty tree, moved clock): never accepted."""
+        verdict = self.run.decide()
+        if not verdict.meets:
+            pytest.fail(self.run.redact(f"scorecard {verdict.describe()}"), pytrace=False)
+        if not verdict.accepted:
+            pytest.xfail(self.run.redact(f"scorecard {verdict.describe()}"))
+
+
+def gate_text(outcome: GateOutcome) -> str:
+    """A gate's failure message: its summary, then its findings."""
+    assert outcome.result is not None
+    result = outcome.result
+    lines = [result.summary]
+    if result.findings:
+        lines.append(findings_text(result.findings))
+    return "\n".join(lines)
+
+
+def make_items(session: pytest.Session, gate_ids: list[str]) -> list[pytest.Item]:
+    """The gate items for ``gate_ids`` and the scorecard, under one ``promote`` node."""
+    parent = Promotion.from_parent(
+        session, name="promote", nodeid="promote", path=session.config.rootpath
+    )
+    items: list[pytest.Item] = [
+        GateItem.from_parent(parent, name=gid, gate_id=gid) for gid in gate_ids
+    ]
+    items.append(ScorecardItem.from_parent(parent, name=SCORECARD, gate_id=SCORECARD))
+    return items

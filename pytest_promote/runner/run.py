@@ -1,0 +1,187 @@
+"""The state of one promotion run: the stage's gates, their results, the verdict."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_promote._util.process import ToolError
+from pytest_promote._util.redact import Redactor
+from pytest_promote.api import Gate, GateContext, GateResult
+from pytest_promote.policy import Policy, Stage
+from pytest_promote.runner import cache
+from pytest_promote.runner.scorecard import GateOutcome, Verdict, decide
+from pytest_promote.runner.suite import SuiteCount
+from pytest_promote.runner.testlog import TestLog
+
+if TYPE_CHECKING:
+    from pytest_promote.policy.overrides import Override
+    from pytest_promote.policy.stages import Selection
+
+RUN_KEY = pytest.StashKey["PromoteRun"]()
+
+
+class PromoteRun:
+    """Gates are started once, evaluated once, and judged together."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        policy: Policy,
+        stage: Stage,
+        kinds: Mapping[str, type[Gate]],
+        promote_only: bool,
+    ) -> None:
+        self.policy = policy
+        self.stage = stage
+        self.kinds = kinds
+        self.tests = TestLog()
+        self.context = GateContext(
+            config, config.rootpath, stage.name, policy, promote_only, self.tests
+        )
+        self.dry_run = bool(config.getoption("promote_dry_run"))
+        self._gates: dict[str, Gate] = {}
+        self._failed_start: dict[str, GateResult] = {}
+        self._reused: dict[str, GateResult] = {}  # stored results whose inputs are unchanged
+        self._fingerprints: dict[str, str] = {}  # fresh cacheable gates: what to store under
+        self.outcomes: dict[str, GateOutcome] = {}
+        self.verdict: Verdict | None = None
+        #: Gate id -> the override that applies (session.activate resolves them).
+        self.overrides: dict[str, Override] = {}
+        #: How ``--promote-to=auto`` chose the stage; None when it was named.
+        self.selection: Selection | None = None
+        #: The signal that ended the run early (SIGTERM, SIGHUP, SIGINT), if any.
+        self.terminated: str | None = None
+        #: What this session left out of the whole suite.
+        self.count = SuiteCount(config, promote_only)
+        #: What under the root differs from HEAD at session start (None: git cannot say).
+        self.dirty: list[str] | None = None
+        #: Environment variables that changed how this run judged (name -> value).
+        self.environment: dict[str, str] = {}
+        #: Outputs (reports, summaries) that could not be written: (option, path, why).
+        self.failed_outputs: list[tuple[str, str, str]] = []
+        #: Every string leaving the run passes it (see pytest_promote._util.redact).
+        self.redact = Redactor()
+
+    def count_suite(self, ran: int | None) -> None:
+        """Tell the test-judging gates how many of the whole suite's tests they judge."""
+        if self.context.promote_only:
+            ran = len(self.tests.outcomes)
+        if ran is None:
+            return  # no worker reported its collection: the gates do not run
+        try:
+            self.tests.suite = self.count.result(ran)
+        except ToolError as exc:
+            self.tests.suite_error = str(exc)
+
+    def caveats(self) -> list[str]:
+        """Why this run's colour, whatever it is, proves nothing (never accepted)."""
+        found = []
+        suite = self.tests.suite
+        if suite is not None and suite.partial:
+            found.append(suite.describe())
+        if self.dirty:
+            found.append(dirty_text(self.dirty))
+        found += [f"{name}={value} set" for name, value in self.environment.items()]
+        return found
+
+    def start(self, gate_ids: Iterable[str]) -> None:
+        """Create the gates and let each begin its background work."""
+        for gid in gate_ids:
+            if gid in self._gates or gid in self._failed_start or gid in self._reused:
+                continue
+            if gid not in self.stage.gates:
+                continue  # the scorecard item: not a gate
+            spec = self.policy.gates[gid]
+            try:
+                gate = self.kinds[spec.kind](gid, self.stage.options[gid], self.context)
+                missing = gate.missing()
+                if missing is not None:
+                    self._failed_start[gid] = GateResult.error(f"{gid}: {missing}")
+                    continue
+                if self._reuse(gate):
+                    continue
+                gate.start()
+            except Exception as exc:  # a gate that cannot start fails closed
+                self._failed_start[gid] = _crashed(exc)
+                continue
+            self._gates[gid] = gate
+
+    def _reuse(self, gate: Gate) -> bool:
+        """Take the stored result if the gate's inputs did not change (local runs only)."""
+        if getattr(self.context.config, "cache", None) is None:
+            return False  # nowhere to load from or store to: no fingerprint to take
+        fingerprint = gate.fingerprint()
+        if fingerprint is None:
+            return False
+        # The stored result also depends on which kind made it and in which version.
+        from pytest_promote import __version__
+
+        kind = f"{type(gate).__module__}.{type(gate).__qualname__}"
+        fingerprint = cache.digest(fingerprint, kind, __version__)
+        config = self.context.config
+        if cache.reuse_allowed(config):
+            stored = cache.load(config, self.stage.name, gate.id, fingerprint)
+            if stored is not None:
+                self._reused[gate.id] = stored
+                return True
+        self._fingerprints[gate.id] = fingerprint
+        return False
+
+    def evaluate(self, gate_id: str) -> GateOutcome:
+        """Run (or finish) one gate, once; a crash is an error result, never a pass.
+
+        Gates that find secrets are evaluated first, so every result is masked with
+        what they found (see :meth:`Gate.secrets`).
+        """
+        if gate_id in self.outcomes:
+            return self.outcomes[gate_id]
+        for other, gate in list(self._gates.items()):
+            finds_secrets = type(gate).secrets is not Gate.secrets
+            if finds_secrets and other != gate_id and other not in self.outcomes:
+                self.evaluate(other)
+        self.start([gate_id])
+        begin = time.perf_counter()
+        result = self._failed_start.get(gate_id) or self._reused.get(gate_id)
+        if result is None:
+            gate = self._gates[gate_id]
+            try:
+                result = gate.evaluate()
+                self.redact.add(gate.secrets())
+            except (Exception, pytest.fail.Exception) as exc:  # pytest.fail: interrupted
+                result = _crashed(exc)
+            result = self.redact.result(result)
+            if gate_id in self._fingerprints and not self.dry_run:
+                fingerprint = self._fingerprints[gate_id]
+                cache.store(self.context.config, self.stage.name, gate_id, fingerprint, result)
+        outcome = GateOutcome(
+            gate_id, self.stage.mode(gate_id), self.redact.result(result),
+            time.perf_counter() - begin,
+            self.overrides.get(gate_id),
+        )
+        self.outcomes[gate_id] = outcome
+        return outcome
+
+    def decide(self) -> Verdict:
+        """The scorecard over every gate of the stage; gates that did not run count."""
+        outcomes = [
+            self.outcomes.get(gid)
+            or GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
+            for gid in self.stage.gates
+        ]
+        self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
+        return self.verdict
+
+
+def dirty_text(paths: list[str], shown: int = 3) -> str:
+    """``working tree dirty: 2 paths differ from HEAD (a.py, b.py)``."""
+    names = ", ".join(paths[:shown]) + (", ..." if len(paths) > shown else "")
+    count = len(paths)
+    return f"working tree dirty: {count} path{'s' * (count != 1)} differ{'s' * (count == 1)} from HEAD ({names})"
+
+
+def _crashed(exc: BaseException) -> GateResult:
+    return GateResult.error(f"could not evaluate: {type(exc).__name__}: {exc}")
