@@ -22,12 +22,9 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, ClassVar, cast
+from typing import IO, Any, cast
 
 import pytest
-
-from pytest_promote._util.jsonpath import Shape, mismatch
-from pytest_promote.api import Gate, GateContext, GateResult
 
 #: How much of a tool's own output an error message quotes.
 TAIL_LINES = 15
@@ -245,118 +242,3 @@ def tail(text: str, lines: int = TAIL_LINES) -> str:
     """The last non-blank ``lines`` of ``text``."""
     kept = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(kept[-lines:])
-
-
-class ToolGate(Gate):
-    """A gate that runs one external tool over source paths and judges its JSON.
-
-    Subclasses name the tool and implement :meth:`arguments` and :meth:`judge`;
-    the tool starts with the tests, and the result is cacheable by the files under
-    the paths, the configuration files, the tool's version and the options.
-    """
-
-    #: The executable's name, and the distribution whose version identifies it.
-    tool: ClassVar[str] = ""
-    dist: ClassVar[str] = ""
-    #: ``python -m <module>`` when the executable is not found (None: no fallback).
-    module: ClassVar[str | None] = None
-    #: What to do when the tool is missing or cannot run.
-    hint: ClassVar[str] = ""
-    #: Exit statuses after which the output is a result (others are failures to run).
-    ok_codes: ClassVar[tuple[int, ...]] = (0, 1)
-    #: The source files whose contents the result depends on.
-    suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
-    #: The structure of the JSON :meth:`judge` relies on (see ``jsonpath.mismatch``).
-    shape: ClassVar[Shape] = object
-
-    def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
-        super().__init__(gate_id, options, context)
-        self.command = find_tool(self.tool, self.module)
-        self._run: BackgroundTool | None = None
-
-    @property
-    def paths(self) -> tuple[str, ...] | None:
-        """The gate's ``paths`` option, else the policy's ``paths``, else None (the
-        tool's own default at the project root)."""
-        return getattr(self.options, "paths", None) or self.context.paths
-
-    def arguments(self) -> list[str]:
-        """The tool's arguments (after the executable)."""
-        raise NotImplementedError
-
-    def environment(self) -> dict[str, str]:
-        """The tool's environment (see :func:`project_environ`)."""
-        return project_environ(self.context.config)
-
-    def judge(self, data: Any) -> GateResult:
-        """The result from the tool's parsed JSON output."""
-        raise NotImplementedError
-
-    def inputs(self) -> list[Path] | None:
-        """Every file the tool may read (None: cannot tell, so never cached)."""
-        from pytest_promote.runner.cache import source_files
-
-        return source_files(self.context.rootpath, self.paths, self.suffixes)
-
-    def missing(self) -> str | None:
-        """The tool is not installed: where it was looked for, and how to install it."""
-        if self.command is not None:
-            return super().missing()
-        return f"{self.tool} not found (neither beside {sys.executable} nor on PATH)\n{self.hint}"
-
-    def fingerprint(self) -> str | None:
-        """The tool's identity, the options and every file the tool may read."""
-        if self.command is None:
-            return None  # an error is never stored; nothing to fingerprint
-        root = self.context.rootpath
-        from pytest_promote.runner.cache import files_digest
-
-        files = self.inputs()
-        if files is None:
-            return None
-        return "\n".join(
-            [
-                tool_identity(self.command, self.dist),
-                repr(self.options),
-                repr(self.paths),
-                files_digest(root, files),
-            ]
-        )
-
-    def start(self) -> None:
-        """Launch the tool in the project root, so its own configuration applies."""
-        argv = [*self.command, *self.arguments()] if self.command else None
-        self._run = BackgroundTool(
-            self.tool, argv, self.context.rootpath, getattr(self.options, "timeout", 600.0),
-            hint=self.hint, env=self.environment(), nice=BACKGROUND_NICE,
-            cleanup=self.context.config.add_cleanup,
-        )
-        self._run.start()
-
-    def evaluate(self) -> GateResult:
-        """Wait for the tool and judge its output; any failure to run is an error."""
-        if self._run is None:
-            self.start()
-        assert self._run is not None
-        try:
-            data = self._run.json_output(self.ok_codes)
-            wrong = mismatch(data, self.shape) or self.implausible(data)
-            if wrong is None:
-                return self.judge(data)
-        except ToolError as exc:
-            return GateResult.error(f"{self.id}: {exc}")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            wrong = f"{type(exc).__name__}: {exc}"
-        began = self._run.stdout.strip()[:HEAD_CHARS] or "(nothing)"
-        return GateResult.error(
-            f"{self.id}: {self._run.shown()} printed output of an unexpected shape, "
-            f"judged as nothing: {wrong}; it began: {began}"
-        )
-
-    def implausible(self, data: Any) -> str | None:
-        """What makes well-shaped output impossible for this tree, or None."""
-        return None
-
-    def where(self) -> str:
-        """The checked paths as the summary names them."""
-        return " ".join(self.paths) if self.paths else "the project"

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pytest_promote._util.jsonpath import Shape
-from pytest_promote._util.process import ToolGate
 from pytest_promote.api import Finding, GateResult, install_hint, relative
+from pytest_promote.gates.tool import ToolGate
 from pytest_promote.policy.schema import maximum, timeout
 
 
