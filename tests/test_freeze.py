@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from pytest_promote.gates.freeze import parse_windows
+from pytest_promote.policy.freeze import parse_windows
 
 POLICY = """
 [tool.promote]

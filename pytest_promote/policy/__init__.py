@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from pytest_promote.api import Gate, Mode
-from pytest_promote.gates.freeze import FreezeWindow, parse_windows
+from pytest_promote.policy.freeze import FreezeWindow, parse_windows
 from pytest_promote.policy.overrides import Override, parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
 
