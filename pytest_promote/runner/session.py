@@ -20,7 +20,7 @@ import pytest
 from pytest_promote import policy as policy_mod
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.run import RUN_KEY, PromoteRun, dirty_text
-from pytest_promote.runner.suite import WORKER_KEY
+from pytest_promote.runner.suite import WORKER_KEY, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
 
 SELECTED = "promote_selected"  # key in xdist's workeroutput
@@ -107,11 +107,6 @@ def activate(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistHooks(run), "promote-xdist")
     if config.pluginmanager.hasplugin("timeout"):
         config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
-
-
-def is_worker(config: pytest.Config) -> bool:
-    """Whether this process is a pytest-xdist worker."""
-    return hasattr(config, "workerinput")
 
 
 class PromotePlugin:

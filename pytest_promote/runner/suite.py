@@ -31,6 +31,11 @@ PARTIAL_COLLECTION = {"lf": "--lf", "stepwise": "--sw"}
 _COLLECTED = re.compile(r"^(?:(\d+)/)?(\d+) tests? collected")
 
 
+def is_worker(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist worker."""
+    return hasattr(config, "workerinput")
+
+
 @dataclasses.dataclass(frozen=True)
 class Suite:
     """This run's tests (``ran``) of the whole suite (``total``), and what left the

@@ -165,7 +165,7 @@ class Measurement:
         that coverage.py's ``patch = ["subprocess"]`` would have write data files.
         """
         from pytest_promote.runner.run import RUN_KEY
-        from pytest_promote.runner.session import is_worker
+        from pytest_promote.runner.suite import is_worker
 
         run = self.config.stash.get(RUN_KEY, None)
         kinds = {run.policy.gates[gid].kind for gid in run.stage.gates} if run else set()
@@ -187,7 +187,7 @@ class Measurement:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """An xdist worker sends its data to the controller with its results."""
-        from pytest_promote.runner.session import is_worker
+        from pytest_promote.runner.suite import is_worker
 
         if not (self.wanted and is_worker(self.config)):
             return
