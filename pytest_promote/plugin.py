@@ -12,7 +12,7 @@ import pytest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """The ``promote`` option group (SPEC section 2)."""
+    """The ``promote`` option group."""
     group = parser.getgroup("promote", "promotion gates (pytest-promote)")
     group.addoption(
         "--promote-to", metavar="STAGE", default=None,

@@ -1,4 +1,4 @@
-"""``--promote-to=auto``: the stage from the git ref, against seed Pilot-to-production."""
+"""``--promote-to=auto``: the stage from the git ref, as a pilot-to-production pipeline names its branches."""
 
 from __future__ import annotations
 

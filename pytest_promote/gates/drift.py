@@ -1,6 +1,6 @@
 """``drift``: the contract the code produces now against the canonical contract file.
 
-Drift is a failure (seed AI-gated CI): any field added, removed or changed fails,
+Drift is a failure: any field added, removed or changed fails,
 listed as ``+ path``, ``- path``, ``~ path: old -> new``, unless an acknowledgement
 file accepts it with a reason. An acknowledgement that matches no difference any
 more is stale and fails too, so the file never holds silent, forgotten exemptions.

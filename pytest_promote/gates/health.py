@@ -1,7 +1,6 @@
 """``health``: an HTTP(S) GET answers as expected, within retries and a deadline.
 
-Post-deployment and observability checks (seeds Promote state machine and
-pilot-to-production): the status (default 200), optionally a substring of the body
+Post-deployment and observability checks: the status (default 200), optionally a substring of the body
 or a JSON field's value. A service that is still starting gets retries with
 exponential backoff, all inside one overall ``timeout``.
 """
