@@ -273,7 +273,7 @@ class LedgerPlugin:
         self.message = f"ledger: recorded {record.stage} {record.headline} on {commit[:12]} ({REF})"
 
     @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """One line saying what the ledger recorded."""
         if self.message:
             terminalreporter.write_line(self.run.redact(self.message))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import pytest
 
 from pytest_promote.api import findings_text
 from pytest_promote.report import github
@@ -52,7 +54,7 @@ def figures(gate: GateOutcome) -> str:
 class _Redacting:
     """The terminal reporter, every line masked on its way out."""
 
-    def __init__(self, tr: Any, redact: Callable[[str], str]) -> None:
+    def __init__(self, tr: pytest.TerminalReporter, redact: Callable[[str], str]) -> None:
         self.tr = tr
         self.redact = redact
 
@@ -69,11 +71,11 @@ class _Redacting:
         self.tr.line(self.redact(text), **markup)
 
 
-def write(tr: Any, run: PromoteRun) -> None:
+def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
     """Stage, colour, accepted or not, and one line per gate."""
     verdict = run.verdict
     assert verdict is not None
-    tr = _Redacting(tr, run.redact)
+    tr = _Redacting(reporter, run.redact)
     colour = {"green": {"green": True}, "yellow": {"yellow": True}, "red": {"red": True}}
     tr.write_sep("=", "promotion", **colour[verdict.colour], bold=True)
     dry = " (dry run: exit status 0)" if run.dry_run else ""

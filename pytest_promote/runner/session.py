@@ -240,7 +240,7 @@ class PromotePlugin:
         elif not verdict.meets and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The ``promotion`` section."""
         from pytest_promote.report import terminal
 
