@@ -1,6 +1,7 @@
 """pytest-promote: every promotion gate is a pytest item.
 
-The public surface for writing gates of your own; see docs/custom-gates.md.
+The public surface for writing gates of your own is :mod:`pytest_promote.api`, re-exported
+here; see docs/custom-gates.md.
 Names load on first use, so the pytest entry point stays free of import cost.
 """
 
@@ -12,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest import hookimpl
 
-    from pytest_promote.api import Finding, Gate, GateContext, GateResult, NoOptions
-    from pytest_promote.policy.schema import maximum, minimum
+    from pytest_promote.api import Finding, Gate, GateContext, GateResult, NoOptions, maximum, minimum
 
 __version__ = "0.1.0"
 
@@ -23,8 +23,8 @@ _WHERE = {
     "GateContext": "pytest_promote.api",
     "GateResult": "pytest_promote.api",
     "NoOptions": "pytest_promote.api",
-    "maximum": "pytest_promote.policy.schema",
-    "minimum": "pytest_promote.policy.schema",
+    "maximum": "pytest_promote.api",
+    "minimum": "pytest_promote.api",
     "hookimpl": "pytest",  # pytest's own marker marks pytest_promote_* hooks too
 }
 

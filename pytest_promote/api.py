@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 Status = Literal["passed", "failed", "error"]
 Mode = Literal["required", "advisory"]
+#: What a gate measured, or the threshold it compares it with.
+Measure = str | float | int | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,31 +52,34 @@ class GateResult:
 
     status: Status
     summary: str
-    measured: str | float | int | None = None
-    threshold: str | float | int | None = None
+    measured: Measure = None
+    threshold: Measure = None
     findings: tuple[Finding, ...] = ()
     cached: bool = False
 
     @classmethod
-    def passed(cls, summary: str, **kw: Any) -> GateResult:
+    def passed(
+        cls, summary: str, *, measured: Measure = None, threshold: Measure = None,
+        findings: Iterable[Finding] = (), cached: bool = False,
+    ) -> GateResult:
         """A result that meets the threshold."""
-        return cls("passed", summary, **_findings(kw))
+        return cls("passed", summary, measured, threshold, tuple(findings), cached)
 
     @classmethod
-    def failed(cls, summary: str, **kw: Any) -> GateResult:
+    def failed(
+        cls, summary: str, *, measured: Measure = None, threshold: Measure = None,
+        findings: Iterable[Finding] = (), cached: bool = False,
+    ) -> GateResult:
         """A result that misses the threshold; ``findings`` say where."""
-        return cls("failed", summary, **_findings(kw))
+        return cls("failed", summary, measured, threshold, tuple(findings), cached)
 
     @classmethod
-    def error(cls, summary: str, **kw: Any) -> GateResult:
+    def error(
+        cls, summary: str, *, measured: Measure = None, threshold: Measure = None,
+        findings: Iterable[Finding] = (),
+    ) -> GateResult:
         """The gate could not be evaluated; this fails closed."""
-        return cls("error", summary, **_findings(kw))
-
-
-def _findings(kw: dict[str, Any]) -> dict[str, Any]:
-    if "findings" in kw:
-        kw["findings"] = tuple(kw["findings"])
-    return kw
+        return cls("error", summary, measured, threshold, tuple(findings))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +169,26 @@ class Gate:
         raise NotImplementedError(f"{type(self).__name__} must implement evaluate()")
 
 
+def minimum(
+    default: float | None, doc: str = "", low: float = 0, high: float = 1e9
+) -> Any:
+    """A dataclass field for a threshold that may only rise from stage to stage,
+    within ``[low, high]``."""
+    return dataclasses.field(
+        default=default, metadata={"tighten": "up", "doc": doc, "range": (low, high)}
+    )
+
+
+def maximum(
+    default: float | None, doc: str = "", low: float = 0, high: float = 1e9
+) -> Any:
+    """A dataclass field for a limit that may only fall from stage to stage, within
+    ``[low, high]``."""
+    return dataclasses.field(
+        default=default, metadata={"tighten": "down", "doc": doc, "range": (low, high)}
+    )
+
+
 def install_hint(extra: str) -> str:
     """How to install what the gates of ``extra`` need."""
     return f'install it: pip install "pytest-promote[{extra}]"'
@@ -197,5 +222,7 @@ __all__ = [
     "Status",
     "findings_text",
     "install_hint",
+    "maximum",
+    "minimum",
     "relative",
 ]

@@ -1,7 +1,7 @@
 """``approval``: enough named reviewers signed off HEAD for this stage.
 
-Seed Promote state machine (a designated reviewer approves after manual testing in
-test) and seed TTA (tech lead, QA and security approvals). Approvals are recorded
+For a designated reviewer who approves after manual testing, or several roles (tech
+lead, QA and security) who must each sign off. Approvals are recorded
 with ``python -m pytest_promote approve --stage STAGE`` (see :mod:`pytest_promote.cli.approve`).
 
 Rules: only approvals for this very stage count, each reviewer once. The commit's
@@ -17,9 +17,8 @@ from __future__ import annotations
 import dataclasses
 
 from pytest_promote._util import git
-from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.cli.approve import APPROVALS_REF, Approval, identities, is_author, read
-from pytest_promote.policy.schema import minimum
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path, PurePosixPath
 
-from pytest_promote.api import Finding, Gate, GateResult, relative
-from pytest_promote.policy.schema import minimum
+from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +23,7 @@ class ArtifactsOptions:
 
 
 class ArtifactsGate(Gate):
-    """"All 12 artifacts present" (seed CAIO): globs, counted, inside the root only."""
+    """Each listed artifact is present ("all 12 artifacts present"): globs, counted, inside the root only."""
 
     Options = ArtifactsOptions
     title = "artifacts"

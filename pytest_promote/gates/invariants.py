@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.gates.tests import no_results
-from pytest_promote.policy.schema import minimum
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,7 +17,7 @@ class InvariantsOptions:
 
 
 class InvariantsGate(Gate):
-    """"All 12 invariants pass" (seed CAIO), as a gate."""
+    """Enough tests marked ``invariant`` ran and all passed ("all 12 invariants pass"), as a gate."""
 
     Options = InvariantsOptions
     title = "invariants"

@@ -15,8 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pytest_promote._util import jsonpath
-from pytest_promote.api import Finding, Gate, GateResult
-from pytest_promote.policy.schema import maximum, minimum
+from pytest_promote.api import Finding, Gate, GateResult, maximum, minimum
 
 
 @dataclasses.dataclass(frozen=True)

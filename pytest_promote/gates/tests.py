@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pytest_promote.api import Finding, Gate, GateContext, GateResult
-from pytest_promote.policy.schema import maximum, minimum
+from pytest_promote.api import Finding, Gate, GateContext, GateResult, maximum, minimum
 
 
 @dataclasses.dataclass(frozen=True)

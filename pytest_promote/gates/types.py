@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pytest_promote._util.jsonpath import Shape
-from pytest_promote.api import Finding, GateResult, install_hint, relative
+from pytest_promote.api import Finding, GateResult, install_hint, maximum, relative
 from pytest_promote.gates.tool import ToolGate
-from pytest_promote.policy.schema import maximum, timeout
+from pytest_promote.policy.schema import timeout
 
 
 @dataclasses.dataclass(frozen=True)

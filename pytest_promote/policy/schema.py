@@ -158,23 +158,3 @@ def timeout(default: float) -> Any:
 def tighten_direction(field: dataclasses.Field[Any]) -> str | None:
     """``"up"`` for a minimum, ``"down"`` for a maximum, else None."""
     return field.metadata.get("tighten")
-
-
-def minimum(
-    default: float | None, doc: str = "", low: float = 0, high: float = 1e9
-) -> Any:
-    """A dataclass field for a threshold that may only rise from stage to stage,
-    within ``[low, high]``."""
-    return dataclasses.field(
-        default=default, metadata={"tighten": "up", "doc": doc, "range": (low, high)}
-    )
-
-
-def maximum(
-    default: float | None, doc: str = "", low: float = 0, high: float = 1e9
-) -> Any:
-    """A dataclass field for a limit that may only fall from stage to stage, within
-    ``[low, high]``."""
-    return dataclasses.field(
-        default=default, metadata={"tighten": "down", "doc": doc, "range": (low, high)}
-    )

@@ -20,11 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util.process import end, project_environ, spawn
-from pytest_promote.api import Finding, Gate, GateResult, relative
+from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
 from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage import worker as _coverageworker
 from pytest_promote.gates.coverage.shares import cores, share_out, worker_argv
-from pytest_promote.policy.schema import bounded, minimum
+from pytest_promote.policy.schema import bounded
 from pytest_promote.runner import cache
 
 if TYPE_CHECKING:
