@@ -18,7 +18,7 @@ import dataclasses
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult, minimum
-from pytest_promote.cli.approve import APPROVALS_REF, Approval, identities, is_author, read
+from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, is_author, read
 
 
 @dataclasses.dataclass(frozen=True)
