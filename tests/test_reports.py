@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.report import write_atomic
+from pytest_promote._util.files import write_atomic
 from pytest_promote.report.json_report import SCHEMA_VERSION
 
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"

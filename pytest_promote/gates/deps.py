@@ -137,7 +137,7 @@ class DepsGate(Gate):
         self._built: Future[sbom.Closure] = in_background(self._build, self.id)
 
     def _build(self) -> sbom.Closure:
-        from pytest_promote.report import write_atomic
+        from pytest_promote._util.files import write_atomic
 
         opts: DepsOptions = self.options
         found = sbom.closure(self.context.rootpath, opts.roots, opts.extras)
