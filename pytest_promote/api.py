@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, Unpack
 
 if TYPE_CHECKING:
     import pytest
@@ -21,6 +21,15 @@ Status = Literal["passed", "failed", "error"]
 Mode = Literal["required", "advisory"]
 #: What a gate measured, or the threshold it compares it with.
 Measure = str | float | int | None
+
+
+class ResultDetails(TypedDict, total=False):
+    """The keywords of ``GateResult.passed``, ``failed`` and ``error``, all optional."""
+
+    measured: Measure
+    threshold: Measure
+    findings: Iterable[Finding]
+    cached: bool  # reused from an earlier run with the same fingerprint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,28 +67,28 @@ class GateResult:
     cached: bool = False
 
     @classmethod
-    def passed(
-        cls, summary: str, *, measured: Measure = None, threshold: Measure = None,
-        findings: Iterable[Finding] = (), cached: bool = False,
-    ) -> GateResult:
+    def passed(cls, summary: str, **details: Unpack[ResultDetails]) -> GateResult:
         """A result that meets the threshold."""
-        return cls("passed", summary, measured, threshold, tuple(findings), cached)
+        return cls._made("passed", summary, details)
 
     @classmethod
-    def failed(
-        cls, summary: str, *, measured: Measure = None, threshold: Measure = None,
-        findings: Iterable[Finding] = (), cached: bool = False,
-    ) -> GateResult:
+    def failed(cls, summary: str, **details: Unpack[ResultDetails]) -> GateResult:
         """A result that misses the threshold; ``findings`` say where."""
-        return cls("failed", summary, measured, threshold, tuple(findings), cached)
+        return cls._made("failed", summary, details)
 
     @classmethod
-    def error(
-        cls, summary: str, *, measured: Measure = None, threshold: Measure = None,
-        findings: Iterable[Finding] = (),
-    ) -> GateResult:
+    def error(cls, summary: str, **details: Unpack[ResultDetails]) -> GateResult:
         """The gate could not be evaluated; this fails closed."""
-        return cls("error", summary, measured, threshold, tuple(findings))
+        return cls._made("error", summary, details)
+
+    @classmethod
+    def _made(cls, status: Status, summary: str, details: ResultDetails) -> GateResult:
+        unknown = sorted(details.keys() - ResultDetails.__optional_keys__)
+        if unknown:  # pyright says so too; a gate without type checks learns it here
+            raise TypeError(f"GateResult.{status}() got unexpected keywords: {', '.join(unknown)}")
+        findings = tuple(details.get("findings", ()))
+        measured, threshold = details.get("measured"), details.get("threshold")
+        return cls(status, summary, measured, threshold, findings, details.get("cached", False))
 
 
 @dataclasses.dataclass(frozen=True)

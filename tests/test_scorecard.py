@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 import pytest
 
-from pytest_promote.api import GateResult
+from pytest_promote.api import Finding, GateResult
 from pytest_promote.policy import Stage
 from pytest_promote.runner.scorecard import GateOutcome, decide
 
@@ -54,3 +54,10 @@ def test_yellow_is_accepted_where_the_stage_accepts_yellow() -> None:
     dev = Stage("development", "yellow", ("tests",), ("lint",), (), MappingProxyType({}))
     verdict = decide(dev, [GateOutcome("tests", "required", PASS), GateOutcome("lint", "advisory", FAIL)])
     assert (verdict.colour, verdict.accepted) == ("yellow", True)
+
+
+def test_a_result_names_a_misspelled_keyword() -> None:
+    result = GateResult.failed("s", measured=1, threshold=2, findings=[Finding("m")])
+    assert (result.status, result.measured, result.threshold, result.findings) == ("failed", 1, 2, (Finding("m"),))
+    with pytest.raises(TypeError, match="unexpected keywords: measure"):
+        GateResult.passed("s", measure=1)  # type: ignore[call-arg]
