@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-import pluggy
+import pytest
 
 if TYPE_CHECKING:
-    import pytest
-
     from pytest_promote.api import Gate
     from pytest_promote.runner.scorecard import Verdict
 
-hookspec = pluggy.HookspecMarker("pytest")
-
-
-@hookspec
+@pytest.hookspec
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]] | None:
     """Return gate kinds by name; the policy then names gates of these kinds.
 
@@ -25,7 +20,7 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]] | None:
     """
 
 
-@hookspec
+@pytest.hookspec
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     """Called once per promotion run with the final verdict, before pytest's own
     session-finish reporting (JUnit is still open); reports and ledgers live here."""

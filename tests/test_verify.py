@@ -100,3 +100,33 @@ def test_dry_run_report_fails(git_project, capsys) -> None:
     )
     assert verify(pytester.path / "r.json", "--stage", "development") == 1
     assert "dry run" in capsys.readouterr().err
+
+
+def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, kinds: str) -> None:
+    """An installed distribution whose pytest11 plugin ``name`` provides gate kinds ``kinds``."""
+    (tmp_path / f"{name}.py").write_text(
+        "from pytest_promote.gates.command import CommandGate\n\n"
+        f"def pytest_promote_gate_kinds():\n    return {{name: CommandGate for name in {kinds}}}\n"
+    )
+    info = tmp_path / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[pytest11]\n{name} = {name}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def test_verify_finds_installed_kinds_through_pluggy(tmp_path, monkeypatch) -> None:
+    from pytest_promote.cli.verify import gate_kinds
+
+    installed_plugin(tmp_path, monkeypatch, "smoky_plugin", '["smoke2"]')
+    kinds = gate_kinds()
+    assert kinds["smoke2"].__name__ == "CommandGate"
+    assert "coverage" in kinds
+
+
+def test_two_plugins_with_one_kind_name_are_an_error(tmp_path, monkeypatch) -> None:
+    from pytest_promote.cli.verify import gate_kinds
+
+    installed_plugin(tmp_path, monkeypatch, "clashing_plugin", '["lint"]')
+    with pytest.raises(pytest.UsageError, match="'lint': provided by both clashing_plugin and promote-gates"):
+        gate_kinds()

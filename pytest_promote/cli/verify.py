@@ -13,10 +13,10 @@ import argparse
 import importlib.metadata
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
 
 from pytest_promote import policy as policy_mod
@@ -119,20 +119,34 @@ def _required(root: Path, config: str | None, stage: str) -> tuple[str, ...]:
 def gate_kinds() -> dict[str, type[Gate]]:
     """The gate kinds known outside a pytest run: built-in and installed plugins'.
 
-    Kinds a conftest registers are not visible here; name the policy's gates with
-    installed kinds (or command gates) if a deploy job verifies reports.
+    A pluggy plugin manager loads the ``pytest11`` entry points, as pytest does, and
+    asks each plugin through the ``pytest_promote_gate_kinds`` hook; two plugins that
+    provide one kind name are a usage error, as in a run. Kinds a conftest registers
+    are not visible here; name the policy's gates with installed kinds (or command
+    gates) if a deploy job verifies reports.
     """
-    from pytest_promote import gates
+    from pytest_promote import gates, hookspecs
 
-    kinds: dict[str, type[Gate]] = dict(gates.pytest_promote_gate_kinds())
+    manager = _PytestHooks("pytest")
+    manager.add_hookspecs(hookspecs)
+    manager.register(gates, "promote-gates")
     for entry in importlib.metadata.entry_points(group="pytest11"):
         try:
-            module = entry.load()
+            plugin = entry.load()
+            if not manager.is_registered(plugin):
+                manager.register(plugin, entry.name)
         except Exception:  # a broken third-party plugin is not ours to judge
             continue
-        hook = getattr(module, "pytest_promote_gate_kinds", None)
-        if callable(hook) and module is not gates:
-            provided = hook()
-            if isinstance(provided, Mapping):
-                kinds.update(provided)
-    return kinds
+    return policy_mod.gate_kinds(manager)
+
+
+class _PytestHooks(pluggy.PluginManager):
+    """A plugin manager that reads hooks as pytest does: a ``pytest_*`` function is a
+    hook implementation even without ``@pytest.hookimpl``."""
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith("pytest_") and callable(getattr(plugin, name, None)):
+            return {"wrapper": False, "hookwrapper": False, "optionalhook": False,
+                    "tryfirst": False, "trylast": False, "specname": None}
+        return opts

@@ -13,12 +13,15 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pytest_promote.api import Gate, Mode
 from pytest_promote.policy.freeze import FreezeWindow, parse_windows
 from pytest_promote.policy.overrides import Override, parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
+
+if TYPE_CHECKING:
+    import pluggy
 
 Colour = Literal["green", "yellow", "red"]
 COLOUR_RANK = {"red": 0, "yellow": 1, "green": 2}
@@ -424,3 +427,26 @@ def _check_nested(
             now = after.get(key)
             if dataclasses.is_dataclass(was) and type(now) is type(was):
                 _check_tightens(prev, gid, was, now, source, where, f"{name}.{key}.")
+
+
+def gate_kinds(pluginmanager: pluggy.PluginManager) -> dict[str, type[Gate]]:
+    """Every gate kind of every plugin registered with ``pluginmanager``, through the
+    ``pytest_promote_gate_kinds`` hook; a UsageError when two plugins provide one name
+    (one would silently lose) or a name is no valid gate id."""
+    kinds: dict[str, type[Gate]] = {}
+    providers: dict[str, str] = {}
+    hook = pluginmanager.hook.pytest_promote_gate_kinds
+    for impl in reversed(hook.get_hookimpls()):  # in the order pluggy calls them
+        provided = cast("Mapping[str, type[Gate]] | None", impl.function()) or {}
+        for name, kind in provided.items():
+            where = f"pytest_promote_gate_kinds of {impl.plugin_name}"
+            check_gate_id(name, where, "kind")
+            if name in providers:
+                problem = (
+                    f"provided by both {providers[name]} and {impl.plugin_name}; "
+                    "rename one of the kinds (or uninstall one plugin)"
+                )
+                raise policy_error("pytest_promote_gate_kinds", "kind", name, problem)
+            providers[name] = impl.plugin_name
+            kinds[name] = kind
+    return kinds

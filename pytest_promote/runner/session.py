@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -32,7 +32,7 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
     if not config.pluginmanager.is_registered(gates):
         config.pluginmanager.register(gates, "promote-gates")
-    kinds = gate_kinds(config)
+    kinds = policy_mod.gate_kinds(config.pluginmanager)
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
     declared = None
     if table is None and not is_worker(config):  # workers judge no gate
@@ -40,28 +40,6 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
         declared = declared_fail_under()
     return policy_mod.load(table, source, kinds, declared), kinds
-
-
-def gate_kinds(config: pytest.Config) -> dict[str, Any]:
-    """Every gate kind of every plugin; a UsageError when two plugins provide one name
-    (one would silently lose) or a name is no valid gate id."""
-    kinds: dict[str, Any] = {}
-    providers: dict[str, str] = {}
-    hook = config.pluginmanager.hook.pytest_promote_gate_kinds
-    for impl in reversed(hook.get_hookimpls()):  # in the order pytest calls them
-        provided = cast("Mapping[str, Any] | None", impl.function()) or {}
-        for name, kind in provided.items():
-            where = f"pytest_promote_gate_kinds of {impl.plugin_name}"
-            policy_mod.check_gate_id(name, where, "kind")
-            if name in providers:
-                problem = (
-                    f"provided by both {providers[name]} and {impl.plugin_name}; "
-                    "rename one of the kinds (or uninstall one plugin)"
-                )
-                raise policy_mod.policy_error("pytest_promote_gate_kinds", "kind", name, problem)
-            providers[name] = impl.plugin_name
-            kinds[name] = kind
-    return kinds
 
 
 def activate(config: pytest.Config) -> None:
