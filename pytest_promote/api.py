@@ -104,8 +104,16 @@ class GateContext:
 
     @property
     def paths(self) -> tuple[str, ...] | None:
-        """The policy's ``paths`` (what lint, types and secrets look at), or None."""
+        """The policy's ``paths`` (what lint, types and secrets look at), or None; in a
+        component's run, the paths holding its files."""
         return self.policy.paths
+
+    def paths_for(self, own: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """What a gate with its own ``paths`` option looks at: a component's files in
+        its run (whatever the option says), else ``own``, else :attr:`paths`."""
+        if self.policy.component is not None:
+            return self.policy.paths
+        return own or self.policy.paths
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,6 +19,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the tests and every gate of STAGE (a stage of the policy, or 'auto')",
     )
     group.addoption(
+        "--promote-component", metavar="NAME", default=None,
+        help="promote one component of the repository ([tool.promote.components.NAME]): "
+        "only its tests, gates over its files, records of its own",
+    )
+    group.addoption(
         "--promote-only", action="store_true", default=False,
         help="run the gates only, not the project's tests",
     )
@@ -132,7 +137,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "invariant: an invariant the 'invariants' promotion gate counts"
     )
     if config.getoption("promote_to") is None:
-        for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override"):
+        for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
+                       "promote_component"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")

@@ -185,6 +185,22 @@ def tree(root: Path, rev: str = "HEAD") -> str | None:
     """The tree sha of ``rev``: two commits with the same tree hold the same files."""
     return git(root, "rev-parse", "--verify", "-q", f"{rev}^{{tree}}")
 
+def blobs(root: Path, rev: str = "HEAD") -> dict[str, str] | None:
+    """Every file of ``rev`` under ``root`` (path relative to ``root``, POSIX) -> its
+    blob id: two commits whose files have the same ids hold the same content there.
+    None when git cannot tell."""
+    out = git(root, "ls-tree", "-r", "-z", "--end-of-options", rev, "--", ".")
+    if out is None:
+        return None
+    found = {}
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if path and len(parts) == 3:
+            found[path] = parts[2]
+    return found
+
+
 #: What pytest itself writes before a plugin can look (conftests' bytecode): never
 #: source, so never what makes a tree differ from its commit.
 WRITTEN_BY_PYTEST = "__pycache__"

@@ -9,8 +9,10 @@ pattern without a ``/`` matches a file's name at any depth (``*.md``), as in
 from __future__ import annotations
 
 import functools
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 
 @functools.lru_cache(maxsize=256)
@@ -55,3 +57,20 @@ def matches(path: str, pattern: str) -> bool:
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
     """Whether ``path`` falls under at least one of ``patterns``."""
     return any(matches(path, p) for p in patterns)
+
+
+#: Directories no tree walk enters (besides .git, hidden ones and virtualenvs).
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+def walk(start: Path, hidden: bool = False) -> Iterator[Path]:
+    """Every file below ``start``, in a stable order; VCS, caches and virtualenvs are
+    skipped, hidden directories too unless ``hidden``."""
+    for dirpath, dirnames, filenames in os.walk(start):
+        here = Path(dirpath)
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if (hidden or not d.startswith(".")) and d not in SKIPPED_DIRS and d != ".git"
+            and not (here / d / "pyvenv.cfg").exists()
+        )
+        yield from (here / f for f in sorted(filenames))

@@ -1,7 +1,8 @@
-"""``python -m pytest_promote verify REPORT --stage STAGE [--commit SHA]``.
+"""``python -m pytest_promote verify REPORT --stage STAGE [--commit SHA] [--component NAME]``.
 
 Exits 0 only when the JSON report is well formed, its digest matches its content,
-it is for that stage and commit (default HEAD), is not a dry run, ran the whole
+it is for that stage, commit (default HEAD) and component (none: the whole
+repository), is not a dry run, ran the whole
 suite on a clean tree with the real clock, is accepted, and
 holds every gate the policy requires for the stage, each passed or overridden.
 Otherwise it exits 1 with one clear reason. A deploy job runs it before deploying.
@@ -10,6 +11,7 @@ Otherwise it exits 1 with one clear reason. A deploy job runs it before deployin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import json
 import sys
@@ -34,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("report", metavar="REPORT", help="the JSON report (--promote-report)")
     parser.add_argument("--stage", required=True, help="the stage the report must promote to")
     parser.add_argument("--commit", default="HEAD", help="the commit it must be for (default HEAD)")
+    parser.add_argument(
+        "--component", default=None,
+        help="the component it must promote (--promote-component); default: the whole repository",
+    )
     parser.add_argument("--config", default=None, help="the policy file (as --promote-config)")
     parser.add_argument("--root", default=".", help="the project root (default: .)")
 
@@ -41,18 +47,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the report; print why it is (not) accepted."""
     try:
-        report = check(Path(args.report), args.stage, args.commit, Path(args.root), args.config)
+        report = check(
+            Path(args.report), args.stage, args.commit, Path(args.root), args.config, args.component
+        )
     except Rejected as exc:
         print(f"verify: {args.report}: REJECTED: {exc}", file=sys.stderr)
         return 1
+    whose = f"component {args.component} of " if args.component else ""
     print(
         f"verify: {args.report}: OK: {report['verdict']} promotion of "
-        f"{report['commit'][:12]} to {report['stage']}, accepted"
+        f"{whose}{report['commit'][:12]} to {report['stage']}, accepted"
     )
     return 0
 
 
-def check(path: Path, stage: str, commit: str, root: Path, config: str | None) -> dict[str, Any]:
+def check(
+    path: Path, stage: str, commit: str, root: Path, config: str | None,
+    component: str | None = None,
+) -> dict[str, Any]:
     """The report, if it proves the promotion; raises :class:`Rejected` otherwise."""
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
@@ -65,6 +77,7 @@ def check(path: Path, stage: str, commit: str, root: Path, config: str | None) -
         raise Rejected("its digest does not match its content: it was changed after it was written")
     if report["stage"] != stage:
         raise Rejected(f"it is for stage {report['stage']!r}, not {stage!r}")
+    _same_component(report.get("component"), component)
     sha = git.resolve(root, commit)
     if sha is None:
         raise Rejected(f"{commit!r} is not a commit of the repository at {root}")
@@ -81,7 +94,7 @@ def check(path: Path, stage: str, commit: str, root: Path, config: str | None) -
         accept = report.get("accept")
         raise Rejected(f"it is not accepted: {report['verdict']}, {stage} accepts {accept}")
     gates = {g["id"]: g for g in report["gates"]}
-    for gid in _required(root, config, stage):
+    for gid in _required(root, config, stage, component):
         gate = gates.get(gid)
         if gate is None:
             raise Rejected(f"it lacks gate {gid!r}, which the policy requires for {stage}")
@@ -108,10 +121,28 @@ def _well_formed(report: object) -> None:
             raise Rejected(f"malformed: gate entry {gate!r}")
 
 
-def _required(root: Path, config: str | None, stage: str) -> tuple[str, ...]:
+def _same_component(judged: object, wanted: str | None) -> None:
+    """A report of one component never proves another's promotion, nor the whole
+    repository's (and a whole repository's report proves no component's)."""
+    if judged == wanted:
+        return
+    if wanted is None:
+        raise Rejected(f"it is for component {judged!r}, not the whole repository; "
+                       f"verify it with --component {judged}")
+    if judged is None:
+        raise Rejected(f"it is for the whole repository, not component {wanted!r}")
+    raise Rejected(f"it is for component {judged!r}, not {wanted!r}")
+
+
+def _required(root: Path, config: str | None, stage: str, component: str | None) -> tuple[str, ...]:
     try:
         table, source = policy_mod.find_table(root, config)
-        return policy_mod.load(table, source, gate_kinds()).stage(stage).required
+        policy = policy_mod.load(table, source, gate_kinds())
+        if component is not None:
+            if component not in policy.components:
+                raise Rejected(f"the policy ({source}) has no component {component!r}")
+            policy = dataclasses.replace(policy, stages=policy.components[component].stages)
+        return policy.stage(stage).required
     except pytest.UsageError as exc:
         raise Rejected(f"cannot read the policy: {exc}") from None
 

@@ -2,14 +2,26 @@
 
 Passes when HEAD, or a commit with HEAD's tree (the same files, e.g. a rebase or a
 merge that changed nothing), carries an accepted ledger record for the stage before
-this one. Required by default at every stage after the first.
+this one. Required by default at every stage after the first. In a component's run
+only that component's records count, and also those of a commit whose files under
+the component's paths are identical to HEAD's.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.policy.components import Component
+
+
+def same_as_head(root: Path, record: ledger.Record, component: Component | None) -> str:
+    """Why a record of another commit holds for HEAD, in words."""
+    if component is None or record.tree == git.tree(root):
+        return "same tree as HEAD"
+    return f"{component.name}'s files identical to HEAD's"
 
 
 class PathGate(Gate):
@@ -35,12 +47,13 @@ class PathGate(Gate):
                 threshold=f"{previous.name} accepted",
             )
         threshold = f"{previous.name} accepted"
-        mine = [r for r in ledger.for_head(ledger.records(root), head, git.tree(root))
+        component = self.context.policy.component
+        mine = [r for r in ledger.holding(root, ledger.records(root), component)
                 if r.stage == previous.name]
         accepted = [r for r in mine if r.proves]
         if accepted:
             last = accepted[-1]
-            how = "HEAD" if last.commit == head else f"{last.commit[:12]} (same tree as HEAD)"
+            how = "HEAD" if last.commit == head else f"{last.commit[:12]} ({same_as_head(root, last, component)})"
             return GateResult.passed(
                 f"path: {how} was accepted for {previous.name} ({last.headline or last.colour}, "
                 f"{last.time})",
@@ -52,8 +65,9 @@ class PathGate(Gate):
                     rule="not-accepted")
             for r in mine
         ]
+        whose = f" of component {component.name}" if component else ""
         return GateResult.failed(
-            f"path: HEAD {head[:12]} has no accepted {previous.name} record, required before "
+            f"path: HEAD {head[:12]} has no accepted {previous.name} record{whose}, required before "
             f"{stage}: promote to {previous.name} first (in CI, fetch the ledger: "
             f"git fetch origin {ledger.REF}:{ledger.REF})",
             measured=f"{previous.name} {'not accepted' if mine else 'not recorded'}",

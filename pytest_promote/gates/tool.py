@@ -49,8 +49,8 @@ class ToolGate(Gate):
     @property
     def paths(self) -> tuple[str, ...] | None:
         """The gate's ``paths`` option, else the policy's ``paths``, else None (the
-        tool's own default at the project root)."""
-        return getattr(self.options, "paths", None) or self.context.paths
+        tool's own default at the project root); a component's files in its run."""
+        return self.context.paths_for(getattr(self.options, "paths", None))
 
     def arguments(self) -> list[str]:
         """The tool's arguments (after the executable)."""

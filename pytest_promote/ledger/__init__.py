@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util import git
+from pytest_promote.policy.components import Contents
 
 if TYPE_CHECKING:
+    from pytest_promote.policy.components import Component
     from pytest_promote.runner.run import PromoteRun
     from pytest_promote.runner.scorecard import Verdict
 
@@ -54,6 +56,8 @@ class Record:
     environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: The signal that ended the run early (``SIGTERM``, ``SIGHUP``, ``SIGINT``), if any.
     terminated: str | None = None
+    #: The component judged (``--promote-component``); None: the whole repository.
+    component: str | None = None
 
     @property
     def proves(self) -> bool:
@@ -102,6 +106,7 @@ def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: 
         dirty=None if run.dirty is None else len(run.dirty),
         environment=dict(run.environment),
         terminated=run.terminated,
+        component=run.policy.component.name if run.policy.component else None,
     )
 
 
@@ -148,6 +153,7 @@ SCHEMA: dict[str, tuple[Callable[[object], bool], str, bool]] = {
     "partial": (lambda v: v is None or isinstance(v, dict), "a table or null", False),
     "dirty": (lambda v: v is None or (type(v) is int and v >= 0), "a count (0 or more) or null", False),
     "environment": (_strings, "a table of name -> value", False),
+    "component": (_text, "a component name", False),
 }
 
 
@@ -227,8 +233,27 @@ def for_head(all_records: Iterable[Record], head: str, tree: str | None) -> list
     return [r for r in all_records if r.commit == head or (tree and r.tree == tree)]
 
 
+def holding(root: Path, all_records: Iterable[Record], component: Component | None) -> list[Record]:
+    """The records that hold for HEAD, of ``component`` (None: of the whole repository)
+    alone: HEAD's, a commit's with HEAD's tree, or, for a component, a commit's whose
+    files under the component's paths are identical to HEAD's."""
+    head = git.head(root)
+    if head is None:
+        return []
+    name = component.name if component else None
+    mine = [r for r in all_records if r.component == name]
+    same = for_head(mine, head, git.tree(root))
+    if component is None:
+        return same
+    contents = Contents(root, component)
+    now = contents.of(head)
+    return [r for r in mine if r in same or (now is not None and contents.of(r.commit) == now)]
+
+
 def _line(record: Record) -> dict[str, Any]:
-    return {k: v for k, v in record.as_dict().items() if k != "commit"}
+    # A record of the whole repository names no component: its line reads as before.
+    return {k: v for k, v in record.as_dict().items()
+            if k != "commit" and not (k == "component" and v is None)}
 
 
 def write(root: Path, record: Record) -> None:

@@ -1,21 +1,27 @@
 """``pytest --promote-status [--promote-json]``: where each stage stands, from the ledger.
 
 For each stage of the policy: the last accepted commit (the rollback target), the
-last failed one, and where HEAD (or a commit with HEAD's tree) stands. No tests and
-no gates run; it reads ``refs/notes/promote`` of the local clone.
+last failed one, and where HEAD (or a commit with HEAD's tree) stands; with
+components in the policy, a row per component and stage too, from its own records
+(HEAD stands where the last commit with identical files under its paths stood).
+``--promote-component=NAME`` shows that component alone. No tests and no gates run;
+it reads ``refs/notes/promote`` of the local clone.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.redact import plain_value
+
+if TYPE_CHECKING:
+    from pytest_promote.policy.components import Component
 
 
 def collect(config: pytest.Config) -> dict[str, Any]:
@@ -31,20 +37,29 @@ def collect(config: pytest.Config) -> dict[str, Any]:
         )
     policy, _ = load_policy(config)
     everything, malformed = ledger.read(root)
-    at_head = ledger.for_head(everything, head, git.tree(root))
+    only = config.getoption("promote_component")
+    parts: list[Component | None] = [None, *policy.components.values()]
+    if only is not None:
+        parts = [policy.only(only, root).component]
     stages = []
-    for stage in policy.stages:
-        mine = [r for r in everything if r.stage == stage.name]
-        accepted = [r for r in mine if r.proves]
-        failed = [r for r in mine if not r.proves]
-        here = [r for r in at_head if r.stage == stage.name]
-        standing = "not recorded" if not here else "accepted" if here[-1].proves else "failed"
-        stages.append({
-            "stage": stage.name,
-            "last_accepted": accepted[-1].as_dict() if accepted else None,
-            "last_failed": failed[-1].as_dict() if failed else None,
-            "head": standing,
-        })
+    for component in parts:
+        name = component.name if component else None
+        at_head = ledger.holding(root, everything, component)
+        for stage in component.stages if component else policy.stages:
+            mine = [r for r in everything if r.stage == stage.name and r.component == name]
+            accepted = [r for r in mine if r.proves]
+            failed = [r for r in mine if not r.proves]
+            here = [r for r in at_head if r.stage == stage.name]
+            standing = "not recorded" if not here else "accepted" if here[-1].proves else "failed"
+            since = here[-1].commit if here and here[-1].commit != head else None
+            stages.append({
+                "component": name,
+                "stage": stage.name,
+                "last_accepted": accepted[-1].as_dict() if accepted else None,
+                "last_failed": failed[-1].as_dict() if failed else None,
+                "head": standing,
+                "unchanged_since": since,
+            })
     return {
         "ref": ledger.REF, "policy": policy.source, "head": head,
         "branch": git.branch(root), "stages": stages,
@@ -59,19 +74,28 @@ def _short(record: dict[str, Any] | None) -> str:
     return f"{record['commit'][:12]} {headline} {record['time'][:19]}"
 
 
+def _head(row: dict[str, Any]) -> str:
+    """Where HEAD stands, and since which commit when an earlier record holds."""
+    since = row.get("unchanged_since")
+    return f"{row['head']} (unchanged since {since[:12]})" if since else row["head"]
+
+
 def render(status: dict[str, Any]) -> str:
     """The status as a small table."""
     where = f" on {status['branch']}" if status["branch"] else " (detached)"
     lines = [f"promotion ledger ({status['ref']}): HEAD {status['head'][:12]}{where}"]
-    rows = [("stage", "last accepted (rollback target)", "last failed", "HEAD")]
+    parts = any(s["component"] for s in status["stages"])
+    rows = [("component",) * parts + ("stage", "last accepted (rollback target)", "last failed", "HEAD")]
     rows += [
-        (s["stage"], _short(s["last_accepted"]), _short(s["last_failed"]), s["head"])
+        (s["component"] or "(repository)",) * parts + (
+            s["stage"], _short(s["last_accepted"]), _short(s["last_failed"]), _head(s),
+        )
         for s in status["stages"]
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
-        lines.append("  ".join([*cells, row[3]]))
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]))
     lines += [
         f"malformed ledger entry on {m['commit'][:12]} (ignored): {m['problem']}"
         for m in status["malformed"]

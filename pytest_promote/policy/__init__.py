@@ -16,6 +16,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pytest_promote.api import Gate, Mode
+from pytest_promote.policy import components as components_mod
+from pytest_promote.policy.components import Component
 from pytest_promote.policy.freeze import FreezeWindow, parse_windows
 from pytest_promote.policy.overrides import Override, parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
@@ -48,7 +50,7 @@ coverage = { min = 80 }
 REQUIRED_ONCE_CONFIGURED = ("invariants", "artifacts")
 
 STAGE_KEYS = {"accept", "required", "advisory", "match", "overridable", "override_requires_until"}
-TOP_KEYS = {"stages", "paths", "gates", "stage", "override", "freeze", "enforce_path"}
+TOP_KEYS = {"stages", "paths", "gates", "stage", "override", "freeze", "enforce_path", "components"}
 #: Keys of ``[tool.promote.gates.<id>]`` that describe the gate, not its kind's options.
 GATE_META_KEYS = {"kind", "overridable"}
 #: ``--promote-to`` values that are not stage names.
@@ -97,6 +99,24 @@ class Policy:
     gates: Mapping[str, GateSpec]
     overrides: tuple[Override, ...] = ()
     freezes: tuple[FreezeWindow, ...] = ()
+    #: ``[tool.promote.components]``: the parts of the repository promoted on their own.
+    components: Mapping[str, Component] = dataclasses.field(default_factory=dict)
+    #: The component this policy judges (see :meth:`only`); None: the whole repository.
+    component: Component | None = None
+
+    def only(self, name: str, root: Path) -> Policy:
+        """The policy of one component: its stages, and its files (found under ``root``)
+        as the paths its tools look at. A UsageError naming the components otherwise."""
+        if name not in self.components:
+            known = did_you_mean(name, self.components) if self.components else (
+                "the policy defines no component; add [tool.promote.components."
+                f"{name}] with its source and tests globs"
+            )
+            raise policy_error("--promote-component", "NAME", name, f"not a component of {self.source}; {known}")
+        component = self.components[name].resolve(root, self.source)
+        return dataclasses.replace(
+            self, stages=component.stages, paths=component.paths, component=component
+        )
 
     def stage(self, name: str) -> Stage:
         """The stage called ``name``; a UsageError naming the valid ones otherwise."""
@@ -221,7 +241,93 @@ def load(
         )
         stages.append(stage)
     overrides = parse_policy(table.get("override", []), source, stage_names, specs)
-    return Policy(source, tuple(stages), paths, MappingProxyType(specs), overrides, freezes)
+    policy = Policy(source, tuple(stages), paths, MappingProxyType(specs), overrides, freezes)
+    parts = coerce(dict[str, dict], table.get("components", {}), source, "components")
+    found = {
+        name: _component(name, _plain(part), table, _plain(stage_tables), policy, kinds)
+        for name, part in parts.items()
+    }
+    return dataclasses.replace(policy, components=MappingProxyType(found))
+
+
+def _component(
+    name: str,
+    part: dict[str, Any],
+    table: Mapping[str, Any],
+    stage_tables: Mapping[str, Mapping[str, Any]],
+    policy: Policy,
+    kinds: Mapping[str, type[Gate]],
+) -> Component:
+    """One component: its globs, and its stages as the repository's with its own
+    ``stage.<name>`` tables on top, each only tightening the repository's stage."""
+    source = policy.source
+    components_mod.check_name(name, source)
+    components_mod.check_keys(name, part, source)
+    where = f"components.{name}"
+    own = coerce(dict[str, dict], part.get("stage", {}), source, f"{where}.stage")
+    names = [s.name for s in policy.stages]
+    layered: dict[str, dict[str, Any]] = {}
+    for stage in policy.stages:
+        mine = dict(own.get(stage.name, {}))
+        _keep_required(mine, stage, source, f"{where}.stage.{stage.name}")
+        layered[stage.name] = _layer(dict(stage_tables.get(stage.name, {})), mine)
+    for stage_name, value in own.items():
+        if stage_name not in names:
+            problem = f"not in stages {names}; {did_you_mean(stage_name, names)}"
+            raise policy_error(source, f"{where}.stage.{stage_name}", dict(value), problem)
+    rest = {k: v for k, v in table.items() if k != "components"}
+    # Loaded as a policy of its own: its stages inherit and tighten one another as
+    # the repository's do; then each must tighten the repository's stage of its name.
+    mine = load({**rest, "stage": layered}, f"{source} {where}", kinds)
+    for base, stage in zip(policy.stages, mine.stages, strict=True):
+        at = f"{where}.stage.{base.name}"
+        if COLOUR_RANK[stage.accept] < COLOUR_RANK[base.accept]:
+            problem = f"loosens the repository's {base.name}, which accepts {base.accept!r}"
+            raise policy_error(source, f"{at}.accept", stage.accept, problem)
+        for key, strict in (("overridable", False), ("override_requires_until", True)):
+            if getattr(base, key) == strict and getattr(stage, key) != strict:
+                problem = f"loosens the repository's {base.name}, which has {key} = {str(strict).lower()}"
+                raise policy_error(source, f"{at}.{key}", getattr(stage, key), problem)
+        for gid, options in base.options.items():
+            if gid in stage.options:
+                _check_tightens(base, gid, options, stage.options[gid], source, at,
+                                whose="the repository's ")
+    return Component(
+        name,
+        components_mod.globs(part["source"], source, f"{where}.source"),
+        components_mod.globs(part["tests"], source, f"{where}.tests"),
+        mine.stages,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A validated table as TOML gave it: plain dicts and lists, to validate again."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _keep_required(mine: Mapping[str, Any], base: Stage, source: str, where: str) -> None:
+    """A component may not make advisory a gate the repository's stage requires."""
+    advisory = coerce(tuple[str, ...], mine.get("advisory", []), source, f"{where}.advisory")
+    for gid in advisory:
+        if gid in base.required:
+            problem = f"{gid!r} is required in the repository's {base.name}; a component may only tighten it"
+            raise policy_error(source, f"{where}.advisory", list(advisory), problem)
+
+
+def _layer(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """A stage table with ``top`` laid on ``base``: gate lists joined, a gate ``top``
+    requires leaves the advisory list, gate tables merged, other keys replaced."""
+    merged = _deep_merge(base, {k: v for k, v in top.items() if k not in ("required", "advisory")})
+    for key in ("required", "advisory"):
+        if key in top:
+            merged[key] = list(_union(tuple(base.get(key, [])), tuple(top[key])))
+    if "required" in top:
+        merged["advisory"] = [g for g in merged.get("advisory", []) if g not in top["required"]]
+    return merged
 
 
 def _raise_coverage(default: dict[str, Any], declared: float | None) -> list[str]:
@@ -389,14 +495,17 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_tightens(
-    prev: Stage, gid: str, old: Any, new: Any, source: str, where: str, prefix: str = ""
+    prev: Stage, gid: str, old: Any, new: Any, source: str, where: str, prefix: str = "",
+    whose: str = "",
 ) -> None:
+    """A UsageError when ``new`` loosens any threshold of ``old`` (the options of
+    ``gid`` at ``prev``, the stage before, or ``whose`` stage of that name)."""
     for field in dataclasses.fields(new):
         direction = tighten_direction(field)
         before, after = getattr(old, field.name), getattr(new, field.name)
         name = prefix + field.name
         if direction is None:
-            _check_nested(prev, gid, before, after, source, where, name)
+            _check_nested(prev, gid, before, after, source, where, name, whose)
             continue
         pairs = (
             [(f"{name}.{k}", v, after.get(k)) for k, v in before.items()]
@@ -410,23 +519,24 @@ def _check_tightens(
             if looser:
                 need = ">=" if direction == "up" else "<="
                 problem = (
-                    f"a later stage may only tighten: {prev.name} has {was}; "
-                    f"use a value {need} {was}"
+                    f"{'a component' if whose else 'a later stage'} may only tighten: "
+                    f"{whose}{prev.name} has {was}; use a value {need} {was}"
                 )
                 raise policy_error(source, f"{where}.{gid}.{key}", now, problem)
 
 
 def _check_nested(
-    prev: Stage, gid: str, before: Any, after: Any, source: str, where: str, name: str
+    prev: Stage, gid: str, before: Any, after: Any, source: str, where: str, name: str,
+    whose: str = "",
 ) -> None:
     """Options holding options (e.g. a table of named checks) tighten entry by entry."""
     if dataclasses.is_dataclass(before) and type(before) is type(after):
-        _check_tightens(prev, gid, before, after, source, where, f"{name}.")
+        _check_tightens(prev, gid, before, after, source, where, f"{name}.", whose)
     elif isinstance(before, Mapping) and isinstance(after, Mapping):
         for key, was in before.items():
             now = after.get(key)
             if dataclasses.is_dataclass(was) and type(now) is type(was):
-                _check_tightens(prev, gid, was, now, source, where, f"{name}.{key}.")
+                _check_tightens(prev, gid, was, now, source, where, f"{name}.{key}.", whose)
 
 
 def gate_kinds(pluginmanager: pluggy.PluginManager) -> dict[str, type[Gate]]:

@@ -30,7 +30,8 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
 
     run = config.stash[RUN_KEY]
     failed = run.failed_outputs
-    junit.add_properties(config, verdict, run.redact)
+    component = run.policy.component
+    junit.add_properties(config, verdict, run.redact, component.name if component else None)
     target = config.getoption("promote_report")
     if target:
         report = json_report.dumps(json_report.of(config, run, verdict))

@@ -42,6 +42,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     report: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "stage": verdict.stage,
+        "component": run.policy.component.name if run.policy.component else None,
         "policy": run.policy.source,
         "commit": git.head(root),
         "branch": git.branch(root),

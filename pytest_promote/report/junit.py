@@ -9,10 +9,12 @@ import pytest
 from pytest_promote.runner.scorecard import Verdict
 
 
-def properties(verdict: Verdict) -> list[tuple[str, str]]:
-    """``promote.stage``, ``.colour``, ``.accepted``, ``.caveat`` (one per reason it is
-    not accepted despite its colour) and per gate mode/status/figures."""
-    props = [
+def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str, str]]:
+    """``promote.stage``, ``.component`` (in a component's run), ``.colour``,
+    ``.accepted``, ``.caveat`` (one per reason it is not accepted despite its colour)
+    and per gate mode/status/figures."""
+    props = [("promote.component", component)] if component else []
+    props += [
         ("promote.stage", verdict.stage),
         ("promote.colour", verdict.colour),
         ("promote.verdict", verdict.headline),
@@ -40,7 +42,9 @@ def properties(verdict: Verdict) -> list[tuple[str, str]]:
     return props
 
 
-def add_properties(config: pytest.Config, verdict: Verdict, redact: Callable[[str], str]) -> None:
+def add_properties(
+    config: pytest.Config, verdict: Verdict, redact: Callable[[str], str], component: str | None = None
+) -> None:
     """Hand the properties to the JUnit writer, if ``--junitxml`` is on.
 
     The writer is found by its public ``add_global_property`` method, the one the
@@ -49,5 +53,5 @@ def add_properties(config: pytest.Config, verdict: Verdict, redact: Callable[[st
     for plugin in config.pluginmanager.get_plugins():
         add = getattr(plugin, "add_global_property", None)
         if callable(add):
-            for name, value in properties(verdict):
+            for name, value in properties(verdict, component):
                 add(name, redact(value))

@@ -21,13 +21,19 @@ def cell(value: object) -> str:
     return text.replace("|", "\\|")
 
 
+def whose(run: PromoteRun) -> str:
+    """`` of component NAME`` in a component's run, else nothing."""
+    component = run.policy.component
+    return f" of component {component.name}" if component else ""
+
+
 def render(
     run: PromoteRun, verdict: Verdict, found: list[Issue], budget: int = STEP_SUMMARY_LIMIT
 ) -> str:
     """A heading with the verdict, one table row per gate, then the findings of the
     gates that did not pass, as many as fit in ``budget`` bytes."""
     lines = [
-        f"## Promotion to {verdict.stage}: {verdict.headline}",
+        f"## Promotion{whose(run)} to {verdict.stage}: {verdict.headline}",
         "",
         f"{verdict.describe()}.",
         "",

@@ -79,7 +79,9 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
     colour = {"green": {"green": True}, "yellow": {"yellow": True}, "red": {"red": True}}
     tr.write_sep("=", "promotion", **colour[verdict.colour], bold=True)
     dry = " (dry run: exit status 0)" if run.dry_run else ""
-    tr.write_line(f"stage {verdict.stage}: {verdict.describe()}{dry}")
+    component = run.policy.component
+    whose = f"component {component.name}, " if component else ""
+    tr.write_line(f"{whose}stage {verdict.stage}: {verdict.describe()}{dry}")
     width = max((len(g.id) for g in verdict.gates), default=5)
     for gate in verdict.gates:
         status = "overridden" if gate.overridden else gate.status

@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
+from pytest_promote._util.paths import walk
 from pytest_promote.api import Finding, GateResult
 
 #: Bumped when the stored form changes, so old entries are simply not found.
 FORMAT = 1
 #: Directory names no tool gate reads (ruff and pyright skip them by default).
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 #: Configuration files that change what ruff or pyright report.
 CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", "pyrightconfig.json")
 
@@ -108,17 +108,9 @@ def source_files(
         if start.is_file():
             found.add(start)
             continue
-        for dirpath, dirnames, filenames in os.walk(start):
-            here = Path(dirpath)
-            dirnames[:] = sorted(
-                d for d in dirnames
-                if (hidden or not d.startswith(".")) and d not in SKIPPED_DIRS and d != ".git"
-                and not (here / d / "pyvenv.cfg").exists()
-            )
-            found.update(
-                here / f for f in filenames if f.endswith(wanted) or f in CONFIG_FILES
-            )
+        found.update(f for f in walk(start, hidden) if f.name.endswith(wanted) or f.name in CONFIG_FILES)
     return sorted(found)
+
 
 
 def config_chain(path: Path, key: Sequence[str]) -> list[Path] | None:

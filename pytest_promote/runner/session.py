@@ -12,8 +12,8 @@ import dataclasses
 import gc
 import os
 from collections.abc import Generator, Sequence
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,6 +22,9 @@ from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.run import RUN_KEY, PromoteRun, dirty_text
 from pytest_promote.runner.suite import WORKER_KEY, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
+
+if TYPE_CHECKING:
+    from pytest_promote.policy.components import Component
 
 SELECTED = "promote_selected"  # key in xdist's workeroutput
 
@@ -50,6 +53,9 @@ def activate(config: pytest.Config) -> None:
     from pytest_promote.runner import interrupt
 
     policy, kinds = load_policy(config)
+    component = config.getoption("promote_component")
+    if component is not None:
+        policy = policy.only(component, config.rootpath)
     name = str(config.getoption("promote_to"))  # set: activate runs only then
     selection = None
     if name == stages.AUTO:
@@ -75,6 +81,8 @@ def activate(config: pytest.Config) -> None:
     junit = config.getoption("promote_junit")
     if junit and not is_worker(config):
         run.tests.read_junit(Path(junit))
+    if policy.component is not None:
+        run.count.only = policy.component.is_test
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(run.count, "promote-suite")
     interrupt.install(config, run)
@@ -87,6 +95,17 @@ def activate(config: pytest.Config) -> None:
         config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
 
 
+def kept_for(component: Component, root: Path) -> set[str]:
+    """The component's test files under ``root`` and every directory above them: what
+    its run collects."""
+    from pytest_promote._util.paths import walk
+
+    files = [f.relative_to(root).as_posix() for f in walk(root)]
+    kept = {f for f in files if component.is_test(f)}
+    kept.update(parent.as_posix() for f in list(kept) for parent in PurePosixPath(f).parents)
+    return kept
+
+
 class PromotePlugin:
     """Collection, test bookkeeping, gate start-up and the final verdict."""
 
@@ -94,10 +113,18 @@ class PromotePlugin:
         self.config = config
         self.run = run
         self.selected: list[str] | None = None  # None: not known yet (xdist controller)
+        #: A component's run: its test files and the directories above them.
+        self.kept: set[str] | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """Say which stage is being promoted to, why, under which policy."""
         lines = [f"promote: stage {self.run.stage.name} (policy: {self.run.policy.source})"]
+        component = self.run.policy.component
+        if component is not None:
+            lines.append(
+                f"promote: component {component.name}: its tests ({', '.join(component.tests)}), "
+                f"its gates over {' '.join(component.paths)}"
+            )
         gates = list(self.run.stage.gates)
         lines.append(
             f"promote: {len(gates) + 1} gate items run after the tests: {', '.join(gates)}, "
@@ -124,8 +151,19 @@ class PromotePlugin:
             self.run.start(self.run.stage.gates)
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
-        """``--promote-only``: collect none of the project's tests."""
-        return True if self.run.context.promote_only else None
+        """``--promote-only``: collect none of the project's tests; a component's run:
+        only its tests."""
+        if self.run.context.promote_only:
+            return True
+        if self.run.policy.component is None:
+            return None
+        if self.kept is None:
+            self.kept = kept_for(self.run.policy.component, self.config.rootpath)
+        try:
+            rel = collection_path.relative_to(self.config.rootpath).as_posix()
+        except ValueError:
+            return None  # outside the project: not the component's to judge
+        return None if rel == "." or rel in self.kept else True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[Any]) -> None:

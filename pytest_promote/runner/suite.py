@@ -15,6 +15,7 @@ import dataclasses
 import glob
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,8 @@ class SuiteCount:
         self.selected: int | None = None
         self.deselected = 0
         self._counter: BackgroundTool | None = None
+        #: A component's run: which test files (project-relative) are its suite.
+        self.only: Callable[[str], bool] | None = None
 
     def start(self) -> None:
         """Launch the collect-only count of the whole suite where it is needed."""
@@ -148,7 +151,7 @@ class SuiteCount:
         if code == pytest.ExitCode.NO_TESTS_COLLECTED:
             total = 0
         else:
-            total = _collected(out) if code == pytest.ExitCode.OK else None
+            total = _collected(out, self.only) if code == pytest.ExitCode.OK else None
         if total is None:
             said = tail(out + err) or "(no output)"
             raise ToolError(f"cannot count the whole suite: {self._counter.shown()} "
@@ -156,7 +159,11 @@ class SuiteCount:
         return Suite(ran, total, self.means() if ran < total else ())
 
 
-def _collected(out: str) -> int | None:
+def _collected(out: str, only: Callable[[str], bool] | None = None) -> int | None:
+    """The count ``pytest --collect-only -q`` printed; with ``only``, the node ids it
+    listed whose file ``only`` takes."""
+    if only is not None and _collected(out) is not None:
+        return sum(1 for line in out.splitlines() if "::" in line and only(line.split("::")[0]))
     for line in reversed(out.splitlines()):
         found = _COLLECTED.match(line.strip().strip("= "))
         if found:

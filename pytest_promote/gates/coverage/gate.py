@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,12 @@ class Report:
             return self.files
         return tuple(f for f in self.files if f.path == norm or f.path.startswith(norm + "/"))
 
+    def only(self, wanted: Callable[[str], bool]) -> Report:
+        """The report of the ``wanted`` files alone, their sum as its total."""
+        files = tuple(f for f in self.files if wanted(f.path))
+        total = _sum(tuple(f.numbers for f in files), self.total.precision)
+        return Report(files, dataclasses.replace(total, n_files=len(files)), self.warnings)
+
 
 class CoverageGate(Gate):
     """Total (and per-path) coverage of the session's data against the stage's minimums."""
@@ -116,9 +122,11 @@ class CoverageGate(Gate):
         if probe.config.plugins:
             return None
         files = [*(gathered.files or [data_file]), *sorted(map(Path, gathered.data.measured_files()))]
+        component = self.context.policy.component
         return cache.digest(
             coverage.__version__, sys.version, sorted(vars(probe.config).items()),
             cache.files_digest(self.context.rootpath, files), self.options,
+            component and component.source,
         )
 
     def evaluate(self) -> GateResult:
@@ -144,6 +152,16 @@ class CoverageGate(Gate):
             return GateResult.error(
                 f"{self.id}: coverage could not report on the data ({gathered.origin}): {exc}"
             )
+        component = self.context.policy.component
+        if component is not None:
+            report = report.only(component.is_source)
+            if not report.files:
+                return GateResult.error(
+                    f"{self.id}: no measured file of component {component.name}'s source "
+                    f"({', '.join(component.source)}): its tests imported none of it, or "
+                    "coverage's settings (source, include, omit) leave it out",
+                    measured="no data", threshold=f"{self.options.min:g}%",
+                )
         result = self.judge(report)
         said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
         notes = [f"{_count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
@@ -159,6 +177,9 @@ class CoverageGate(Gate):
 
         opts: CoverageOptions = self.options
         stage = self.context.stage
+        component = self.context.policy.component
+        if component is not None:
+            stage = f"{stage} (component {component.name}'s source)"
         precision = report.total.precision
         shown = f"{report.total.pc_covered_str}%"
         threshold = f"{opts.min:g}%"

@@ -90,7 +90,7 @@ class SecretsGate(Gate):
         try:
             self._baseline = baseline_path(root, opts.baseline)
             self._known = known_secrets(root, self._baseline)
-            self._files = files_to_scan(root, opts.paths or self.context.paths, opts.exclude)
+            self._files = files_to_scan(root, self.context.paths_for(opts.paths), opts.exclude)
             config = self.context.config
             self._report = scan(
                 root, self._files, baseline=self._baseline, verify=opts.verify,

@@ -1,0 +1,1 @@
+"""Routes a player's request to the agent that handles it."""
