@@ -63,3 +63,55 @@ def test_first_run_is_red_with_findings_then_green_after_the_readme_s_changes(
     green = promote(pytester, "production")
     green.stdout.fnmatch_lines(["stage production: GREEN: accepted, production accepts green"])
     assert green.ret == 0
+
+
+TTA = Path(__file__).resolve().parent.parent / "examples" / "tta"
+
+
+def test_tta_promotes_one_component_to_staging_while_the_other_fails_development(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/tta as its README runs it: the commands, the verdicts, the status."""
+    shutil.copytree(TTA, pytester.path, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".pytest_cache", ".ruff_cache", ".coverage", "__pycache__"))
+    repo = Repo(pytester.path, monkeypatch)
+    repo.commit("tta")
+    readme = (TTA / "README.md").read_text(encoding="utf-8")
+    commands = readme.split("```bash")[1].split("```")[0].strip().splitlines()[2:]
+    runs = [pytester.runpytest_subprocess(*c.split()[1:], "-p", "no:cacheprovider") for c in commands]
+    assert [r.ret for r in runs] == [0, 1, 0, 0]
+    orchestration, player, staging, status = runs
+    orchestration.stdout.fnmatch_lines([
+        "tests/agent_orchestration/test_router.py ...*",
+        "component agent_orchestration, stage development: GREEN: accepted, development accepts yellow",
+        "  coverage  required  passed     measured 100%, threshold 60%",
+    ])
+    assert "player_experience" not in orchestration.stdout.str()
+    red = readme.split("The second is RED:")[1].split("```")[1].strip()
+    player.stdout.fnmatch_lines([red, "  coverage  required  failed     measured 22%, threshold 60%"])
+    staging.stdout.fnmatch_lines([
+        "component agent_orchestration, stage staging: GREEN: accepted, staging accepts green",
+        "  types     required  passed     measured 0, threshold 0",
+        "  path      required  passed     measured development accepted on *",
+    ])
+    head = repo.git("rev-parse", "HEAD")[:12]
+    status.stdout.fnmatch_lines([
+        "component * stage * last accepted (rollback target) * last failed * HEAD",
+        f"agent_orchestration  development  {head} GREEN * - * accepted",
+        f"agent_orchestration  staging      {head} GREEN * - * accepted",
+        "agent_orchestration  production   - * - * not recorded",
+        f"player_experience    development  - * {head} RED * failed",
+    ])
+
+    repo.commit("player_experience greets warmly", {
+        "src/player_experience/session.py":
+            (pytester.path / "src/player_experience/session.py").read_text().replace("Welcome back", "Hello")})
+    later = pytester.runpytest_subprocess("--promote-status", "-p", "no:cacheprovider")
+    later.stdout.fnmatch_lines([f"agent_orchestration  staging * accepted (unchanged since {head})"])
+    production = pytester.runpytest_subprocess(
+        "--promote-to=production", "--promote-component=agent_orchestration", "-p", "no:cacheprovider")
+    production.stdout.fnmatch_lines([
+        "component agent_orchestration, stage production: GREEN: accepted, production accepts green",
+        "  coverage  required  passed     measured 100%, threshold 85%",
+        f"  path      required  passed     measured staging accepted on {head}, threshold staging accepted",
+    ])
