@@ -238,6 +238,9 @@ def test_coverage_and_lint_judge_the_component_s_files_only(pytester, monkeypatc
     (["--promote-component=alhpa"], "*--promote-component: NAME = 'alhpa': not a component of "
                                     "pyproject.toml [[]tool.promote]; did you mean 'alpha'?*"),
     (["--promote-component=alpha", "--promote-to=nowhere"], "*not a stage of*"),
+    (["--promote-component=all"], "*--promote-component: NAME = 'all': judging several components in one run "
+                                  "is not available yet; promote each component in a run of its own "
+                                  "(--promote-component=alpha, --promote-component=beta)"),
 ])
 def test_unknown_component_is_a_usage_error(pytester, monkeypatch, args, said) -> None:
     monorepo(pytester, monkeypatch, ["alpha", "beta"])
