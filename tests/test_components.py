@@ -260,6 +260,15 @@ def test_component_options_need_a_policy_with_components_and_a_stage(pytester, m
     alone.stderr.fnmatch_lines(["*--promote-component needs --promote-to=STAGE*"])
 
 
+def test_a_component_s_tests_cannot_be_read_from_a_junit_xml(pytester, monkeypatch) -> None:
+    monorepo(pytester, monkeypatch, ["alpha"])
+    (pytester.path / "j.xml").write_text("<testsuites/>")
+    result = pytester.runpytest("--promote-to=development", "--promote-component=alpha",
+                                "--promote-only", "--promote-junit=j.xml", *NO_CACHE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "the component's tests cannot be told from the others" in result.stderr.str()
+
+
 def test_a_component_whose_globs_match_nothing_is_a_usage_error(pytester, monkeypatch) -> None:
     monorepo(pytester, monkeypatch, ["alpha"], extra=COMPONENT.format(name="ghost"))
     result = pytester.runpytest("--promote-to=development", "--promote-component=ghost", *NO_CACHE)
@@ -360,3 +369,25 @@ def test_a_directory_wholly_a_component_s_is_given_to_its_tools_as_one_path(tmp_
     resolved = core.resolve(tmp_path, "pyproject.toml")
     assert resolved.paths == ("src/core/a.py", "src/core/sub", "tests/core")
     assert core.is_source("src/core/sub/b.py") and not core.is_source("src/core/vendored/v.py")
+
+
+def test_files_named_one_by_one_keep_ruff_s_excludes(pytester, monkeypatch) -> None:
+    repo = monorepo(pytester, monkeypatch, ["alpha"], extra=textwrap.dedent("""
+        [tool.ruff]
+        extend-exclude = ["src/generated_skip.py"]
+
+        [tool.ruff.lint]
+        select = ["E", "F"]
+
+        [tool.promote.components.gen]
+        source = ["src/generated_*.py"]
+        tests = ["tests/alpha/"]
+    """))
+    policy_file = pytester.path / "pyproject.toml"
+    policy_file.write_text(policy_file.read_text().replace('required = ["tests"]', 'required = ["tests", "lint"]'))
+    repo.commit("generated code", {"src/generated_ok.py": "VALUE = 1\n",
+                                   "src/generated_skip.py": "import os\n"})
+    result = promote(pytester, "development", "gen")
+    assert result.ret == 0, result.stdout.str()
+    assert gate(pytester, "lint")["summary"] == (
+        "lint: ruff check found nothing in src/generated_ok.py src/generated_skip.py tests")

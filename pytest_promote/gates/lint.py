@@ -50,8 +50,11 @@ class LintGate(ToolGate):
     }]
 
     def arguments(self) -> list[str]:
-        """``check --output-format=json``; ``--no-fix``: a gate never edits files."""
-        return ["check", "--output-format=json", "--no-fix", *(self.paths or ())]
+        """``check --output-format=json``; ``--no-fix``: a gate never edits files. In a
+        component's run, ``--force-exclude``: the component's files named one by one
+        are excluded as ruff's configuration says, as in a run over their directory."""
+        force = ["--force-exclude"] if self.context.policy.component is not None else []
+        return ["check", "--output-format=json", "--no-fix", *force, *(self.paths or ())]
 
     def inputs(self) -> list[Path] | None:
         """What ruff reads, as ruff resolves it: the files ``ruff check --show-files``

@@ -55,6 +55,12 @@ def activate(config: pytest.Config) -> None:
     policy, kinds = load_policy(config)
     component = config.getoption("promote_component")
     if component is not None:
+        if config.getoption("promote_junit"):
+            raise pytest.UsageError(
+                "--promote-junit with --promote-component: a JUnit XML names tests by class, "
+                "not by file, so the component's tests cannot be told from the others; "
+                "promote the component with its tests (without --promote-only)"
+            )
         policy = policy.only(component, config.rootpath)
     name = str(config.getoption("promote_to"))  # set: activate runs only then
     selection = None
