@@ -251,7 +251,8 @@ def test_unknown_component_is_a_usage_error(pytester, monkeypatch, args, said) -
 
 
 def test_component_options_need_a_policy_with_components_and_a_stage(pytester, monkeypatch) -> None:
-    Repo(pytester.path, monkeypatch).commit("plain", {"pyproject.toml": POLICY, "test_x.py": "def test_x():\n    pass\n"})
+    files = {"pyproject.toml": POLICY, "test_x.py": "def test_x():\n    pass\n"}
+    Repo(pytester.path, monkeypatch).commit("plain", files)
     none = pytester.runpytest("--promote-to=development", "--promote-component=alpha", *NO_CACHE)
     assert none.ret == pytest.ExitCode.USAGE_ERROR
     assert "the policy defines no component; add [tool.promote.components.alpha]" in none.stderr.str()
