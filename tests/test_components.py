@@ -106,6 +106,10 @@ def test_naming_the_component_s_own_tests_is_its_whole_suite(pytester, monkeypat
     named = promote(pytester, "development", "alpha", "tests/alpha")
     assert named.ret == 0, named.stdout.str()
     assert report(pytester)["partial"] is None
+    one = promote(pytester, "development", "alpha", "tests/alpha/test_alpha.py::test_one")
+    assert one.ret == 1
+    assert report(pytester)["partial"] == {
+        "ran": 1, "total": 2, "left_out_by": ["the arguments tests/alpha/test_alpha.py::test_one"]}
     fewer = promote(pytester, "development", "alpha", "--deselect=tests/alpha/test_alpha.py::test_two")
     assert fewer.ret == 1
     assert report(pytester)["partial"] == {"ran": 1, "total": 2, "left_out_by": ["--deselect"]}
