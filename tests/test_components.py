@@ -12,7 +12,7 @@ import pytest
 from gitrepo import NO_CACHE, Repo
 
 from pytest_promote import gates, ledger, policy
-from pytest_promote.__main__ import main
+from pytest_promote.cli import main
 
 #: Three stages; development needs the tests only (fast: no tool runs).
 POLICY = """

@@ -47,10 +47,10 @@ def project() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 
 
-def test_base_install_is_pytest_pluggy_coverage_and_packaging() -> None:
+def test_base_install_is_pytest_pluggy_coverage_packaging_and_pathspec() -> None:
     names = sorted(dep.split(">")[0] for dep in project()["dependencies"])
 
-    assert names == ["coverage", "packaging", "pluggy", "pytest"]
+    assert names == ["coverage", "packaging", "pathspec", "pluggy", "pytest"]
 
 
 def test_each_gate_extra_is_declared_and_in_all() -> None:

@@ -35,7 +35,8 @@ RESERVED = ("all", "auto")
 def matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
     """Whether a project-relative POSIX path matches ``patterns``, read as the lines
     of a ``.gitignore`` (``dir/`` covers everything below, ``!`` excludes again)."""
-    return _spec(tuple(patterns)).match_file
+    spec = _spec(tuple(patterns))
+    return lambda path: bool(spec.match_file(path))
 
 
 @functools.lru_cache(maxsize=64)
