@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import textwrap
 
 import pytest
@@ -36,10 +37,22 @@ CI_VARIABLES = (
 )
 
 
+#: The user's caches, read before pytester points ``HOME`` at a test's project: a tool
+#: that downloads itself on first use (older pyright releases fetch their node package
+#: with npm) keeps its download there, as it would for a user, instead of in every
+#: test's working tree, where it would make the tree dirty.
+USER_CACHES = {
+    "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+    "npm_config_cache": os.environ.get("npm_config_cache") or os.path.expanduser("~/.npm"),
+}
+
+
 @pytest.fixture(autouse=True)
 def _no_ci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in CI_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    for name, value in USER_CACHES.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

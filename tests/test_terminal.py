@@ -79,7 +79,7 @@ def test_advisory_findings_are_listed_by_default_and_with_rx(project) -> None:
     ])
     rx = pytester.runpytest("--promote-to=development", "-rx")
     rx.stdout.fnmatch_lines([
-        "XFAIL promote::invariants - advisory: invariants: *",
+        "XFAIL promote::invariants - *advisory: invariants: *",
         "count 1 invariants exist, 2 required",
     ])
 
