@@ -1,6 +1,6 @@
-"""The supported range, as CI runs it (``.ci/run``): ``nox`` runs the suite on each
-supported Python with the newest releases, on the oldest with every direct
-dependency at its declared lower bound, and from the sdist."""
+"""The supported range: ``nox`` runs the suite on each supported Python with the
+newest releases, on the oldest with every direct dependency at its declared lower
+bound, and from the sdist (not yet part of ``.ci/run``)."""
 
 from __future__ import annotations
 

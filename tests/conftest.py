@@ -43,7 +43,7 @@ CI_VARIABLES = (
 #: test's working tree, where it would make the tree dirty.
 USER_CACHES = {
     "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-    "npm_config_cache": os.environ.get("npm_config_cache") or os.path.expanduser("~/.npm"),
+    "NPM_CONFIG_CACHE": os.environ.get("NPM_CONFIG_CACHE") or os.path.expanduser("~/.npm"),
 }
 
 
