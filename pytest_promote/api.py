@@ -7,7 +7,7 @@ through the ``pytest_promote_gate_kinds`` hook. The built-in gates use the same 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, Unpack
 
@@ -30,6 +30,7 @@ class ResultDetails(TypedDict, total=False):
     threshold: Measure
     findings: Iterable[Finding]
     cached: bool  # reused from an earlier run with the same fingerprint
+    figures: Mapping[str, Any]  # numbers a later run's ratchet reads (JSON values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +66,9 @@ class GateResult:
     threshold: Measure = None
     findings: tuple[Finding, ...] = ()
     cached: bool = False
+    #: Numbers a later run may hold this one to (the ratchet), as JSON values: they go
+    #: in the JSON report and the ledger record (e.g. ``{"total": 81.25}``).
+    figures: Mapping[str, Any] | None = None
 
     @classmethod
     def passed(cls, summary: str, **details: Unpack[ResultDetails]) -> GateResult:
@@ -88,7 +92,8 @@ class GateResult:
             raise TypeError(f"GateResult.{status}() got unexpected keywords: {', '.join(unknown)}")
         findings = tuple(details.get("findings", ()))
         measured, threshold = details.get("measured"), details.get("threshold")
-        return cls(status, summary, measured, threshold, findings, details.get("cached", False))
+        return cls(status, summary, measured, threshold, findings, details.get("cached", False),
+                   details.get("figures"))
 
 
 @dataclasses.dataclass(frozen=True)

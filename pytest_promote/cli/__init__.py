@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pytest_promote import __version__
-from pytest_promote.cli import approve, verify
+from pytest_promote.cli import approve, baseline, verify
 from pytest_promote.ledger import sync as ledgersync
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -21,6 +21,11 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "verify": (
         "check that a JSON report (--promote-report) accepts a commit for a stage",
         verify.add_arguments, verify.run,
+    ),
+    "baseline": (
+        "record the current lint and type findings in .promote-baseline.json, so those "
+        "gates fail only on new ones",
+        baseline.add_arguments, baseline.run,
     ),
     "ledger": (
         "share the ledger (refs/notes/promote) with a remote, losing nothing: ledger sync",

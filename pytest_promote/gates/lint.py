@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from pytest_promote._util.jsonpath import Shape
 from pytest_promote._util.process import BackgroundTool, ToolError
 from pytest_promote.api import Finding, GateResult, install_hint, relative
+from pytest_promote.gates import baseline
 from pytest_promote.gates.tool import ToolGate
 from pytest_promote.policy.schema import timeout
 from pytest_promote.runner.cache import config_chain
@@ -19,8 +20,8 @@ RUFF_CONFIGS = (".ruff.toml", "ruff.toml", "pyproject.toml")
 
 
 @dataclasses.dataclass(frozen=True)
-class LintOptions:
-    """``[tool.promote.gates.lint]``."""
+class LintOptions(baseline.HoldOptions):
+    """``[tool.promote.gates.lint]`` (and per stage: ``baseline``, ``allow_stale``, ``ratchet``)."""
 
     #: What to check (default: the policy's ``paths``, else what ``ruff check`` checks).
     paths: tuple[str, ...] | None = None
@@ -83,7 +84,12 @@ class LintGate(ToolGate):
                     if chain is None:
                         return None
                     found.update(chain)
+        found.update(baseline.inputs(root, self.options))
         return sorted(found)
+
+    def fingerprint(self) -> str | None:
+        """Not cacheable with a ratchet: the result depends on the ledger."""
+        return None if self.options.ratchet else super().fingerprint()
 
     def judge(self, data: Any) -> GateResult:
         """One finding per diagnostic; any finding fails."""
@@ -98,13 +104,4 @@ class LintGate(ToolGate):
             )
             for d in data
         ]
-        count = len(findings)
-        if count:
-            summary = (
-                f"{self.id}: ruff check found {count} finding{'s' * (count != 1)} in "
-                f"{self.where()} (0 allowed for {self.context.stage})"
-            )
-            return GateResult.failed(summary, measured=count, threshold=0, findings=findings)
-        return GateResult.passed(
-            f"{self.id}: ruff check found nothing in {self.where()}", measured=0, threshold=0
-        )
+        return baseline.judge_count(self, findings, "ruff check found", "finding")

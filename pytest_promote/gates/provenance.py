@@ -17,11 +17,14 @@ import json
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
 from pytest_promote._util.paths import matches_any
 from pytest_promote.api import Finding, Gate, GateResult
+
+if TYPE_CHECKING:
+    import pytest
 
 #: Environment variables naming the branch a CI pull/merge request targets.
 CI_TARGET_VARS = ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME")
@@ -117,36 +120,10 @@ class ProvenanceGate(Gate):
         )
 
     def _base(self) -> Base | GateResult:
-        """``--promote-base``, else the CI's target branch, else the policy's ``base``."""
-        root = self.context.rootpath
-        given = self.context.config.getoption("promote_base", None)
-        ci = next(((v, os.environ[v]) for v in CI_TARGET_VARS if os.environ.get(v)), None)
-        if given:
-            ref, source = given, "--promote-base"
-        elif ci:
-            ref, source = ci[1], f"${ci[0]}"
-        elif self.options.base:
-            ref, source = self.options.base, f"[tool.promote.gates.{self.id}] base"
-        else:
-            return GateResult.error(
-                f"{self.id}: no base to measure the change from; pass --promote-base=REF "
-                f'or set [tool.promote.gates.{self.id}] base = "main"'
-            )
-        if git.head(root) is None:
-            return GateResult.error(f"{self.id}: {root} is not a git checkout with a commit")
-        for candidate in (ref, f"origin/{ref}"):
-            if git.resolve(root, candidate):
-                sha = git.merge_base(root, candidate)
-                if sha is None:
-                    return GateResult.error(
-                        f"{self.id}: {candidate} ({source}) and HEAD share no history; "
-                        "in a shallow clone fetch more (e.g. fetch-depth: 0)"
-                    )
-                return Base(sha, candidate)
-        return GateResult.error(
-            f"{self.id}: base {ref!r} ({source}) names no commit here; fetch it "
-            "(e.g. fetch-depth: 0) or pass --promote-base=REF"
-        )
+        """The base (see :func:`find_base`), or the error saying why there is none."""
+        found = find_base(self.context.config, self.context.rootpath, self.options.base,
+                          f"[tool.promote.gates.{self.id}] base")
+        return found if isinstance(found, Base) else GateResult.error(f"{self.id}: {found}")
 
     def _task(self, name: str, base: Base) -> Task:
         """Check one task directory as it is in the checkout."""
@@ -176,6 +153,34 @@ class ProvenanceGate(Gate):
                 Finding(f'is {shown}; "SUCCESS" required', file=status_file, rule="status")
             )
         return Task(name, scope, tuple(problems))
+
+
+def find_base(config: pytest.Config, root: Path, configured: str | None, key: str) -> Base | str:
+    """The commit a change is measured from: the merge base of HEAD with
+    ``--promote-base``, else with the CI's target branch, else with ``configured``
+    (the policy's ``base``, named ``key`` in messages); or why there is none."""
+    given = config.getoption("promote_base", None)
+    ci = next(((v, os.environ[v]) for v in CI_TARGET_VARS if os.environ.get(v)), None)
+    if given:
+        ref, source = given, "--promote-base"
+    elif ci:
+        ref, source = ci[1], f"${ci[0]}"
+    elif configured:
+        ref, source = configured, key
+    else:
+        return (f"no base to measure the change from; pass --promote-base=REF "
+                f'or set {key} = "main"')
+    if git.head(root) is None:
+        return f"{root} is not a git checkout with a commit"
+    for candidate in (ref, f"origin/{ref}"):
+        if git.resolve(root, candidate):
+            sha = git.merge_base(root, candidate)
+            if sha is None:
+                return (f"{candidate} ({source}) and HEAD share no history; "
+                        "in a shallow clone fetch more (e.g. fetch-depth: 0)")
+            return Base(sha, candidate)
+    return (f"base {ref!r} ({source}) names no commit here; fetch it "
+            "(e.g. fetch-depth: 0) or pass --promote-base=REF")
 
 
 def _missing(path: str, task: str) -> Finding:

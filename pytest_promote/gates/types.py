@@ -10,13 +10,14 @@ from typing import Any, ClassVar
 
 from pytest_promote._util.jsonpath import Shape
 from pytest_promote.api import Finding, GateResult, install_hint, maximum, relative
+from pytest_promote.gates import baseline, ratchet
 from pytest_promote.gates.tool import ToolGate
 from pytest_promote.policy.schema import timeout
 
 
 @dataclasses.dataclass(frozen=True)
-class TypesOptions:
-    """``[tool.promote.gates.types]``."""
+class TypesOptions(baseline.HoldOptions):
+    """``[tool.promote.gates.types]`` (and per stage: ``baseline``, ``allow_stale``, ``ratchet``)."""
 
     #: What to check (default: the policy's ``paths``, else pyright's own ``include``).
     paths: tuple[str, ...] | None = None
@@ -98,21 +99,24 @@ class TypesGate(ToolGate):
                 if chain is None:
                     return None
                 found.update(chain)
+        found.update(baseline.inputs(root, self.options))
         return sorted(found)
 
     def fingerprint(self) -> str | None:
-        """Also the installed distributions: pyright reads their code and stubs."""
-        base = super().fingerprint()
+        """Also the installed distributions: pyright reads their code and stubs.
+        Not cacheable with a ratchet: the result depends on the ledger."""
+        base = None if self.options.ratchet else super().fingerprint()
         if base is None:
             return None
         return "\n".join([base, sys.prefix, *installed()])
 
     def judge(self, data: Any) -> GateResult:
-        """Errors always count; warnings as the options say."""
+        """Errors always count; warnings as the options say. With a baseline only new
+        ones count; without one, ``ratchet`` allows as many errors as the last
+        accepted record of the stage had."""
         root = self.context.rootpath
-        summary = data["summary"]
-        errors, warnings = int(summary["errorCount"]), int(summary["warningCount"])
-        findings = []
+        findings: list[Finding] = []
+        errors_at: list[bool] = []
         for d in data.get("generalDiagnostics", []):
             if d.get("severity") not in ("error", "warning"):
                 continue
@@ -127,29 +131,79 @@ class TypesGate(ToolGate):
                     rule=d.get("rule") or d["severity"],
                 )
             )
+            errors_at.append(d["severity"] == "error")
+        summary = data["summary"]
+        errors, warnings = int(summary["errorCount"]), int(summary["warningCount"])
+        stage = self.context.stage
+        held = baseline.hold(self.context.config, root, self.id, findings, self.options, stage)
+        figures: dict[str, Any] = {"count": errors, "warnings": warnings}
         allowed = self.options.allowed_warnings
+        if held.used:
+            new = [f for f, n in zip(findings, held.is_new, strict=True) if n]
+            new_errors = sum(e for e, n in zip(errors_at, held.is_new, strict=True) if n)
+            new_warnings = len(new) - new_errors
+            return self._judge_new(held, new, new_errors, new_warnings, {**figures, **held.figures()})
+        allowed_errors, threshold, limit, note = 0, 0, "0 errors allowed", held.note
+        if self.options.ratchet:
+            mark = ratchet.last(self.context, self.id)
+            before = ratchet.number(mark.figures, "count") if mark is not None else None
+            if mark is None or before is None:
+                allowed_errors, threshold = errors, "ratchet: nothing to hold to yet"
+                note = "; ".join(filter(None, [note, ratchet.nothing_to_hold(stage)]))
+            else:
+                allowed_errors, threshold = int(before), f"<= {int(before)} errors (ratchet)"
+                limit = f"at most {allowed_errors} errors allowed: the ratchet from {mark}"
         measured: str | int = errors
-        threshold: str | int = 0
         if allowed is not None:
             measured = f"{errors} errors, {warnings} warnings"
-            threshold = f"0 errors, <= {allowed} warnings"
-        stage = self.context.stage
+            threshold = f"{threshold if self.options.ratchet else 0} errors, <= {allowed} warnings"
         said = (
             f"pyright: {errors} error{'s' * (errors != 1)}, "
             f"{warnings} warning{'s' * (warnings != 1)} in {self.where()}"
         )
-        if errors:
-            return GateResult.failed(
-                f"{self.id}: {said} (0 errors allowed for {stage})",
-                measured=measured, threshold=threshold, findings=findings,
-            )
+        note = f"; {note}" if note else ""
+        kw: dict[str, Any] = {"measured": measured, "threshold": threshold,
+                              "findings": findings, "figures": figures}
+        if errors > allowed_errors:
+            return GateResult.failed(f"{self.id}: {said} ({limit} for {stage}){note}", **kw)
         if allowed is not None and warnings > allowed:
             return GateResult.failed(
-                f"{self.id}: {said} (at most {allowed} warnings allowed for {stage})",
-                measured=measured, threshold=threshold, findings=findings,
+                f"{self.id}: {said} (at most {allowed} warnings allowed for {stage}){note}", **kw
             )
+        return GateResult.passed(f"{self.id}: {said}{note}", **kw)
+
+    def _judge_new(
+        self, held: baseline.Held, new: list[Finding], errors: int, warnings: int,
+        figures: dict[str, Any],
+    ) -> GateResult:
+        """With a baseline: new errors fail, new warnings as the options say, stale
+        entries when ``allow_stale = false``."""
+        stage, opts = self.context.stage, self.options
+        allowed = opts.allowed_warnings
+        stale_fails = bool(held.stale) and not opts.allow_stale
+        measured = held.measured()
+        threshold = "0 new errors" + ("" if allowed is None else f", <= {allowed} new warnings")
+        threshold += "" if opts.allow_stale else ", 0 stale"
+        said = (f"pyright: {baseline.plural(errors, 'new error')}, "
+                f"{baseline.plural(warnings, 'new warning')} in {self.where()} ({measured})")
+        problems = []
+        if errors:
+            problems.append("0 new errors allowed")
+        if allowed is not None and warnings > allowed:
+            problems.append(f"at most {allowed} new warnings allowed")
+        if stale_fails:
+            problems.append("0 stale baseline entries allowed (allow_stale = false)")
+        if problems:
+            shown = [*new, *(e.as_finding() for e in held.stale if stale_fails)]
+            return GateResult.failed(
+                f"{self.id}: {said}; {', '.join(problems)} for {stage}", measured=measured,
+                threshold=threshold, findings=shown, figures=figures,
+            )
+        hint = (f"; {baseline.plural(len(held.stale), 'stale entry', 'stale entries')}: drop "
+                "with `python -m pytest_promote baseline`") if held.stale else ""
         return GateResult.passed(
-            f"{self.id}: {said}", measured=measured, threshold=threshold, findings=findings
+            f"{self.id}: {said}{hint}", measured=measured, threshold=threshold,
+            findings=new, figures=figures,
         )
 
 

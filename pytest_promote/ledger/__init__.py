@@ -58,6 +58,8 @@ class Record:
     terminated: str | None = None
     #: The component judged (``--promote-component``); None: the whole repository.
     component: str | None = None
+    #: Gate id -> the figures its result carried (what a ratchet holds later runs to).
+    figures: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def proves(self) -> bool:
@@ -107,6 +109,8 @@ def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: 
         environment=dict(run.environment),
         terminated=run.terminated,
         component=run.policy.component.name if run.policy.component else None,
+        figures={g.id: dict(g.result.figures) for g in verdict.gates
+                 if g.result is not None and g.result.figures},
     )
 
 
@@ -136,6 +140,12 @@ def _strings(value: object) -> bool:
 _gates = _strings
 
 
+def _figures(value: object) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in value.items()
+    )
+
+
 #: The schema of a record's JSON line: field -> (check, what it must be, required).
 #: A line with a field missing, unknown or of the wrong type is malformed.
 SCHEMA: dict[str, tuple[Callable[[object], bool], str, bool]] = {
@@ -154,6 +164,7 @@ SCHEMA: dict[str, tuple[Callable[[object], bool], str, bool]] = {
     "dirty": (lambda v: v is None or (type(v) is int and v >= 0), "a count (0 or more) or null", False),
     "environment": (_strings, "a table of name -> value", False),
     "component": (_text, "a component name", False),
+    "figures": (_figures, "a table of gate id -> table of figures", False),
 }
 
 

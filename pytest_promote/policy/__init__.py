@@ -536,7 +536,13 @@ def _check_nested(
     prev: Stage, gid: str, before: Any, after: Any, source: str, where: str, name: str,
     whose: str = "",
 ) -> None:
-    """Options holding options (e.g. a table of named checks) tighten entry by entry."""
+    """Options holding options (e.g. a table of named checks) tighten entry by entry;
+    options replaced by a plain value (``files = 10`` after ``files = { min = 50 }``)
+    count as the defaults of the options they replace."""
+    if dataclasses.is_dataclass(before) and not isinstance(before, type) and not isinstance(
+        after, type(before)
+    ):
+        after = type(before)()
     if dataclasses.is_dataclass(before) and type(before) is type(after):
         _check_tightens(prev, gid, before, after, source, where, f"{name}.", whose)
     elif isinstance(before, Mapping) and isinstance(after, Mapping):

@@ -96,6 +96,7 @@ def gate_entry(outcome: GateOutcome) -> dict[str, Any]:
         "measured": result.measured if result else None,
         "threshold": result.threshold if result else None,
         "cached": result.cached if result else False,
+        "figures": dict(result.figures) if result and result.figures else None,
         "overridden": outcome.overridden,
         "findings": [
             {"file": f.file, "line": f.line, "col": f.col, "rule": f.rule, "message": f.message}

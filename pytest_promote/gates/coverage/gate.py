@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util.process import end, project_environ, spawn
 from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
+from pytest_promote.gates import ratchet
 from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage import worker as _coverageworker
+from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
 from pytest_promote.gates.coverage.shares import cores, share_out, worker_argv
+from pytest_promote.gates.provenance import find_base
 from pytest_promote.policy.schema import bounded
 from pytest_promote.runner import cache
 
@@ -37,6 +40,15 @@ SHARE_BYTES = 128 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
+class FilesOptions:
+    """``files = { min = 50 }``: every reported file's own minimum."""
+
+    min: float | None = minimum(None, "percentage required of each file", 0, 100)
+    #: How many of the least-covered files a failure of the total names.
+    show: int = bounded(10, 0, 10_000)
+
+
+@dataclasses.dataclass(frozen=True)
 class CoverageOptions:
     """``coverage = { min = 80, paths = { "src/core" = 90 } }`` (per stage)."""
 
@@ -44,7 +56,30 @@ class CoverageOptions:
     paths: Mapping[str, float] | None = minimum(
         None, "percentage required of the files under each path prefix", 0, 100
     )
-    files: int = bounded(10, 0, 10_000)  # how many of the least-covered files a failure names
+    #: How many of the least-covered files a failure names, or a table with each
+    #: file's minimum (``{ min = 50 }``).
+    files: int | FilesOptions = dataclasses.field(default=10, metadata={"range": (0, 10_000)})
+    #: Percentage required of the lines added or modified since the base.
+    new_lines: float | None = minimum(
+        None, "percentage required of the lines changed since the base", 0, 100
+    )
+    #: The branch whose merge base with HEAD is the base (after ``--promote-base`` and
+    #: the CI's target branch), as the provenance gate's ``base``.
+    base: str | None = None
+    #: The total may not fall below the last accepted record of the stage.
+    ratchet: bool = dataclasses.field(default=False, metadata={"tighten": "up"})
+    #: Nor may any file's coverage.
+    ratchet_files: bool = dataclasses.field(default=False, metadata={"tighten": "up"})
+
+    @property
+    def shown(self) -> int:
+        """How many of the least-covered files a failure names."""
+        return self.files.show if isinstance(self.files, FilesOptions) else self.files
+
+    @property
+    def file_minimum(self) -> float | None:
+        """Each file's minimum, if any."""
+        return self.files.min if isinstance(self.files, FilesOptions) else None
 
     def __post_init__(self) -> None:
         for prefix in self.paths or {}:
@@ -106,8 +141,11 @@ class CoverageGate(Gate):
         A run that measures its own tests judges new data: never cached (None). Nor
         is a project with coverage plugins, whose file reporters are code of their own.
         """
-        if not self.context.promote_only:
-            return None
+        opts: CoverageOptions = self.options
+        if not self.context.promote_only or opts.ratchet or opts.ratchet_files:
+            return None  # the ledger is an input too
+        if opts.new_lines is not None:
+            return None  # and so is git
         try:
             import coverage
             from coverage.exceptions import CoverageException
@@ -162,7 +200,12 @@ class CoverageGate(Gate):
                     "coverage's settings (source, include, omit) leave it out",
                     measured="no data", threshold=f"{self.options.min:g}%",
                 )
-        result = self.judge(report)
+        change = None
+        if self.options.new_lines is not None:
+            change = self.change(gathered, report)
+            if isinstance(change, str):
+                return GateResult.error(f"{self.id}: {change}")
+        result = self.judge(report, change)
         said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
         notes = [f"{_count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
         notes += [f"coverage.py warned: {' '.join(_short(m) for m in said)}"] if said else []
@@ -171,8 +214,23 @@ class CoverageGate(Gate):
             return result
         return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
 
-    def judge(self, report: Report) -> GateResult:
-        """Compare the total and each path with its minimum."""
+    def change(self, gathered: coverage_data.Gathered, report: Report) -> Change | str:
+        """The coverage of the lines changed since the base, or why it cannot be known."""
+        root = self.context.rootpath
+        base = find_base(self.context.config, root, self.options.base,
+                         f"[tool.promote.gates.{self.id}] base")
+        if isinstance(base, str):
+            return f"new_lines needs a base: {base}"
+        lines = changed_lines(root, base.sha)
+        if lines is None:
+            return f"git cannot list the lines changed since {base}"
+        return dataclasses.replace(
+            measure(gathered, root, lines, [f.path for f in report.files]), base=str(base)
+        )
+
+    def judge(self, report: Report, change: Change | None = None) -> GateResult:
+        """Compare the total, each path, each file, the change and the ratchet with
+        their minimums."""
         from coverage.results import should_fail_under
 
         opts: CoverageOptions = self.options
@@ -201,19 +259,143 @@ class CoverageGate(Gate):
                             file=prefix, rule="paths")
                 )
                 suspects.extend(files)
-        if not total_fails and not path_findings:
-            paths = f" and {len(opts.paths)} path minimum(s)" if opts.paths else ""
-            return GateResult.passed(
-                f"coverage {shown} >= {threshold} required for {stage}{paths}",
-                measured=shown, threshold=threshold,
-            )
-        findings = path_findings + [f.finding for f in least_covered(suspects, opts.files)]
+        problems: list[str] = []
         if total_fails:
-            summary = f"coverage {shown} < {threshold} required for {stage}"
-        else:
+            problems.append(f"coverage {shown} < {threshold} required for {stage}")
+        if path_findings:
             names = ", ".join(f.file or "" for f in path_findings)
-            summary = f"coverage {shown}, but below the path minimum for {stage}: {names}"
-        return GateResult.failed(summary, measured=shown, threshold=threshold, findings=findings)
+            problems.append(f"below the path minimum for {stage}: {names}")
+        extra, passes = self._holds(report, change, precision, problems)
+        if not problems:
+            paths = f" and {len(opts.paths)} path minimum(s)" if opts.paths else ""
+            summary = "; ".join([f"coverage {shown} >= {threshold} required for {stage}{paths}", *passes])
+            return GateResult.passed(
+                summary, measured=shown, threshold=threshold, figures=self._figures(report, change),
+            )
+        findings = path_findings + extra + [f.finding for f in least_covered(suspects, opts.shown)]
+        if not total_fails:
+            problems.insert(0, f"coverage {shown}, but")
+            summary = " ".join(problems[:2]) + "".join(f"; {p}" for p in problems[2:])
+        else:
+            summary = "; ".join(problems)
+        summary = "; ".join([summary, *passes])
+        return GateResult.failed(
+            summary, measured=shown, threshold=threshold, findings=findings,
+            figures=self._figures(report, change),
+        )
+
+    def _holds(
+        self, report: Report, change: Change | None, precision: int, problems: list[str]
+    ) -> tuple[list[Finding], list[str]]:
+        """Each file's minimum, the change's and the ratchet's: their findings (the
+        problems are appended to ``problems``) and what they say when they hold."""
+        from coverage.results import should_fail_under
+
+        opts: CoverageOptions = self.options
+        findings: list[Finding] = []
+        notes: list[str] = []
+        minimum_ = opts.file_minimum
+        if minimum_ is not None:
+            below = [f for f in report.files
+                     if should_fail_under(f.numbers.pc_covered, minimum_, precision)]
+            findings += [
+                Finding(f"covered {f.numbers.pc_covered_str}% < {minimum_:g}% required of each file",
+                        file=f.path, rule="files")
+                for f in below
+            ]
+            if below:
+                problems.append(f"{_count(len(below), 'file')} below {minimum_:g}% each")
+            else:
+                notes.append(f"every file >= {minimum_:g}%")
+        if change is not None and opts.new_lines is not None:
+            findings += self._judge_change(change, opts.new_lines, precision, problems, notes)
+        if opts.ratchet or opts.ratchet_files:
+            findings += self._ratchet(report, precision, problems, notes)
+        return findings, notes
+
+    def _judge_change(
+        self, change: Change, required: float, precision: int, problems: list[str],
+        notes: list[str],
+    ) -> list[Finding]:
+        from coverage.results import should_fail_under
+
+        stage = self.context.stage
+        unmeasured = (
+            f" ({_count(len(change.unmeasured), 'changed Python file')} not measured by coverage: "
+            f"{', '.join(change.unmeasured[:5])}{', ...' if len(change.unmeasured) > 5 else ''})"
+            if change.unmeasured else ""
+        )
+        if not change.statements:
+            notes.append(
+                f"new lines: no measurable line changed since {change.base}, so nothing to "
+                f"require {required:g}% of (the rule: only changed lines coverage.py counts as "
+                f"statements are judged){unmeasured}"
+            )
+            return []
+        percent = change.percent()
+        said = (f"new lines {percent:.{precision}f}% ({change.statements - change.missing} of "
+                f"{_count(change.statements, 'changed line')} since {change.base} covered)")
+        if not should_fail_under(percent, required, precision):
+            notes.append(f"{said} >= {required:g}% required{unmeasured}")
+            return []
+        problems.append(f"{said} < {required:g}% required for {stage}{unmeasured}")
+        return [
+            Finding(f"changed lines not covered: {ranges(f.missing)}", file=f.path,
+                    line=f.missing[0], rule="new_lines")
+            for f in change.files if f.missing
+        ]
+
+    def _ratchet(
+        self, report: Report, precision: int, problems: list[str], notes: list[str]
+    ) -> list[Finding]:
+        opts: CoverageOptions = self.options
+        stage = self.context.stage
+        mark = ratchet.last(self.context, self.id)
+        if mark is None:
+            notes.append(ratchet.nothing_to_hold(stage))
+            return []
+        findings: list[Finding] = []
+        before = ratchet.number(mark.figures, "total")
+        now = round(report.total.pc_covered, FIGURES)
+        if opts.ratchet and before is not None and now < before:
+            problems.append(
+                f"the ratchet: coverage fell from {before:.{precision}f}% on {mark} "
+                f"to {report.total.pc_covered_str}%"
+            )
+        elif opts.ratchet and before is not None:
+            notes.append(f"ratchet: not below {before:.{precision}f}% of {mark}")
+        elif opts.ratchet:
+            notes.append(f"ratchet: the record of {mark} has no total to hold to")
+        if opts.ratchet_files:
+            earlier = mark.figures.get("files")
+            if not isinstance(earlier, Mapping):
+                notes.append(f"ratchet: the record of {mark} has no file figures to hold to")
+                return findings
+            for f in report.files:
+                was = earlier.get(f.path)
+                if isinstance(was, int | float) and round(f.numbers.pc_covered, FIGURES) < was:
+                    findings.append(Finding(
+                        f"coverage fell from {was:.{precision}f}% on {mark} to "
+                        f"{f.numbers.pc_covered_str}%", file=f.path, rule="ratchet"))
+            if findings:
+                problems.append(f"the ratchet: {_count(len(findings), 'file')} fell below {mark}")
+            else:
+                notes.append(f"ratchet: no file below {mark}")
+        return findings
+
+    def _figures(self, report: Report, change: Change | None) -> dict[str, Any]:
+        """The total (and each file's coverage with ``ratchet_files``), for the ratchet."""
+        figures: dict[str, Any] = {"total": round(report.total.pc_covered, FIGURES)}
+        if self.options.ratchet_files:
+            figures["files"] = {f.path: round(f.numbers.pc_covered, FIGURES) for f in report.files}
+        if change is not None:
+            figures["new_lines"] = {"percent": round(change.percent(), FIGURES),
+                                    "statements": change.statements, "missing": change.missing}
+        return figures
+
+
+#: Decimal places of the coverage figures a record keeps.
+FIGURES = 4
 
 
 def show_warnings(said: tuple[str, ...]) -> None:

@@ -1,0 +1,73 @@
+"""The ratchet: a gate's figures may not fall behind the last accepted record of its
+stage, in the ledger, on an ancestor of HEAD.
+
+Only records that prove an acceptance count (accepted, the whole suite, a clean tree,
+the real clock; see :attr:`pytest_promote.ledger.Record.proves`), and only those of
+commits HEAD descends from: a record of another branch holds nothing here. HEAD's own
+records do not count either: a re-run is held to the code before it, as the first run was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pytest_promote import ledger
+from pytest_promote._util import git
+
+if TYPE_CHECKING:
+    from pytest_promote.api import GateContext
+
+
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    """The figures of one gate in the record the ratchet holds a run to."""
+
+    commit: str
+    time: str
+    figures: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.commit[:12]} ({self.time[:19]})"
+
+
+def trusted(record: ledger.Record) -> bool:
+    """Whether ``record`` may set the line: an accepted run that proves what it judged.
+
+    The one place that decides which records the ratchet believes.
+    """
+    return record.proves
+
+
+def last(context: GateContext, gate_id: str) -> Mark | None:
+    """The figures of ``gate_id`` in the newest trusted record of the context's stage
+    (and component) on a strict ancestor of HEAD; None when there is none."""
+    root, stage = context.rootpath, context.stage
+    component = context.policy.component.name if context.policy.component else None
+    head = git.head(root)
+    if head is None:
+        return None
+    candidates = [
+        r for r in ledger.records(root)
+        if r.stage == stage and r.component == component and r.commit != head
+        and trusted(r) and gate_id in r.figures
+    ]
+    for record in reversed(candidates):  # newest first
+        if git.git(root, "merge-base", "--is-ancestor", record.commit, head) is not None:
+            return Mark(record.commit, record.time, record.figures[gate_id])
+    return None
+
+
+def number(figures: Mapping[str, Any], key: str) -> float | None:
+    """``figures[key]`` when it is a number (a record from another version may lack it)."""
+    value = figures.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def nothing_to_hold(stage: str) -> str:
+    """What a ratchet says when no record sets the line yet."""
+    return (f"ratchet: no accepted {stage} record on an ancestor of HEAD yet, so nothing to "
+            "hold to; this run's figures set the line once accepted")
