@@ -57,7 +57,11 @@ class BaselineError(ToolError):
 class Entry:
     """One baselined finding: its fingerprint, and what it was, for people to read."""
 
+    #: Of the rule, file, flagged line, its neighbours and the occurrence index.
     fingerprint: str
+    #: The same without the neighbours: matches a finding whose neighbour was edited
+    #: (a fixed finding on the line above) once no finding matches ``fingerprint``.
+    line_fingerprint: str
     file: str
     rule: str
     message: str
@@ -110,14 +114,16 @@ def normalised(text: str) -> str:
     return " ".join(text.split())
 
 
-def fingerprints(root: Path, findings: Sequence[Finding]) -> list[str]:
-    """The fingerprint of each finding, in the order given.
+def fingerprints(root: Path, findings: Sequence[Finding], neighbours: bool = True) -> list[str]:
+    """The fingerprint of each finding, in the order given: its rule, file, the
+    normalised flagged line and (with ``neighbours``) the nearest non-blank line above
+    and below, and an occurrence index among alike findings.
 
-    Occurrence indexes count alike findings in file and line order, so they do not
-    depend on the order a tool lists its findings in.
+    Occurrence indexes count in file and line order, so they do not depend on the
+    order a tool lists its findings in.
     """
     texts: dict[str, list[str] | None] = {}
-    keys = [_key(root, f, texts) for f in findings]
+    keys = [_key(root, f, texts, neighbours) for f in findings]
     order = sorted(range(len(findings)), key=lambda i: (
         findings[i].file or "", findings[i].line or 0, findings[i].col or 0, keys[i]))
     seen: Counter[tuple[str, ...]] = Counter()
@@ -130,13 +136,17 @@ def fingerprints(root: Path, findings: Sequence[Finding]) -> list[str]:
     return prints
 
 
-def _key(root: Path, finding: Finding, texts: dict[str, list[str] | None]) -> tuple[str, ...]:
-    context = _context(root, finding, texts)
+def _key(
+    root: Path, finding: Finding, texts: dict[str, list[str] | None], neighbours: bool
+) -> tuple[str, ...]:
+    context = _context(root, finding, texts, neighbours)
     # Without a line to read, the message stands in for the code.
     return (finding.rule, finding.file or "", context if context is not None else finding.message)
 
 
-def _context(root: Path, finding: Finding, texts: dict[str, list[str] | None]) -> str | None:
+def _context(
+    root: Path, finding: Finding, texts: dict[str, list[str] | None], neighbours: bool
+) -> str | None:
     """The flagged line and its nearest non-blank neighbours, normalised."""
     if not finding.file or not finding.line:
         return None
@@ -150,6 +160,8 @@ def _context(root: Path, finding: Finding, texts: dict[str, list[str] | None]) -
     index = finding.line - 1
     if lines is None or not 0 <= index < len(lines):
         return None
+    if not neighbours:
+        return normalised(lines[index])
     before = next((normalised(t) for t in reversed(lines[:index]) if t.strip()), "")
     after = next((normalised(t) for t in lines[index + 1 :] if t.strip()), "")
     return "\n".join([before, normalised(lines[index]), after])
@@ -158,8 +170,9 @@ def _context(root: Path, finding: Finding, texts: dict[str, list[str] | None]) -
 def entries(root: Path, findings: Sequence[Finding]) -> list[Entry]:
     """The baseline entries of ``findings``, sorted so the file diffs well."""
     made = [
-        Entry(fp, f.file or "", f.rule, f.message)
-        for fp, f in zip(fingerprints(root, findings), findings, strict=True)
+        Entry(fp, line, f.file or "", f.rule, f.message)
+        for fp, line, f in zip(fingerprints(root, findings),
+                               fingerprints(root, findings, neighbours=False), findings, strict=True)
     ]
     return sorted(made, key=lambda e: (e.file, e.rule, e.fingerprint))
 
@@ -233,11 +246,26 @@ def hold(
         return Held(everything, (), False)
     if gate_id not in known:
         return Held(everything, (), False, f"{BASELINE_FILE} holds no entry for {gate_id}")
-    held = {e.fingerprint: e for e in known[gate_id]}
+    return match(root, findings, known[gate_id])
+
+
+def match(root: Path, findings: Sequence[Finding], known: Sequence[Entry]) -> Held:
+    """Each finding matched to a baseline entry: by the whole fingerprint first, then,
+    among what is left, by the flagged line alone (its neighbours were edited)."""
     prints = fingerprints(root, findings)
-    current = set(prints)
-    stale = tuple(e for fp, e in held.items() if fp not in current)
-    return Held(tuple(fp not in held for fp in prints), stale, True)
+    by_print = {e.fingerprint: e for e in known}
+    is_new = [fp not in by_print for fp in prints]
+    left = {fp: e for fp, e in by_print.items() if fp not in set(prints)}
+    if any(is_new) and left:
+        by_line: dict[str, list[Entry]] = {}
+        for entry in left.values():
+            by_line.setdefault(entry.line_fingerprint, []).append(entry)
+        lines = fingerprints(root, findings, neighbours=False)
+        for i, line in enumerate(lines):
+            if is_new[i] and by_line.get(line):
+                left.pop(by_line[line].pop().fingerprint)
+                is_new[i] = False
+    return Held(tuple(is_new), tuple(left.values()), True)
 
 
 def judge_count(gate: Any, findings: Sequence[Finding], said: str, noun: str) -> GateResult:
