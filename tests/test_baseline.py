@@ -198,3 +198,25 @@ def test_hold_options_only_tighten(pytester: pytest.Pytester, development: str, 
     result = pytester.runpytest("--promote-to=development")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*stage.staging.{key} = *: a later stage may only tighten*"])
+
+
+def test_lint_ratchet_allows_no_more_findings_than_the_last_accepted_record(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitrepo import Repo
+
+    repo = Repo(pytester.path, monkeypatch)
+    make(pytester, POLICY.replace('required = ["tests", "lint"]',
+                                  'required = ["tests", "lint"]\nlint = { ratchet = true }'))
+    first = repo.commit("two findings")
+    promote(pytester).assert_outcomes(passed=4)
+    entry = gate(pytester)
+    assert (entry["measured"], entry["threshold"]) == (2, "ratchet: nothing to hold to yet")
+    assert "no accepted development record on an ancestor of HEAD yet" in entry["summary"]
+
+    repo.commit("a third", {"pkg/mod.py": MODULE + "\n\ndef f():\n    y = 2\n"})
+    promote(pytester).assert_outcomes(passed=2, failed=2)
+    entry = gate(pytester)
+    assert (entry["measured"], entry["threshold"]) == (3, "<= 2 (ratchet)")
+    assert (f"lint: ruff check found 3 findings in pkg (at most 2 allowed for development: "
+            f"the ratchet from {first[:12]}") in entry["summary"]
