@@ -149,6 +149,7 @@ def run_project(spec: tuple, where: Path) -> dict:
         return out
     held = json.loads((root / ".promote-baseline.json").read_text(encoding="utf-8"))["gates"]
     out["baselined"] = {gid: len(entries) for gid, entries in held.items()}
+    git(root, "add", "-f", ".promote-baseline.json")  # some projects ignore dotfiles
     commit(root, "baseline")
     git(root, "checkout", "-q", "-b", "change")
     test_file = root / tests / "test_holdline_probe.py"

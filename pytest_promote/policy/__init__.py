@@ -523,6 +523,10 @@ def _check_tightens(
             if was is None:
                 continue
             looser = now is None or (now < was if direction == "up" else now > was)
+            if looser and isinstance(was, bool):
+                shown = str(was).lower()
+                problem = f"a later stage may only tighten: {prev.name} has {shown}; use {shown}"
+                raise policy_error(source, f"{where}.{gid}.{key}", now, problem)
             if looser:
                 need = ">=" if direction == "up" else "<="
                 problem = (
