@@ -23,8 +23,8 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
         verify.add_arguments, verify.run,
     ),
     "baseline": (
-        "record the current lint and type findings in .promote-baseline.json, so those "
-        "gates fail only on new ones",
+        "record today's lint and type findings as the baseline, so those gates fail "
+        "only on new ones",
         baseline.add_arguments, baseline.run,
     ),
     "ledger": (
