@@ -59,6 +59,19 @@ def record(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def record_here(cwd: Path, *args: str) -> tuple[int, str, str]:
+    """The same command in this process (so its code is measured with this suite)."""
+    import contextlib
+    import io
+
+    from pytest_promote.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["baseline", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
 def gate(pytester: pytest.Pytester, gid: str = "lint") -> dict:
     data = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     return next(g for g in data["gates"] if g["id"] == gid)
@@ -158,7 +171,8 @@ def test_baseline_holds_the_line_with_real_ruff(pytester: pytest.Pytester, monke
 def test_baseline_with_real_pyright_names_only_the_new_error(pytester: pytest.Pytester) -> None:
     policy = POLICY.replace('required = ["tests", "lint"]', 'required = ["tests", "types"]')
     make(pytester, policy, 'def f() -> int:\n    return "x"\n')
-    assert record(pytester.path).returncode == 0
+    code, out, _ = record_here(pytester.path)
+    assert (code, out) == (0, "baseline: wrote .promote-baseline.json (types 1 finding, stage production); commit it\n")
     promote(pytester).assert_outcomes(passed=4)
     assert gate(pytester, "types")["measured"] == "0 new, 1 baselined (0 stale)"
 
@@ -167,6 +181,18 @@ def test_baseline_with_real_pyright_names_only_the_new_error(pytester: pytest.Py
     entry = gate(pytester, "types")
     assert [(f["line"], f["rule"]) for f in entry["findings"]] == [(6, "reportReturnType")]
     assert entry["summary"].startswith("types: pyright: 1 new error, 0 new warnings in pkg")
+
+
+def test_the_command_writes_nothing_when_a_gate_cannot_judge(pytester: pytest.Pytester) -> None:
+    make(pytester, POLICY.replace('select = ["F"]', 'select = ["NOPE"]'))
+    code, _, err = record_here(pytester.path, "--stage", "development")
+    assert code == 1
+    assert "baseline: lint could not judge: lint: `ruff check --output-format=json" in err
+    assert "baseline: nothing written to .promote-baseline.json" in err
+    assert not (pytester.path / baseline.BASELINE_FILE).exists()
+    code, _, err = record_here(pytester.path, "--stage", "nowhere")
+    assert code == 4
+    assert "'nowhere': not a stage of pyproject.toml [tool.promote]" in err
 
 
 def test_a_broken_baseline_fails_closed(pytester: pytest.Pytester) -> None:

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from gitrepo import NO_CACHE, Repo
 
+from pytest_promote.gate import GateContext, GateResult
+from pytest_promote.gates.coverage import CoverageGate, CoverageOptions
 from pytest_promote.gates.coverage_changed import parse_diff, ranges
+from pytest_promote.policy import load
+from pytest_promote.schema import build
+from pytest_promote.testlog import TestLog
 
 CALC = """\
 def add(a, b):
@@ -74,6 +79,17 @@ def promote(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, di
     return result, next(g for g in report["gates"] if g["id"] == "coverage")
 
 
+def judge_here(pytester: pytest.Pytester, options: dict[str, Any], *args: str) -> GateResult:
+    """The coverage gate evaluated in this process, as ``--promote-only`` does, on the
+    data file the last promotion left: the same judging, measured with this suite."""
+    table = {"stages": ["development"], "stage": {"development": {"required": ["coverage"]}}}
+    policy = load(table, "test", {"coverage": CoverageGate})
+    context = GateContext(pytester.parseconfig(*args), pytester.path, "development", policy,
+                          True, TestLog())
+    return CoverageGate("coverage", build(CoverageOptions, options, "test", "coverage"),
+                        context).evaluate()
+
+
 def test_parse_diff_and_ranges() -> None:
     diff = (
         "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1,0 +2,3 @@\n+x\n+y\n+z\n"
@@ -114,6 +130,10 @@ def test_new_lines_judge_only_the_change(pytester: pytest.Pytester, repo: Repo) 
     result.stdout.fnmatch_lines([
         "*< 90% required for development*", "pkg/calc.py:10: new_lines changed lines not covered: 10-12",
     ])
+    here = judge_here(pytester, {"new_lines": 90}, "--promote-base=main")
+    assert (here.status, [str(f) for f in here.findings]) == (
+        "failed", ["pkg/calc.py:10: new_lines changed lines not covered: 10-12"])
+    assert here.summary.startswith(gate["summary"].split(" (1 changed")[0])
 
 
 def test_no_measurable_new_line_passes_and_says_so(pytester: pytest.Pytester, repo: Repo) -> None:
@@ -164,6 +184,12 @@ def test_ratchet_holds_to_the_last_accepted_record(pytester: pytest.Pytester, re
         "message": gate["findings"][0]["message"],
     }
     assert gate["findings"][0]["message"].startswith(f"coverage fell from 100% on {first[:12]}")
+    here = judge_here(pytester, {"ratchet": True, "ratchet_files": True, "files": {"min": 60},
+                                 "new_lines": 80, "base": "main"})
+    assert here.status == "failed"
+    assert [(f.file, f.rule) for f in here.findings] == [("pkg/calc.py", "files"), ("pkg/calc.py", "ratchet")]
+    assert "1 file below 60% each" in here.summary
+    assert "new lines: no measurable line changed since main@" in here.summary  # HEAD is main
 
     # Testing the new code restores it; a run on a branch that is not HEAD's ancestor
     # would not count, nor does this failed run.
