@@ -15,8 +15,9 @@ temporary git repository, and, timing each step:
 
 The policy (``promote.toml``, passed with ``--promote-config``) requires ``tests``,
 ``lint``, ``types`` and ``coverage`` at staging, with ``coverage = { new_lines = 80,
-ratchet = true }`` against ``main``; the project's own ruff, pyright and coverage
-settings apply. The script exits 1 when any colour or finding is not the expected one.
+ratchet = true }`` against ``main``; the project's own ruff and pyright settings apply,
+and coverage measures the package (``COVERAGE_RCFILE`` with ``source`` = the paths).
+The script exits 1 when any colour or finding is not the expected one.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def holdline_untested(value: int) -> int:
     return value * 2
 '''
 
+#: coverage.py settings for the runs: measure the package (none of these projects
+#: configures ``source``, and without it a pytest-promote installed in editable mode,
+#: outside site-packages, would be measured too).
+RCFILE = ".promote-bench-coveragerc"
+
 IGNORED = ".coverage\n.coverage.*\n.pytest_cache/\n__pycache__/\nhtmlcov/\nr.json\n"
 
 
@@ -118,6 +124,7 @@ def promote(root: Path, extra: list[str]) -> tuple[float, dict]:
         [sys.executable, "-m", "pytest", "--promote-to=staging", "--promote-config=promote.toml",
          "--promote-report=r.json", "-p", "no:cacheprovider", "-q", *extra],
         cwd=root, capture_output=True, text=True, check=False,
+        env=dict(os.environ, COVERAGE_RCFILE=str(root / RCFILE)),
     )
     took = time.perf_counter() - began
     return took, json.loads((root / "r.json").read_text(encoding="utf-8"))
@@ -131,6 +138,7 @@ def run_project(spec: tuple, where: Path) -> dict:
     name, version, paths, module, importable, tests, extra = spec
     root = fetch(name, version, where)
     (root / "promote.toml").write_text(POLICY.format(paths=json.dumps(paths)), encoding="utf-8")
+    (root / RCFILE).write_text(f"[run]\nsource = {','.join(paths)}\n", encoding="utf-8")
     with open(root / ".gitignore", "a", encoding="utf-8") as handle:
         handle.write("\n" + IGNORED)
     git(root, "init", "-q", "-b", "main")

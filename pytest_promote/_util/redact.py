@@ -113,6 +113,7 @@ class Redactor:
         return dataclasses.replace(
             result, summary=self(result.summary), measured=self.value(result.measured),
             threshold=self.value(result.threshold), findings=findings,
+            figures=self.value(dict(result.figures)) if result.figures else result.figures,
         )
 
 

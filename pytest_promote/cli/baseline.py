@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,13 @@ def run(args: argparse.Namespace) -> int:
         ]
         if args.config:
             argv.append(f"--promote-config={args.config}")
-        code = pytest.main(argv, plugins=[recorder])
+        # A dry run's summary is no promotion: keep it out of the CI's step summary.
+        summary = os.environ.pop("GITHUB_STEP_SUMMARY", None)
+        try:
+            code = pytest.main(argv, plugins=[recorder])
+        finally:
+            if summary is not None:
+                os.environ["GITHUB_STEP_SUMMARY"] = summary
     if not recorder.wanted:
         if code == pytest.ExitCode.OK:
             print(f"baseline: stage {stage} has no gate that takes a baseline (lint, types)",
