@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.gate import Finding
+from pytest_promote.api import Finding
 from pytest_promote.gates import baseline
 
 POLICY = """
@@ -64,7 +64,7 @@ def record_here(cwd: Path, *args: str) -> tuple[int, str, str]:
     import contextlib
     import io
 
-    from pytest_promote.__main__ import main
+    from pytest_promote.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

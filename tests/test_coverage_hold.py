@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from gitrepo import NO_CACHE, Repo
 
-from pytest_promote.gate import GateContext, GateResult
-from pytest_promote.gates.coverage import CoverageGate, CoverageOptions
-from pytest_promote.gates.coverage_changed import parse_diff, ranges
+from pytest_promote.api import GateContext, GateResult
+from pytest_promote.gates.coverage.changed import parse_diff, ranges
+from pytest_promote.gates.coverage.gate import CoverageGate, CoverageOptions
 from pytest_promote.policy import load
-from pytest_promote.schema import build
-from pytest_promote.testlog import TestLog
+from pytest_promote.policy.schema import build
+from pytest_promote.runner.testlog import TestLog
 
 CALC = """\
 def add(a, b):
