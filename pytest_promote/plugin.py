@@ -51,6 +51,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --promote-only: the JUnit XML of the earlier test run the gates judge",
     )
     group.addoption(
+        "--promote-shard", metavar="DIR", default=None,
+        help="run this shard's tests, no gate, and leave a bundle in DIR (the suite, "
+        "outcomes, coverage data) for a final --promote-only --promote-from job",
+    )
+    group.addoption(
+        "--promote-from", metavar="GLOB", default=None,
+        help="with --promote-only: judge the union of the shard bundles in the "
+        "directories GLOB matches (e.g. 'shards/*') as one run of the whole suite",
+    )
+    group.addoption(
         "--promote-no-cache", action="store_true", default=False,
         help="never reuse a gate result stored by an earlier run (CI=true implies it)",
     )
@@ -138,7 +148,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if config.getoption("promote_to") is None:
         for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
-                       "promote_component"):
+                       "promote_component", "promote_shard", "promote_from"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")

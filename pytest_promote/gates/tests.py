@@ -80,11 +80,17 @@ class TestsGate(Gate):
                 "suite (a stage may allow partial runs: tests = { allow_partial = true })",
                 rule="partial",
             ))
+            findings += [Finding(nodeid, file=nodeid.split("::")[0], rule="not-run")
+                         for nodeid in log.left_out]
+        findings += log.problems
         measured = f"{passed} passed, {len(failed)} failed"
         measured += "".join(f", {n} {what}" for n, what in ((skipped, "skipped"),
                                                             (xfailed, "xfailed")) if n)
         if partial and suite:
             measured += f"; {suite.describe()}"
+        if log.duplicates:
+            shown = ", ".join(log.duplicates[:3]) + (", ..." if len(log.duplicates) > 3 else "")
+            measured += f"; {len(log.duplicates)} ran in more than one shard ({shown})"
         threshold = f"all pass, >= {opts.min}" + "".join(
             f", <= {cap} {what}" for cap, what in ((opts.max_skipped, "skipped"),
                                                     (opts.max_xfailed, "xfailed"))

@@ -82,6 +82,7 @@ def facts(run: PromoteRun) -> dict[str, Any]:
         "partial": suite.as_dict() if suite is not None and suite.partial else None,
         "dirty": None if run.dirty is None else run.dirty[:DIRTY_SHOWN],
         "environment": dict(run.environment),
+        "shards": run.shards.as_report() if run.shards is not None else None,
     }
 
 

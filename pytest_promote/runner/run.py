@@ -20,6 +20,8 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from pytest_promote.policy.overrides import Override
     from pytest_promote.policy.stages import Selection
+    from pytest_promote.shardbundle import ShardRecorder
+    from pytest_promote.shardunion import ShardUnion
 
 RUN_KEY = pytest.StashKey["PromoteRun"]()
 
@@ -65,9 +67,15 @@ class PromoteRun:
         self.failed_outputs: list[tuple[str, str, str]] = []
         #: Every string leaving the run passes it (see pytest_promote._util.redact).
         self.redact = Redactor()
+        #: ``--promote-shard``: this run is one shard; it writes a bundle, runs no gate.
+        self.shard: ShardRecorder | None = None
+        #: ``--promote-from``: the shard bundles this run judges as one suite.
+        self.shards: ShardUnion | None = None
 
     def count_suite(self, ran: int | None) -> None:
         """Tell the test-judging gates how many of the whole suite's tests they judge."""
+        if self.shards is not None:
+            return  # the union of the bundles counted the suite
         if self.context.promote_only:
             ran = len(self.tests.outcomes)
         if ran is None:

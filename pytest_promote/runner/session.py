@@ -47,11 +47,12 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks."""
-    from pytest_promote import ledger, report
+    from pytest_promote import ledger, report, shardbundle
     from pytest_promote._util import clock, git
     from pytest_promote.policy import overrides, stages
     from pytest_promote.runner import interrupt
 
+    shardbundle.check_options(config)
     policy, kinds = load_policy(config)
     component = config.getoption("promote_component")
     if component is not None:
@@ -80,15 +81,24 @@ def activate(config: pytest.Config) -> None:
     moved = clock.setting()
     if moved:
         run.environment[clock.ENV] = moved
+    shard = config.getoption("promote_shard")
+    if shard:
+        run.shard = shardbundle.ShardRecorder(config, run, Path(shard))
+        config.pluginmanager.register(run.shard, "promote-shard")
     if not is_worker(config):
         # Before the run writes anything: the tree judged is the tree at the start.
         run.dirty = git.changes(config.rootpath)
-        run.count.start()
+        if run.shard:
+            run.shard.start()  # lists the whole suite where the session may not collect it
+        else:
+            run.count.start()
     junit = config.getoption("promote_junit")
     if junit and not is_worker(config):
         run.tests.read_junit(Path(junit))
     if policy.component is not None:
         run.count.only = policy.component.is_test
+    if config.getoption("promote_from"):
+        from_shards(config, run, str(config.getoption("promote_from")))
     config.stash[RUN_KEY] = run
     config.pluginmanager.register(run.count, "promote-suite")
     interrupt.install(config, run)
@@ -112,6 +122,24 @@ def kept_for(component: Component, root: Path) -> set[str]:
     return kept
 
 
+def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
+    """The final job of a sharded run: the gates judge the union of the bundles."""
+    from pytest_promote import shardunion
+    from pytest_promote.gates.coverage import data as coverage_data
+
+    union = shardunion.load(config, pattern)
+    run.shards = union
+    union.fill(run.tests)
+    config.stash[coverage_data.SOURCE_KEY] = union.gathered
+    if run.dirty:  # the bundles downloaded into this checkout change no file judged
+        inside = [(config.invocation_params.dir / b.path).resolve() for b in union.bundles]
+        run.dirty = [p for p in run.dirty
+                     if not any((config.rootpath / p).resolve().is_relative_to(d) for d in inside)]
+    shard_dirty = {p for b in union.bundles for p in b.dirty or ()}
+    if shard_dirty:  # a shard that ran on a changed tree judged that tree
+        run.dirty = sorted({*(run.dirty or []), *shard_dirty})
+
+
 class PromotePlugin:
     """Collection, test bookkeeping, gate start-up and the final verdict."""
 
@@ -132,10 +160,16 @@ class PromotePlugin:
                 f"its gates over {' '.join(component.paths)}"
             )
         gates = list(self.run.stage.gates)
-        lines.append(
-            f"promote: {len(gates) + 1} gate items run after the tests: {', '.join(gates)}, "
-            "then the scorecard"
-        )
+        if self.run.shard:
+            lines.append(f"promote: shard run: no gate runs here; the bundle goes to "
+                         f"{self.run.shard.directory}")
+        else:
+            lines.append(
+                f"promote: {len(gates) + 1} gate items run after the tests: {', '.join(gates)}, "
+                "then the scorecard"
+            )
+        if self.run.shards:
+            lines += self.run.shards.describe()
         if self.run.selection:
             lines.append(f"promote: {self.run.selection.describe()}")
         lines += [f"promote: override {o.gate} {o.describe()}" for o in self.run.overrides.values()]
@@ -153,7 +187,7 @@ class PromotePlugin:
         deselect them: their tools then also overlap the collection."""
         option = self.config.option
         selecting = option.keyword or option.markexpr or self.config.getoption("deselect", None)
-        if not (is_worker(self.config) or option.collectonly or selecting):
+        if not (is_worker(self.config) or option.collectonly or selecting or self.run.shard):
             self.run.start(self.run.stage.gates)
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
@@ -176,6 +210,8 @@ class PromotePlugin:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
         if self.run.context.promote_only:
             items.clear()  # files named on the command line bypass pytest_ignore_collect
+        if self.run.shard:
+            return  # a shard runs no gate: the final job does
         gate_items = make_items(session, list(self.run.stage.gates))
         # Reported as collected, as pytest reports any collector's items: "collected N
         # items" then counts the gates the session's final line counts.
@@ -220,7 +256,7 @@ class PromotePlugin:
     def runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         """Start the gates' background work, run the tests, then the gates (the body
         of ``GateLoop``'s wrapper)."""
-        if is_worker(self.config) or session.config.option.collectonly:
+        if is_worker(self.config) or session.config.option.collectonly or self.run.shard:
             return (yield)
         controller = self.config.pluginmanager.hasplugin("dsession")
         planned = self.run.stage.gates
@@ -251,7 +287,7 @@ class PromotePlugin:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Decide, report, and make a colour the stage does not accept fail the run (a
         caveat alone does not: a local pre-check still sees its colour)."""
-        if is_worker(self.config) or self.config.option.collectonly:
+        if is_worker(self.config) or self.config.option.collectonly or self.run.shard:
             return
         verdict = self.run.decide()
         self.config.hook.pytest_promote_verdict(config=self.config, verdict=verdict)
@@ -318,7 +354,7 @@ class XdistHooks:
         self.selected: list[str] | None = None
         self.session: pytest.Session | None = None
         # Until the workers tell which gates were selected: every planned one.
-        self.gate_count = len(run.stage.gates) + 1  # and the scorecard
+        self.gate_count = 0 if run.shard else len(run.stage.gates) + 1  # and the scorecard
         self.counted: int | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_promote.api import Finding
 from pytest_promote.runner.suite import Suite
 
 #: Report attribute carrying the test's marker names (set where the item is known).
@@ -25,6 +26,8 @@ class TestOutcome:
     nodeid: str
     outcome: str = "passed"  # passed | failed | skipped | xfailed
     markers: frozenset[str] = frozenset()
+    #: Seconds of its setup, call and teardown.
+    duration: float = 0.0
 
 
 class TestLog:
@@ -42,11 +45,19 @@ class TestLog:
         self.suite: Suite | None = None
         #: Why the whole suite could not be counted, if it could not.
         self.suite_error: str | None = None
+        #: Why the outcomes are no run of the judged commit's suite (shard bundles of
+        #: another commit, of another suite, a missing shard): each fails ``tests``.
+        self.problems: list[Finding] = []
+        #: Tests of the suite known to be left out, by node id (no shard ran them).
+        self.left_out: list[str] = []
+        #: Tests that ran more than once (in two shards), by node id.
+        self.duplicates: list[str] = []
 
     def record(self, report: pytest.TestReport) -> None:
         """Fold one phase report of a test into its outcome."""
         self.source = "session"
         entry = self.outcomes.setdefault(report.nodeid, TestOutcome(report.nodeid))
+        entry.duration += report.duration
         markers = getattr(report, MARKERS_ATTR, None)
         if markers:
             entry.markers = frozenset(markers)

@@ -24,7 +24,7 @@ import glob
 import os
 import tempfile
 import warnings
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 MEASUREMENT_KEY = pytest.StashKey["Measurement"]()
 GATHERED_KEY = pytest.StashKey["Gathered"]()
+#: Where ``--promote-only`` takes the data from instead of the data file (the shard
+#: bundles of ``--promote-from``); it raises NoCoverage when there is none.
+SOURCE_KEY = pytest.StashKey[Callable[[], "Gathered"]]()
 WORKER_DATA = "promote_coverage"  # keys in xdist's workeroutput
 WORKER_WARNINGS = "promote_coverage_warnings"
 KIND = "coverage"
@@ -300,7 +303,11 @@ def gather(config: pytest.Config, promote_only: bool, probe: Coverage | None = N
     coverage gate); NoCoverage when there is none. ``probe``: see ``read_data_file``."""
     gathered = config.stash.get(GATHERED_KEY, None)
     if gathered is None:
-        gathered = read_data_file(probe) if promote_only else _measured(config)
+        if promote_only:
+            source = config.stash.get(SOURCE_KEY, None)
+            gathered = source() if source is not None else read_data_file(probe)
+        else:
+            gathered = _measured(config)
         config.stash[GATHERED_KEY] = gathered
     return gathered
 
