@@ -159,6 +159,16 @@ def versions(config: pytest.Config) -> dict[str, str]:
     return found
 
 
+def without_bundles(root: Path, paths: list[str] | None) -> list[str] | None:
+    """``paths`` (changes to the tree, relative to ``root``) without the files of shard
+    bundles: a bundle written or downloaded into the checkout changes nothing judged."""
+    if paths is None:
+        return None
+    return [p for p in paths if not (
+        Path(p).name in (MANIFEST, COVERAGE_FILE) and (root / p).with_name(MANIFEST).is_file()
+    )]
+
+
 def markers_of(item: pytest.Item) -> list[str]:
     """An item's marker names, as the shard's bundle and the reports carry them."""
     return sorted({m.name for m in item.iter_markers()})
@@ -189,9 +199,10 @@ class ShardRecorder:
         self._list_file = Path(name)
         config.add_cleanup(lambda: self._list_file and self._list_file.unlink(missing_ok=True))
         argv = [sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider",
-                "-p", __name__, f"--rootdir={config.rootpath}", "--verbosity=-1"]
+                "-p", __name__, f"--rootdir={config.rootpath}"]
         if config.inipath is not None:
-            argv[5:5] = ["-c", str(config.inipath)]
+            argv += ["-c", str(config.inipath)]
+        argv.append("--verbosity=-1")
         env = {**os.environ, LIST_ENV: name}
         self._lister = BackgroundTool(
             "pytest", argv, config.invocation_params.dir, timeout=600.0, env=env,

@@ -87,7 +87,7 @@ def activate(config: pytest.Config) -> None:
         config.pluginmanager.register(run.shard, "promote-shard")
     if not is_worker(config):
         # Before the run writes anything: the tree judged is the tree at the start.
-        run.dirty = git.changes(config.rootpath)
+        run.dirty = shardbundle.without_bundles(config.rootpath, git.changes(config.rootpath))
         if run.shard:
             run.shard.start()  # lists the whole suite where the session may not collect it
         else:
@@ -131,10 +131,6 @@ def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
     run.shards = union
     union.fill(run.tests)
     config.stash[coverage_data.SOURCE_KEY] = union.gathered
-    if run.dirty:  # the bundles downloaded into this checkout change no file judged
-        inside = [(config.invocation_params.dir / b.path).resolve() for b in union.bundles]
-        run.dirty = [p for p in run.dirty
-                     if not any((config.rootpath / p).resolve().is_relative_to(d) for d in inside)]
     shard_dirty = {p for b in union.bundles for p in b.dirty or ()}
     if shard_dirty:  # a shard that ran on a changed tree judged that tree
         run.dirty = sorted({*(run.dirty or []), *shard_dirty})

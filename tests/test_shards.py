@@ -1,0 +1,375 @@
+"""Sharded promotion: shards as separate pytest processes (pytest-split, -k lists, node
+ids, pytest-xdist inside), each leaving a bundle; a final --promote-only job judging
+their union, whose verdict and gates must equal the unsharded run's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gitrepo import Repo, run_git
+
+from pytest_promote.shardbundle import COVERAGE_FILE, MANIFEST, read
+
+POLICY = """
+[tool.promote]
+stages = ["development", "staging", "production"]
+paths = ["app"]
+enforce_path = false
+
+[tool.promote.gates]
+invariants = { count = 1 }
+
+[tool.promote.stage.development]
+required = ["tests", "coverage", "invariants", "lint"]
+coverage = { min = 50 }
+
+[tool.coverage.run]
+source = ["app"]
+branch = true
+"""
+
+APP = '''
+def sign(x):
+    if x > 0:
+        return 1
+    if x < 0:
+        return -1
+    return 0
+
+
+def double(x):
+    return 2 * x
+
+
+def unused():
+    return "never called"
+'''
+
+TEST_ONE = '''
+import pytest
+from app import double, sign
+
+
+@pytest.mark.invariant
+def test_positive():
+    assert sign(3) == 1
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_double(n):
+    assert double(n) == 2 * n
+'''
+
+TEST_TWO = '''
+from app import sign
+
+
+def test_negative():
+    assert sign(-2) == -1
+
+
+def test_plain():
+    assert True
+'''
+
+TEST_THREE = '''
+import pytest
+
+
+@pytest.mark.skip(reason="not today")
+def test_skipped():
+    pass
+
+
+def test_three():
+    assert 3 == 3
+'''
+
+FILES = {
+    "pyproject.toml": POLICY,
+    "app/__init__.py": APP,
+    "tests/test_one.py": TEST_ONE,
+    "tests/test_two.py": TEST_TWO,
+    "tests/test_three.py": TEST_THREE,
+}
+#: Every test of FILES, as pytest names them.
+SUITE = 11
+PROMOTE = ("--promote-to=development", "-p", "no:cacheprovider")
+
+
+def make_repo(work: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """The project, committed; the reports are ignored (the bundles are not)."""
+    work.mkdir()
+    repo = Repo(work, monkeypatch)
+    repo.commit("app", FILES)
+    with (work / ".gitignore").open("a") as ignore:
+        ignore.write("whole.json\nfinal.json\n")
+    repo.commit("ignore reports")
+    return repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    return make_repo(tmp_path / "work", monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What the unsharded run of the project judged (the same in every checkout)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        repo = make_repo(tmp_path_factory.mktemp("whole") / "work", monkeypatch)
+        report = whole(repo.path)
+    assert report["colour"] == "green" and report["accepted"]
+    assert gate(report, "tests")["measured"] == "10 passed, 0 failed, 1 skipped"
+    assert gate(report, "coverage")["status"] == "passed"
+    return judged(report)
+
+
+def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One CI job: ``python -m pytest ARGS`` as its own process in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *PROMOTE, *args], cwd=cwd,
+        capture_output=True, text=True, check=False, timeout=300,
+    )
+
+
+def whole(cwd: Path) -> dict[str, Any]:
+    """The unsharded run's JSON report."""
+    done = pytest_run(cwd, "--promote-no-ledger", "--promote-report=whole.json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((cwd / "whole.json").read_text())
+
+
+def shard(cwd: Path, bundle: Path | str, *args: str, status: int = 0) -> None:
+    """A shard job: its tests, no gate, a bundle."""
+    done = pytest_run(cwd, f"--promote-shard={bundle}", *args)
+    assert done.returncode == status, done.stdout + done.stderr
+    assert "promote::" not in done.stdout  # no gate item ran
+    assert f"shard bundle written to {bundle}" in done.stdout
+
+
+def final(cwd: Path, pattern: str = "shards/*", status: int = 0) -> dict[str, Any]:
+    """The final job's JSON report."""
+    done = pytest_run(cwd, "--promote-only", f"--promote-from={pattern}",
+                      "--promote-no-ledger", "--promote-report=final.json")
+    assert done.returncode == status, done.stdout + done.stderr
+    return json.loads((cwd / "final.json").read_text())
+
+
+def judged(report: dict[str, Any]) -> dict[str, Any]:
+    """What must equal between the unsharded and the sharded run: the verdict and every
+    gate's status, summary, numbers and findings (not its duration)."""
+    gates = [{k: v for k, v in g.items() if k not in ("duration", "cached")}
+             for g in report["gates"]]
+    keys = ("colour", "verdict", "accepted", "reasons", "caveats", "partial", "dirty")
+    return {"gates": gates, **{k: report[k] for k in keys}}
+
+
+def gate(report: dict[str, Any], gate_id: str) -> dict[str, Any]:
+    return next(g for g in report["gates"] if g["id"] == gate_id)
+
+
+def test_pytest_split_shards_and_xdist_inside_one_judge_as_the_whole_suite(
+    repo: Repo, expected: dict[str, Any]
+) -> None:
+    shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
+    shard(repo.path, "shards/2", "--splits", "3", "--group", "2")
+    shard(repo.path, "shards/3", "--splits", "3", "--group", "3", "-n", "2")
+    manifests = [json.loads((repo.path / f"shards/{n}" / MANIFEST).read_text()) for n in (1, 2, 3)]
+    assert [len(m["collected"]) for m in manifests] == [SUITE] * 3
+    assert sum(len(m["ran"]) for m in manifests) == SUITE
+    assert all((repo.path / f"shards/{n}" / COVERAGE_FILE).is_file() for n in (1, 2, 3))
+    report = final(repo.path)
+    assert judged(report) == expected
+    assert [s["shard"]["index"] for s in report["shards"]] == [1, 2, 3]
+    assert {s["commit"] for s in report["shards"]} == {report["commit"]}
+
+
+def test_k_lists_and_node_id_lists_judge_as_the_whole_suite(repo: Repo, expected: dict[str, Any]) -> None:
+    shard(repo.path, "k/1", "-k", "double")
+    shard(repo.path, "k/2", "-k", "not double")
+    assert judged(final(repo.path, "k/*")) == expected
+    # Paths on the command line: the shard lists the whole suite in a second process.
+    shard(repo.path, "ids/1", "tests/test_one.py")
+    shard(repo.path, "ids/2", "tests/test_two.py", "tests/test_three.py::test_three",
+          "tests/test_three.py::test_skipped")
+    bundle = json.loads((repo.path / "ids/1" / MANIFEST).read_text())
+    assert len(bundle["collected"]) == SUITE
+    assert {"id": "tests/test_one.py::test_positive", "markers": ["invariant"]} in bundle["collected"]
+    assert judged(final(repo.path, "ids/*")) == expected
+
+
+def test_a_missing_shard_fails_the_tests_gate_naming_it_and_its_tests(repo: Repo) -> None:
+    shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
+    shard(repo.path, "shards/3", "--splits", "3", "--group", "3")
+    report = final(repo.path, status=1)
+    assert report["colour"] == "red" and not report["accepted"]
+    tests = gate(report, "tests")
+    assert tests["status"] == "failed"
+    messages = [f["message"] for f in tests["findings"]]
+    assert "shard 2 of 3 left no bundle (the others ran with pytest-split --splits 3 --group 1)" in messages
+    bundle_two = json.loads((repo.path / "shards/1" / MANIFEST).read_text())["collected"]
+    ran = {r["id"] for n in (1, 3) for r in json.loads((repo.path / f"shards/{n}" / MANIFEST).read_text())["ran"]}
+    left_out = sorted({c["id"] for c in bundle_two} - ran)
+    assert left_out and sorted(f["message"] for f in tests["findings"] if f["rule"] == "not-run") == left_out
+    assert report["partial"]["total"] == SUITE and report["partial"]["ran"] == SUITE - len(left_out)
+
+
+def test_no_bundle_at_all_is_red(repo: Repo) -> None:
+    report = final(repo.path, "nowhere/*", status=1)
+    assert report["colour"] == "red"
+    assert "matched no shard bundle" in gate(report, "tests")["summary"]
+    assert gate(report, "coverage")["status"] == "error"
+
+
+def test_a_shard_of_another_commit_fails_and_its_coverage_is_not_judged(repo: Repo) -> None:
+    shard(repo.path, "shards/1", "-k", "double")
+    repo.commit("change", {"app/__init__.py": APP + "\n\ndef more():\n    return 1\n"})
+    shard(repo.path, "shards/2", "-k", "not double")
+    report = final(repo.path, status=1)
+    tests = gate(report, "tests")
+    assert tests["status"] == "failed"
+    [stale] = [f for f in tests["findings"] if f["rule"] == "commit"]
+    assert stale["file"] == "shards/1" and "use the bundles of this commit's shards" in stale["message"]
+    assert gate(report, "coverage")["status"] == "error"
+    assert "not all of the commit and tree judged here" in gate(report, "coverage")["summary"]
+
+
+def test_a_shard_whose_tests_were_all_deselected_still_counts(repo: Repo, expected: dict[str, Any]) -> None:
+    shard(repo.path, "shards/1", "-k", "test_")
+    shard(repo.path, "shards/2", "-k", "no_such_test", status=pytest.ExitCode.NO_TESTS_COLLECTED)
+    bundle = json.loads((repo.path / "shards/2" / MANIFEST).read_text())
+    assert bundle["ran"] == [] and bundle["no_coverage"] == "this shard ran no test"
+    assert len(bundle["collected"]) == SUITE
+    assert judged(final(repo.path)) == expected
+
+
+def test_a_test_two_shards_ran_is_reported_once_counted(repo: Repo, expected: dict[str, Any]) -> None:
+    shard(repo.path, "shards/1")
+    shard(repo.path, "shards/2", "-k", "positive")
+    report = final(repo.path)
+    tests = gate(report, "tests")
+    assert tests["status"] == "passed"
+    assert tests["measured"] == (
+        "10 passed, 0 failed, 1 skipped; 1 ran in more than one shard (tests/test_one.py::test_positive)"
+    )
+    assert judged(report)["gates"][1:] == expected["gates"][1:]  # coverage and the rest
+    assert report["colour"] == expected["colour"]
+
+
+def test_coverage_of_shards_in_other_directories_is_remapped(
+    repo: Repo, tmp_path: Path, expected: dict[str, Any]
+) -> None:
+    finals = tmp_path / "final"
+    run_git(tmp_path, "clone", "-q", str(repo.path), str(finals))
+    for n, selection in ((1, "double"), (2, "not double")):
+        checkout = tmp_path / f"runner-{n}"
+        run_git(tmp_path, "clone", "-q", str(repo.path), str(checkout))
+        shard(checkout, str(finals / "shards" / str(n)), "-k", selection)
+    roots = {json.loads((finals / "shards" / n / MANIFEST).read_text())["root"] for n in "12"}
+    assert roots == {str(tmp_path / "runner-1"), str(tmp_path / "runner-2")}
+    for n in (1, 2):  # the other machines' checkouts are not here
+        shutil.rmtree(tmp_path / f"runner-{n}")
+    # The bundles, downloaded into the final job's checkout, leave its tree clean.
+    assert judged(final(finals)) == expected
+
+
+def test_a_shard_on_a_dirty_tree_makes_the_union_unaccepted(repo: Repo) -> None:
+    shard(repo.path, "shards/1", "-k", "double")
+    (repo.path / "notes.txt").write_text("uncommitted\n")
+    shard(repo.path, "shards/2", "-k", "not double")
+    (repo.path / "notes.txt").unlink()
+    report = final(repo.path)
+    assert report["dirty"] == ["notes.txt"]
+    assert report["colour"] == "green" and not report["accepted"]
+
+
+def test_a_shard_replaces_its_bundle_whole_and_keeps_other_directories(repo: Repo) -> None:
+    shard(repo.path, "shards/1", "-k", "double")
+    shard(repo.path, "shards/1", "-k", "positive")
+    bundle = json.loads((repo.path / "shards/1" / MANIFEST).read_text())
+    assert [r["id"] for r in bundle["ran"]] == ["tests/test_one.py::test_positive"]
+    assert sorted(p.name for p in (repo.path / "shards").iterdir()) == ["1"]
+    (repo.path / "other").mkdir()
+    (repo.path / "other" / "keep.txt").write_text("mine\n")
+    done = pytest_run(repo.path, "--promote-shard=other")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "shard bundle NOT written to other" in done.stdout
+    assert "is no shard bundle; give a new or empty directory" in done.stdout
+    assert (repo.path / "other" / "keep.txt").read_text() == "mine\n"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real bundle, to be damaged in copies."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        repo = make_repo(tmp_path_factory.mktemp("pristine") / "work", monkeypatch)
+        shard(repo.path, "shards/1", "-k", "double")
+    return repo.path / "shards" / "1"
+
+
+DAMAGES = {
+    "not JSON": (lambda d: (d / MANIFEST).write_text("{not json"), f"{MANIFEST} is not JSON"),
+    "no manifest": (lambda d: (d / MANIFEST).unlink(), f"{MANIFEST} does not exist"),
+    "another format": (lambda d: (d / MANIFEST).write_text('{"format": "x"}'),
+                       "is not a pytest-promote shard bundle"),
+    "another version": (lambda d: (d / MANIFEST).write_text(
+        (d / MANIFEST).read_text().replace('"version": 1', '"version": 9')), "has version 9"),
+    "a bad entry": (lambda d: (d / MANIFEST).write_text(
+        (d / MANIFEST).read_text().replace('"ran": [', '"ran": [7, ')), "is malformed"),
+    "a path out": (lambda d: (d / MANIFEST).write_text(
+        (d / MANIFEST).read_text().replace(f'"{COVERAGE_FILE}"', '"../x"')), "coverage.file must be"),
+    "changed data": (lambda d: (d / COVERAGE_FILE).write_bytes(b"changed"),
+                     "does not match the manifest's digest"),
+    "no data": (lambda d: (d / COVERAGE_FILE).unlink(), f"{COVERAGE_FILE} is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_bad_bundle_is_a_usage_error_naming_the_file(pristine: Path, tmp_path: Path, damage: str) -> None:
+    copy = tmp_path / "1"
+    shutil.copytree(pristine, copy)
+    read(copy)  # intact, it reads
+    change, said = DAMAGES[damage]
+    change(copy)
+    with pytest.raises(pytest.UsageError) as caught:
+        read(copy)
+    assert said in str(caught.value) and str(copy) in str(caught.value)
+    assert "download the shard's artifact whole" in str(caught.value) or "one pytest-promote" in str(caught.value)
+
+
+def test_the_final_job_stops_at_a_bad_bundle(repo: Repo) -> None:
+    shard(repo.path, "shards/1", "-k", "double")
+    (repo.path / "shards" / "2").mkdir()
+    done = pytest_run(repo.path, "--promote-only", "--promote-from=shards/*")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    assert f"--promote-from: {repo.path}/shards/2/{MANIFEST} does not exist" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--promote-shard=s", "--promote-only"), "--promote-shard runs this shard's tests"),
+        (("--promote-from=s/*",), "--promote-from='s/*' needs --promote-only"),
+        (("--promote-shard=s", "--promote-report=r.json"), "--promote-report with --promote-shard"),
+        (("--promote-only", "--promote-from=s/*", "--promote-junit=j.xml"), "give one"),
+    ],
+)
+def test_contradicting_options_are_usage_errors(pytester: pytest.Pytester, args: tuple[str, ...], said: str) -> None:
+    pytester.makepyprojecttoml(POLICY)
+    result = pytester.runpytest("--promote-to=development", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{said}*"])
+
+
+def test_shard_options_need_promote_to(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--promote-shard=s")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--promote-shard needs --promote-to=STAGE*"])
