@@ -251,6 +251,10 @@ class ShardRecorder:
             f"here{'' if data is not None else ' (no coverage data: ' + str(why) + ')'}; "
             "no gate ran: a final --promote-only --promote-from job judges the shards"
         )
+        if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            # A shard handed no test (more groups than tests, a -k list that is empty
+            # here) did its job: its bundle says so, and the final job judges the union.
+            session.exitstatus = pytest.ExitCode.OK
 
     def _whole_suite(self) -> dict[str, list[str]]:
         if self._lister is None:

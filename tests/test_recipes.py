@@ -4,8 +4,10 @@ the remote."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "docs" / "recipes"
 GITHUB = RECIPES / "github-actions.yml"
 GITLAB = RECIPES / "gitlab-ci.yml"
+GITHUB_SHARDS = RECIPES / "github-actions-shards.yml"
+GITLAB_SHARDS = RECIPES / "gitlab-ci-shards.yml"
 
 POLICY = """
 [tool.promote]
@@ -41,12 +45,12 @@ PUSH_TOKEN = "glpat-test"
 GITLAB_PUSH_URL = f"https://oauth2:{PUSH_TOKEN}@gitlab.example/shop/shop.git"
 
 
-def github_steps() -> list[dict[str, Any]]:
-    return yaml.safe_load(GITHUB.read_text(encoding="utf-8"))["jobs"]["promote"]["steps"]
+def github_steps(recipe: Path = GITHUB, job: str = "promote") -> list[dict[str, Any]]:
+    return yaml.safe_load(recipe.read_text(encoding="utf-8"))["jobs"][job]["steps"]
 
 
-def gitlab_job() -> dict[str, Any]:
-    return yaml.safe_load(GITLAB.read_text(encoding="utf-8"))["promote"]
+def gitlab_job(recipe: Path = GITLAB, job: str = "promote") -> dict[str, Any]:
+    return yaml.safe_load(recipe.read_text(encoding="utf-8"))[job]
 
 
 def promote_options() -> set[str]:
@@ -96,7 +100,9 @@ class Remote:
         source = base / "source"
         source.mkdir()
         (source / "pyproject.toml").write_text(POLICY, encoding="utf-8")
-        (source / "test_shop.py").write_text("def test_ok():\n    assert True\n", encoding="utf-8")
+        (source / "test_shop.py").write_text(
+            "def test_ok():\n    assert True\n\n\ndef test_also():\n    assert True\n", encoding="utf-8"
+        )
         (source / ".gitignore").write_text(".pytest_cache/\n__pycache__/\n*.xml\npromotion.*\n")
         run_git(source, "init", "-q", "-b", "main")
         run_git(source, "-c", "user.name=Ada", "-c", "user.email=ada@example.com",
@@ -141,12 +147,16 @@ def shell(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str
     )
 
 
-def github_run(work: Path, event: str, branch: str, until: str | None = None) -> list[str]:
+def github_run(
+    work: Path, event: str, branch: str, until: str | None = None,
+    steps: list[dict[str, Any]] | None = None, matrix: dict[str, str] | None = None,
+) -> list[str]:
     """Run the workflow's shell steps (not the install step: this interpreter has
     everything) as GitHub would for ``event``, stopping before step ``until``;
-    the names of the steps that ran."""
+    the names of the steps that ran. ``steps``: another job's; ``matrix``: its
+    matrix values."""
     ran = []
-    for step in github_steps():
+    for step in github_steps() if steps is None else steps:
         if "run" not in step or step["name"] == "Install":
             continue
         if step["name"] == until:
@@ -155,6 +165,8 @@ def github_run(work: Path, event: str, branch: str, until: str | None = None) ->
         if not eval(condition.replace("&&", "and").replace("always()", "True")):
             continue
         env = {k: v.replace("${{ github.event_name }}", event) for k, v in step.get("env", {}).items()}
+        for name, value in (matrix or {}).items():
+            env = {k: v.replace(f"${{{{ matrix.{name} }}}}", value) for k, v in env.items()}
         done = shell(step["run"], work, GITHUB_ACTIONS="true", GITHUB_REF_NAME=branch, **env)
         assert done.returncode == 0, f"{step['name']}:\n{done.stdout}\n{done.stderr}"
         ran.append(step["name"])
@@ -191,9 +203,10 @@ def test_github_pull_request_records_and_pushes_nothing(remote: Remote) -> None:
     assert remote.records() == []
 
 
-def gitlab_script(work: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def gitlab_script(work: Path, job: dict[str, Any] | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     """The job's script (not its install line), as one bash script like the runner's."""
-    script = "\n".join(line for line in gitlab_job()["script"] if not line.startswith("pip install"))
+    lines = (job or gitlab_job())["script"]
+    script = "\n".join(line for line in lines if not line.startswith("pip install"))
     ci = {"CI_SERVER_HOST": "gitlab.example", "CI_PROJECT_PATH": "shop/shop", **env}
     return shell(script, work, GITLAB_CI="true", **ci)
 
@@ -222,3 +235,76 @@ def test_gitlab_job_keeps_pytest_s_exit_status_and_still_pushes(remote: Remote) 
     red = gitlab_script(work, CI_PIPELINE_SOURCE="push", PROMOTE_PUSH_TOKEN=PUSH_TOKEN)
     assert red.returncode == 1
     assert remote.records() == ["development"]  # the failed attempt is on the record too
+
+
+def test_sharded_recipes_are_valid_and_documented() -> None:
+    page = (ROOT / "docs" / "sharding.md").read_text(encoding="utf-8")
+    for recipe in (GITHUB_SHARDS, GITLAB_SHARDS):
+        assert recipe.read_text(encoding="utf-8") in page, f"docs/sharding.md does not show {recipe.name}"
+
+    jobs = yaml.safe_load(GITHUB_SHARDS.read_text(encoding="utf-8"))["jobs"]
+    shard, final = jobs["shard"], jobs["promote"]
+    assert shard["strategy"]["fail-fast"] is False
+    step = next(s for s in shard["steps"] if s.get("name") == "Shard")
+    groups = shard["strategy"]["matrix"]["group"]
+    assert groups == list(range(1, int(step["env"]["SPLITS"]) + 1))
+    upload = next(s for s in shard["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["include-hidden-files"] is True
+    assert upload["with"]["path"] == "shards/"
+    assert final["needs"] == "shard" and final["if"] == "${{ !cancelled() }}"
+    download = next(s for s in final["steps"] if s.get("uses", "").startswith("actions/download-artifact"))
+    assert download["with"] == {"pattern": "shard-*", "path": "shards", "merge-multiple": True}
+    assert final["permissions"] == {"contents": "write"}
+
+    shard_job, final_job = gitlab_job(GITLAB_SHARDS, "shard"), gitlab_job(GITLAB_SHARDS)
+    assert shard_job["artifacts"] == {"when": "always", "paths": ["shards/"]}
+    assert isinstance(shard_job["parallel"], int) and final_job["when"] == "always"
+    assert yaml.safe_load(GITLAB_SHARDS.read_text(encoding="utf-8"))["stages"] == ["test", "promote"]
+
+    commands = "\n".join([
+        *(s.get("run", "") for job in (shard, final) for s in job["steps"]),
+        *shard_job["script"], *final_job["script"],
+    ])
+    used = set(re.findall(r"--promote-[a-z-]+", commands))
+    assert {"--promote-shard", "--promote-from", "--promote-only"} <= used <= promote_options()
+
+
+def take_bundles(shard_work: Path, final_work: Path) -> None:
+    """What the artifacts carry from a shard job to the final job: ``shards/``."""
+    for bundle in (shard_work / "shards").iterdir():
+        shutil.copytree(bundle, final_work / "shards" / bundle.name)
+
+
+def test_github_sharded_workflow_judges_the_shards_and_records_once(remote: Remote) -> None:
+    jobs = yaml.safe_load(GITHUB_SHARDS.read_text(encoding="utf-8"))["jobs"]
+    final = remote.checkout("final", "feature")
+    for group in jobs["shard"]["strategy"]["matrix"]["group"]:
+        work = remote.checkout(f"shard-{group}", "feature")
+        ran = github_run(work, "push", "feature", steps=jobs["shard"]["steps"], matrix={"group": str(group)})
+        assert ran == ["Shard"]
+        assert remote.records() == []  # a shard records nothing
+        take_bundles(work, final)
+    ran = github_run(final, "push", "feature", steps=jobs["promote"]["steps"])
+    assert ran == ["Fetch the ledger", "Promote", "Push the ledger"]
+    report = json.loads((final / "promotion.json").read_text(encoding="utf-8"))
+    assert report["colour"] == "green" and report["accepted"] and report["dirty"] == []
+    assert len(report["shards"]) == 4 and sum(s["ran"] for s in report["shards"]) == 2
+    assert remote.records() == ["development"]
+
+
+def test_gitlab_sharded_pipeline_judges_the_shards_and_pushes(remote: Remote) -> None:
+    final = remote.checkout("final", "feature")
+    total = gitlab_job(GITLAB_SHARDS, "shard")["parallel"]
+    for index in range(1, total + 1):
+        work = remote.checkout(f"shard-{index}", "feature")
+        done = gitlab_script(work, gitlab_job(GITLAB_SHARDS, "shard"), CI_NODE_INDEX=str(index),
+                             CI_NODE_TOTAL=str(total), CI_PIPELINE_SOURCE="push")
+        assert done.returncode == 0, done.stdout + done.stderr
+        take_bundles(work, final)
+    done = gitlab_script(final, gitlab_job(GITLAB_SHARDS), CI_PIPELINE_SOURCE="push",
+                         PROMOTE_PUSH_TOKEN=PUSH_TOKEN)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((final / "promotion.json").read_text(encoding="utf-8"))
+    assert report["colour"] == "green" and report["accepted"]
+    assert [s["shard"]["index"] for s in report["shards"]] == list(range(1, total + 1))
+    assert remote.records() == ["development"]

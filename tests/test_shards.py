@@ -146,10 +146,10 @@ def whole(cwd: Path) -> dict[str, Any]:
     return json.loads((cwd / "whole.json").read_text())
 
 
-def shard(cwd: Path, bundle: Path | str, *args: str, status: int = 0) -> None:
+def shard(cwd: Path, bundle: Path | str, *args: str) -> None:
     """A shard job: its tests, no gate, a bundle."""
     done = pytest_run(cwd, f"--promote-shard={bundle}", *args)
-    assert done.returncode == status, done.stdout + done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "promote::" not in done.stdout  # no gate item ran
     assert f"shard bundle written to {bundle}" in done.stdout
 
@@ -243,7 +243,7 @@ def test_a_shard_of_another_commit_fails_and_its_coverage_is_not_judged(repo: Re
 
 def test_a_shard_whose_tests_were_all_deselected_still_counts(repo: Repo, expected: dict[str, Any]) -> None:
     shard(repo.path, "shards/1", "-k", "test_")
-    shard(repo.path, "shards/2", "-k", "no_such_test", status=pytest.ExitCode.NO_TESTS_COLLECTED)
+    shard(repo.path, "shards/2", "-k", "no_such_test")  # exits 0: its bundle is its work
     bundle = json.loads((repo.path / "shards/2" / MANIFEST).read_text())
     assert bundle["ran"] == [] and bundle["no_coverage"] == "this shard ran no test"
     assert len(bundle["collected"]) == SUITE
