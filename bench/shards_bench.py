@@ -97,10 +97,11 @@ def clone(source: Path, target: Path) -> Path:
 def measured(argv: list[str], cwd: Path) -> tuple[float, float, float, int]:
     """Run ``argv`` in ``cwd``: wall seconds, CPU seconds (its children's included),
     peak resident MiB, exit status. On a shared machine the CPU seconds are the
-    steadier figure."""
+    steadier figure. The output goes to ``cwd``'s ``../last-run.log``."""
     begin = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    with (cwd.parent / "last-run.log").open("wb") as log:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
     return time.perf_counter() - begin, cpu, usage.ru_maxrss / 1024, proc.returncode
@@ -146,6 +147,9 @@ def bench_size(base: Path, tests: int, shard_counts: list[int]) -> list[dict[str
             pytest("--promote-only", f"--promote-from=shards-{count}/*", f"--promote-report={report.name}"),
             final,
         )
+        if not report.is_file():
+            said = (base / "last-run.log").read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise SystemExit(f"the final job of {count} shards exited {code} with no report:\n{said}")
         same = judged(report) == expected
         rows.append({"tests": tests, "shards": count, "seconds": seconds, "cpu": cpu, "mib": mib,
                      "same": same, "exit": code})

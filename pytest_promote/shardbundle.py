@@ -88,6 +88,8 @@ class Bundle:
     selection: tuple[str, ...]
     #: The whole collected suite: node id -> marker names.
     collected: Mapping[str, tuple[str, ...]]
+    #: What could not be collected (a module that does not import...).
+    errors: tuple[str, ...]
     ran: tuple[Ran, ...]
     #: The coverage data file, or None (``no_coverage`` says why).
     coverage: Path | None
@@ -185,6 +187,8 @@ class ShardRecorder:
         #: node id -> markers of everything collected (None: not known yet).
         self.suite: dict[str, list[str]] | None = None
         self.message: str | None = None
+        #: Collectors that failed (import errors...): their tests are in no suite.
+        self.errors: list[str] = []
         self._lister: BackgroundTool | None = None
         self._list_file: Path | None = None
 
@@ -218,6 +222,11 @@ class ShardRecorder:
             self.config.workeroutput[WORKER_SUITE] = suite  # type: ignore[attr-defined]
         else:
             self.suite = suite
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Remember what could not be collected (under xdist, as the workers report it)."""
+        if report.failed:
+            self.errors.append(report.nodeid or ".")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -302,6 +311,7 @@ class ShardRecorder:
             "shard": dataclasses.asdict(where) if where else None,
             "selection": list(self.run.count.means()),
             "collected": [{"id": nodeid, "markers": list(marks)} for nodeid, marks in suite.items()],
+            "errors": sorted(set(self.errors)),
             "ran": [
                 {"id": o.nodeid, "outcome": o.outcome, "duration": round(o.duration, 6)}
                 for o in tests.outcomes.values()
@@ -441,6 +451,7 @@ def _parse(path: Path, raw: dict[str, Any]) -> Bundle:
         position=where,
         selection=tuple(text(s, "selection") for s in raw["selection"]),
         collected=collected,
+        errors=tuple(text(e, "error") for e in raw["errors"]),
         ran=ran,
         coverage=None if coverage is None else path / _coverage_file(coverage["file"]),
         no_coverage=optional(raw["no_coverage"], "no_coverage"),

@@ -182,6 +182,11 @@ def check(union: ShardUnion, head: str | None, tree: str | None) -> None:
                 f"here is {_short(commit)} (tree {_short(its_tree)}): use the bundles of this "
                 "commit's shards", file=bundle.name, rule="commit",
             ))
+    for bundle in bundles:
+        union.problems += [
+            Finding(f"{where}: could not be collected in this shard", file=bundle.name, rule="collection")
+            for where in bundle.errors
+        ]
     suites = collections.Counter(frozenset(b.collected.items()) for b in bundles)
     common = suites.most_common(1)[0][0]
     for bundle in bundles:

@@ -14,7 +14,10 @@ from typing import Any
 import pytest
 from gitrepo import Repo, run_git
 
-from pytest_promote.shardbundle import COVERAGE_FILE, MANIFEST, read
+from pytest_promote.gates.coverage_data import NoCoverage
+from pytest_promote.shardbundle import COVERAGE_FILE, MANIFEST, Bundle, Position, Ran, read, without_bundles
+from pytest_promote.shardunion import ShardUnion, check
+from pytest_promote.testlog import TestLog
 
 POLICY = """
 [tool.promote]
@@ -373,3 +376,101 @@ def test_shard_options_need_promote_to(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--promote-shard=s")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--promote-shard needs --promote-to=STAGE*"])
+
+
+#: A stage without coverage: its shards and final job run in this process, too.
+NO_COVERAGE = """
+[tool.promote]
+stages = ["development"]
+enforce_path = false
+
+[tool.promote.gates]
+invariants = { count = 1 }
+
+[tool.promote.stage.development]
+required = ["tests", "invariants"]
+"""
+
+
+def test_in_process_shards_and_final_job(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Repo(pytester.path, monkeypatch)
+    repo.commit("app", {**FILES, "pyproject.toml": NO_COVERAGE})
+    pytester.syspathinsert()  # as `python -m pytest` puts it on sys.path
+    result = pytester.runpytest(*PROMOTE, "--promote-shard=shards/1", "--splits", "2", "--group", "1")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["promote: shard run: no gate runs here; the bundle goes to shards/1",
+                                 "promote: shard bundle written to shards/1: * of 11 tests ran here (no coverage"
+                                 " data: stage development has no coverage gate); no gate ran:*"])
+    pytester.runpytest(*PROMOTE, "--promote-shard=shards/2", "--splits", "2", "--group", "2")
+    result = pytester.runpytest(*PROMOTE, "--promote-only", "--promote-from=shards/*", "--promote-no-ledger",
+                                "--promote-report=final.json")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["promote: judging 2 shard bundles (shards/*): 11 tests collected",
+                                 "promote:   shards/1 (shard 1 of 2 (pytest-split --splits 2 --group 1)): ran *"])
+    report = json.loads((pytester.path / "final.json").read_text())
+    assert report["colour"] == "green" and report["accepted"] and report["dirty"] == []
+    assert gate(report, "tests")["measured"] == "10 passed, 0 failed, 1 skipped"
+    assert gate(report, "invariants")["status"] == "passed"
+
+
+def bundle(name: str, *, commit: str = "c1", tree: str = "t1", ran: tuple[str, ...] = (),
+           collected: tuple[str, ...] = ("a", "b", "c"), outcome: str = "passed",
+           position: Position | None = None) -> Bundle:
+    return Bundle(
+        path=Path(name), stage="development", commit=commit, tree=tree, dirty=(), root="/r",
+        position=position, selection=(), collected={c: () for c in collected}, errors=(),
+        ran=tuple(Ran(r, outcome, 0.1) for r in ran), coverage=None, no_coverage="none",
+        coverage_warnings=(), versions={},
+    )
+
+
+def test_union_checks_commit_suite_strangers_and_positions() -> None:
+    union = ShardUnion("s/*", [
+        bundle("s/1", ran=("a", "x"), position=Position(1, 3, "by")),
+        bundle("s/2", commit="c2", ran=("b",), collected=("a", "b"), position=Position(2, 4, "by")),
+    ])
+    check(union, "c1", "t1")
+    rules = [f.rule for f in union.problems]
+    assert rules == ["commit", "suite", "suite", "shards"]
+    assert not union.same_commit
+    assert union.problems[1].file == "s/2" and "1 (c) missing" in union.problems[1].message
+    assert union.problems[2].message == "1 (x) ran but no shard collected them"
+    assert union.problems[3].message == "the bundles disagree on the number of shards ([3, 4])"
+    assert union.left_out == ["c"]
+    with pytest.raises(NoCoverage, match="not all of the commit and tree judged here"):
+        union.gathered()
+
+
+def test_union_names_missing_shards_and_folds_duplicates_to_the_worse_outcome() -> None:
+    union = ShardUnion("s/*", [
+        bundle("s/1", ran=("a", "b"), position=Position(1, 3, "pytest-split")),
+        bundle("s/3", ran=("b", "c"), outcome="failed", position=Position(3, 3, "pytest-split")),
+    ])
+    check(union, None, None)  # outside git: the bundles agree among themselves
+    assert [f.message for f in union.problems] == ["shard 2 of 3 left no bundle (the others ran with pytest-split)"]
+    assert union.duplicates == ["b"] and union.left_out == []
+    log = TestLog()
+    union.fill(log)
+    assert {o.nodeid: o.outcome for o in log.outcomes.values()} == {"a": "passed", "b": "failed", "c": "failed"}
+    assert log.suite is not None and not log.suite.partial and log.source == "2 shard bundles (s/*)"
+    with pytest.raises(NoCoverage, match="s/1 ran 2 tests but carries no coverage data"):
+        union.gathered()
+
+
+def test_without_bundles_keeps_every_other_change(tmp_path: Path) -> None:
+    (tmp_path / "shards" / "1").mkdir(parents=True)
+    (tmp_path / "shards" / "1" / MANIFEST).write_text("{}")
+    changes = [f"shards/1/{MANIFEST}", f"shards/1/{COVERAGE_FILE}", f"src/{MANIFEST}", "src/app.py"]
+    assert without_bundles(tmp_path, changes) == [f"src/{MANIFEST}", "src/app.py"]
+    assert without_bundles(tmp_path, None) is None
+
+
+def test_a_module_a_shard_could_not_import_fails_the_union(repo: Repo) -> None:
+    (repo.path / "tests" / "test_two.py").write_text("import nowhere\n")
+    repo.commit("broken import")
+    done = pytest_run(repo.path, "--promote-shard=shards/1")
+    assert done.returncode == pytest.ExitCode.INTERRUPTED
+    assert "shard bundle written to shards/1" in done.stdout
+    report = final(repo.path, status=1)
+    [broken] = [f for f in gate(report, "tests")["findings"] if f["rule"] == "collection"]
+    assert broken["message"] == "tests/test_two.py: could not be collected in this shard"
