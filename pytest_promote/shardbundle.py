@@ -16,6 +16,7 @@ A final ``--promote-only --promote-from=GLOB`` job judges the union of the bundl
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -201,7 +202,7 @@ class ShardRecorder:
         fd, name = tempfile.mkstemp(prefix="promote-suite-", suffix=".json")
         os.close(fd)
         self._list_file = Path(name)
-        config.add_cleanup(lambda: self._list_file and self._list_file.unlink(missing_ok=True))
+        config.add_cleanup(functools.partial(self._list_file.unlink, missing_ok=True))
         argv = [sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider",
                 "-p", __name__, f"--rootdir={config.rootpath}"]
         if config.inipath is not None:
