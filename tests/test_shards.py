@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from gitrepo import Repo, run_git
 
-from pytest_promote.gates.coverage_data import NoCoverage
-from pytest_promote.shardbundle import COVERAGE_FILE, MANIFEST, Bundle, Position, Ran, read, without_bundles
-from pytest_promote.shardunion import ShardUnion, check
-from pytest_promote.testlog import TestLog
+from pytest_promote.gates.coverage.data import NoCoverage
+from pytest_promote.runner.shard.bundle import COVERAGE_FILE, MANIFEST, Bundle, Position, Ran, read, without_bundles
+from pytest_promote.runner.shard.union import ShardUnion, check
+from pytest_promote.runner.testlog import TestLog
 
 POLICY = """
 [tool.promote]

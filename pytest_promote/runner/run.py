@@ -20,8 +20,8 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from pytest_promote.policy.overrides import Override
     from pytest_promote.policy.stages import Selection
-    from pytest_promote.shardbundle import ShardRecorder
-    from pytest_promote.shardunion import ShardUnion
+    from pytest_promote.runner.shard.bundle import ShardRecorder
+    from pytest_promote.runner.shard.union import ShardUnion
 
 RUN_KEY = pytest.StashKey["PromoteRun"]()
 

@@ -47,10 +47,11 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks."""
-    from pytest_promote import ledger, report, shardbundle
+    from pytest_promote import ledger, report
     from pytest_promote._util import clock, git
     from pytest_promote.policy import overrides, stages
     from pytest_promote.runner import interrupt
+    from pytest_promote.runner.shard import bundle as shardbundle
 
     shardbundle.check_options(config)
     policy, kinds = load_policy(config)
@@ -124,8 +125,8 @@ def kept_for(component: Component, root: Path) -> set[str]:
 
 def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
     """The final job of a sharded run: the gates judge the union of the bundles."""
-    from pytest_promote import shardunion
     from pytest_promote.gates.coverage import data as coverage_data
+    from pytest_promote.runner.shard import union as shardunion
 
     union = shardunion.load(config, pattern)
     run.shards = union

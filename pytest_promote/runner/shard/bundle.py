@@ -10,7 +10,7 @@ coverage.py's own format (``.coverage.shard``: ``coverage combine DIR...`` reads
 The directory is replaced whole: a reader sees the old bundle or the new one.
 
 A final ``--promote-only --promote-from=GLOB`` job judges the union of the bundles
-(see :mod:`pytest_promote.shardunion`).
+(see :mod:`pytest_promote.runner.shard.union`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.process import BackgroundTool, ToolError, tail
+from pytest_promote.runner.suite import is_worker
 from pytest_promote.runner.testlog import TestLog
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ class ShardRecorder:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Everything collected, before any selection (``-k``, pytest-split) drops some."""
         suite = {i.nodeid: markers_of(i) for i in items if not i.nodeid.startswith("promote::")}
-        if hasattr(self.config, "workerinput"):
+        if is_worker(self.config):
             self.config.workeroutput[WORKER_SUITE] = suite  # type: ignore[attr-defined]
         else:
             self.suite = suite
@@ -239,7 +240,7 @@ class ShardRecorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write the bundle (not in an xdist worker, not for ``--collect-only``)."""
-        if hasattr(self.config, "workerinput") or self.config.option.collectonly:
+        if is_worker(self.config) or self.config.option.collectonly:
             return
         try:
             suite = self._whole_suite()

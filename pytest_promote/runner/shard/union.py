@@ -1,7 +1,7 @@
 """The final job of a sharded run: the union of the shards' bundles, judged as one suite.
 
 ``pytest --promote-to=STAGE --promote-only --promote-from='shards/*'`` reads every
-bundle the pattern matches (see :mod:`pytest_promote.shardbundle`) and checks that
+bundle the pattern matches (see :mod:`pytest_promote.runner.shard.bundle`) and checks that
 they add up to one run of the whole suite of the commit judged here: every bundle of
 this commit and tree, all of them collecting the same suite, every collected test
 run in one shard (a test in no shard, a shard whose bundle is missing, a bundle of
@@ -25,9 +25,9 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding
+from pytest_promote.runner.shard.bundle import MANIFEST, Bundle, bad, read
 from pytest_promote.runner.suite import Suite
 from pytest_promote.runner.testlog import TestLog, TestOutcome
-from pytest_promote.shardbundle import MANIFEST, Bundle, bad, read
 
 if TYPE_CHECKING:
     from pytest_promote.gates.coverage.data import Gathered
