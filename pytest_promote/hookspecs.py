@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from pytest_promote.api import Gate
+    from pytest_promote.attest.dsse import Signer
     from pytest_promote.runner.scorecard import Verdict
+
 
 @pytest.hookspec
 def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]] | None:
@@ -24,3 +26,12 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]] | None:
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     """Called once per promotion run with the final verdict, before pytest's own
     session-finish reporting (JUnit is still open); reports and ledgers live here."""
+
+
+@pytest.hookspec
+def pytest_promote_signers(config: pytest.Config) -> Iterable[Signer] | None:
+    """Return signers for the run's attestation, beside ``--promote-sign-key``'s key.
+
+    A signer has a ``keyid`` and ``sign(data: bytes) -> bytes`` (Ed25519 over the
+    DSSE pre-authentication encoding); a keyless backend (sigstore) plugs in here.
+    """

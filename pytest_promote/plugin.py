@@ -82,6 +82,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "UNTIL is a date (YYYY-MM-DD), required at the last stage by default",
     )
     group.addoption(
+        "--promote-sign-key", metavar="KEY", default=None,
+        help="sign the run's attestation with this Ed25519 key: a file (PKCS#8 PEM or "
+        "OpenSSH) or env:NAME, a variable holding the key (needs the [sign] extra)",
+    )
+    group.addoption(
         "--promote-status", action="store_true", default=False,
         help="print each stage's last accepted and last failed commit and where HEAD "
         "stands (from the ledger, refs/notes/promote); runs no tests and no gates",
@@ -148,7 +153,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if config.getoption("promote_to") is None:
         for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
-                       "promote_component", "promote_shard", "promote_from"):
+                       "promote_component", "promote_shard", "promote_from", "promote_sign_key"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")

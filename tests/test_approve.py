@@ -30,7 +30,7 @@ def test_records_a_json_line_per_approval(repo: Repo) -> None:
     assert first.returncode == 0, first.stderr
     head = repo.git("rev-parse", "HEAD")
     assert first.stdout.splitlines() == [
-        f"approved {head[:12]} for staging as rita@example.com",
+        f"approved {head[:12]} for staging as rita@example.com, unsigned",
         "share it: git push origin refs/notes/promote-approvals",
     ]
     second = repo.approve("--stage", "production", "--as", "sam")

@@ -17,7 +17,7 @@ def test_every_run_is_recorded_on_head(git_project, git) -> None:
     pytester = git_project(THREE_STAGES)
     result = pytester.runpytest("--promote-to=development", "--promote-report=r.json", *NO_CACHE)
     head = git("rev-parse", "HEAD")
-    result.stdout.fnmatch_lines([f"ledger: recorded development GREEN on {head[:12]} ({REF})"])
+    result.stdout.fnmatch_lines([f"ledger: recorded development GREEN on {head[:12]} ({REF}), unsigned"])
     (record,) = records(git)
     report = json.loads((pytester.path / "r.json").read_text())
     assert record["stage"] == "development"

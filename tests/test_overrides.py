@@ -57,7 +57,7 @@ def test_override_xfails_the_gate_and_the_verdict_says_so(project, actor) -> Non
     assert (smoke["status"], smoke["overridden"]) == ("failed", True)
     assert report["overrides"] == [{
         "gate": "smoke", "by": "octocat", "reason": "smoke env down, INC-42", "until": None,
-        "stage": None, "origin": "--promote-override", "used": True,
+        "stage": None, "origin": "--promote-override", "signed_by": None, "used": True,
     }]
     markdown = (pytester.path / "s.md").read_text()
     assert "## Promotion to staging: GREEN with 1 override" in markdown

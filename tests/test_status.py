@@ -36,8 +36,9 @@ def test_status_shows_rollback_target_last_failure_and_head(git_project, git) ->
     assert development["last_accepted"]["commit"] == good
     assert (development["last_failed"]["commit"], development["head"]) == (head, "failed")
     assert (staging["last_accepted"]["commit"], staging["head"]) == (good, "not recorded")
-    assert production == {"component": None, "stage": "production", "last_accepted": None,
+    assert production == {"component": None, "stage": "production", "signers": [], "last_accepted": None,
                           "last_failed": None, "head": "not recorded", "unchanged_since": None}
+    assert development["last_accepted"]["signature"] == "unsigned"
 
 
 def test_status_outside_git_is_a_usage_error(project) -> None:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pytest_promote import __version__
-from pytest_promote.cli import approve, baseline, verify
+from pytest_promote.cli import approve, baseline, sign, verify
 from pytest_promote.ledger import sync as ledgersync
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -19,13 +19,18 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
         approve.add_arguments, approve.run,
     ),
     "verify": (
-        "check that a JSON report (--promote-report) accepts a commit for a stage",
+        "check that a JSON report or its attestation (signed as the trust policy asks) "
+        "accepts a commit for a stage",
         verify.add_arguments, verify.run,
     ),
     "baseline": (
         "record today's lint and type findings as the baseline, so those gates fail "
         "only on new ones",
         baseline.add_arguments, baseline.run,
+    ),
+    "sign": (
+        "sign a report's attestation with a key kept out of the test run (a separate CI step)",
+        sign.add_arguments, sign.run,
     ),
     "ledger": (
         "share the ledger (refs/notes/promote) with a remote, losing nothing: ledger sync",

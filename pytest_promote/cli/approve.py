@@ -1,9 +1,11 @@
 """``python -m pytest_promote approve``: record a manual sign-off for HEAD.
 
-An approval is one JSON line (``stage``, ``who``, ``note``, ``time``) appended to the
-git note of the approved commit (see :mod:`pytest_promote.ledger.approvals`), so it
-travels with the repository (``git push origin refs/notes/promote-approvals``) and never
-changes the commit itself. The ``approval`` gate reads them back.
+An approval is one JSON line (``stage``, ``who``, ``note``, ``time``; with ``--key``,
+its signed statement) appended to the git note of the approved commit (see
+:mod:`pytest_promote.ledger.approvals`), so it travels with the repository (``git push
+origin refs/notes/promote-approvals``) and never changes the commit itself. The
+``approval`` gate reads them back. ``--break-glass`` records a signed authorisation of
+an override instead.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +51,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--note", default="", metavar="TEXT", help="what you checked")
     parser.add_argument(
+        "--key", metavar="KEY", default=None,
+        help="sign the approval with your Ed25519 key (a file, PEM or OpenSSH, or env:NAME); "
+        "with [tool.promote.trust], only signed approvals count",
+    )
+    parser.add_argument(
+        "--break-glass", metavar="GATE[@UNTIL]:REASON", default=None,
+        help="instead of approving, authorise an override of GATE at the stage "
+        "(needs --key; a stage whose records must be signed accepts only authorised overrides)",
+    )
+    parser.add_argument(
         "--config", metavar="PATH", default=None,
         help="the policy file, as --promote-config (default: [tool.promote] in pyproject.toml)",
     )
@@ -72,7 +85,12 @@ def run(args: argparse.Namespace) -> int:
     if not who:
         return _fail("who approves? pass --as NAME or set git config user.email")
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-    approval = Approval(commit, args.stage, who, args.note, now)
+    try:
+        override = _override(args.break_glass)
+        attestation, keyid = _attestation(root, commit, args, now, override)
+    except (ValueError, pytest.UsageError) as exc:
+        return _fail(str(exc))
+    approval = Approval(commit, args.stage, who, args.note, now, attestation, override)
     if git.git(root, "var", "GIT_COMMITTER_IDENT") is None:
         # A note is a commit of its own: in CI, git may know no identity to make it.
         for role in ("AUTHOR", "COMMITTER"):
@@ -82,13 +100,47 @@ def run(args: argparse.Namespace) -> int:
         git.add_note(root, APPROVALS_REF, commit, approval.to_line())
     except RuntimeError as exc:
         return _fail(str(exc))
-    print(f"approved {commit[:12]} for {args.stage} as {who}")
+    signed = f", signed with {keyid}" if keyid else ", unsigned"
+    if args.break_glass:
+        print(f"authorised the override {args.break_glass!r} of {commit[:12]} at {args.stage}{signed}")
+    else:
+        print(f"approved {commit[:12]} for {args.stage} as {who}{signed}")
     if any(is_author(who, c) for c in git.commits(root, [commit])):
         print("note: you authored this commit; your approval does not count toward the number")
     if git.git(root, "status", "--porcelain", "--untracked-files=no"):
         print("note: uncommitted changes are not part of what you approved")
     print(f"share it: git push origin {APPROVALS_REF}")
     return 0
+
+
+def _override(option: str | None) -> dict[str, Any] | None:
+    """``--break-glass GATE[@UNTIL]:REASON`` as the authorisation's override."""
+    if option is None:
+        return None
+    from pytest_promote.policy.overrides import parse_option
+
+    parsed = parse_option(option, "(signed)")
+    until = parsed.until.isoformat() if parsed.until else None
+    return {"gate": parsed.gate, "reason": parsed.reason, "until": until}
+
+
+def _attestation(
+    root: Path, commit: str, args: argparse.Namespace, now: str, override: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The signed statement of the approval (or authorisation) and the key's id, if ``--key``."""
+    from pytest_promote.attest import keys, statement
+
+    if args.key is None:
+        if override is not None:
+            raise ValueError("--break-glass needs --key: an unsigned authorisation proves nothing")
+        return None, None
+    try:
+        key = keys.load(args.key)
+    except keys.KeyProblem as exc:
+        raise ValueError(f"--key {exc}") from None
+    tree = git.tree(root, commit) or ""
+    said = statement.approval(commit, tree, root.name, args.stage, args.note, now, override)
+    return statement.envelope(said).signed(key).as_dict(), key.keyid
 
 
 def _fail(message: str) -> int:

@@ -1,11 +1,15 @@
-"""``python -m pytest_promote verify REPORT --stage STAGE [--commit SHA] [--component NAME]``.
+"""``python -m pytest_promote verify FILE --stage STAGE [--commit SHA] [--component NAME]``.
 
-Exits 0 only when the JSON report is well formed, its digest matches its content,
-it is for that stage, commit (default HEAD) and component (none: the whole
-repository), is not a dry run, ran the whole
-suite on a clean tree with the real clock, is accepted, and
-holds every gate the policy requires for the stage, each passed or overridden.
-Otherwise it exits 1 with one clear reason. A deploy job runs it before deploying.
+FILE is a JSON report or its attestation alone (a DSSE envelope). Exits 0 only
+when the report is well formed and its digest matches its content; its
+attestation's signatures verify with the keys of the trust policy's allowed
+signers and include every principal the stage requires (none without
+``[tool.promote.trust]``: it then says "unsigned"), its subject is the commit
+(default HEAD) with its tree, and the report says what was signed; the verdict is
+for that stage and component (none: the whole repository), not a dry run, ran the
+whole suite on a clean tree with the real clock, is accepted, and holds every gate
+the policy requires for the stage, each passed or overridden. Otherwise it exits 1 with one clear reason. A deploy job
+runs it before deploying.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ import pytest
 
 from pytest_promote import policy as policy_mod
 from pytest_promote._util import git
+from pytest_promote._util.redact import plain
 from pytest_promote.api import Gate
+from pytest_promote.attest import dsse
+from pytest_promote.attest.promotion import describe
+from pytest_promote.attest.statement import PROMOTION, Statement, read
+from pytest_promote.attest.trust import TrustProblem, agrees, judge
+from pytest_promote.policy import Policy
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest
 
 
@@ -32,8 +42,11 @@ class Rejected(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``REPORT --stage STAGE [--commit SHA] [--config PATH] [--root DIR]``."""
-    parser.add_argument("report", metavar="REPORT", help="the JSON report (--promote-report)")
+    """``FILE --stage STAGE [--commit SHA] [--config PATH] [--root DIR]``."""
+    parser.add_argument(
+        "report", metavar="FILE",
+        help="the JSON report (--promote-report), or an attestation (a DSSE envelope) alone",
+    )
     parser.add_argument("--stage", required=True, help="the stage the report must promote to")
     parser.add_argument("--commit", default="HEAD", help="the commit it must be for (default HEAD)")
     parser.add_argument(
@@ -47,60 +60,153 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check the report; print why it is (not) accepted."""
     try:
-        report = check(
+        facts, signature = check(
             Path(args.report), args.stage, args.commit, Path(args.root), args.config, args.component
         )
     except Rejected as exc:
-        print(f"verify: {args.report}: REJECTED: {exc}", file=sys.stderr)
+        print(plain(f"verify: {args.report}: REJECTED: {exc}"), file=sys.stderr)
         return 1
     whose = f"component {args.component} of " if args.component else ""
-    print(
-        f"verify: {args.report}: OK: {report['verdict']} promotion of "
-        f"{whose}{report['commit'][:12]} to {report['stage']}, accepted"
-    )
+    print(plain(
+        f"verify: {args.report}: OK: {facts['verdict']} promotion of "
+        f"{whose}{str(facts['commit'])[:12]} to {facts['stage']}, accepted, {signature}"
+    ))
     return 0
 
 
 def check(
     path: Path, stage: str, commit: str, root: Path, config: str | None,
     component: str | None = None,
-) -> dict[str, Any]:
-    """The report, if it proves the promotion; raises :class:`Rejected` otherwise."""
+) -> tuple[dict[str, Any], str]:
+    """The verdict's facts (the report, or the attestation's predicate) and how it
+    is signed, if they prove the promotion; raises :class:`Rejected` otherwise."""
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise Rejected(f"cannot read it: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise Rejected(f"not JSON: {exc}") from None
-    _well_formed(report)
-    if report["digest"] != digest(report):
-        raise Rejected("its digest does not match its content: it was changed after it was written")
-    if report["stage"] != stage:
-        raise Rejected(f"it is for stage {report['stage']!r}, not {stage!r}")
-    _same_component(report.get("component"), component)
     sha = git.resolve(root, commit)
     if sha is None:
         raise Rejected(f"{commit!r} is not a commit of the repository at {root}")
-    if report["commit"] != sha:
-        raise Rejected(f"it is for commit {str(report['commit'])[:12]}, not {commit} ({sha[:12]})")
-    if report.get("dry_run"):
+    policy = _policy(root, config)
+    alone = isinstance(data, dict) and "payloadType" in data
+    if alone:
+        envelope = data
+    else:
+        _well_formed(data)
+        if data["digest"] != digest(data):
+            raise Rejected("its digest does not match its content: it was changed after it was written")
+        envelope = data.get("attestation")
+    said, signature = _signature(policy, stage, root, sha, envelope)
+    if alone:
+        if said is None:
+            raise Rejected("not an attestation: its envelope holds no statement")
+        facts = {**said.predicate, "commit": said.commit}
+    else:
+        facts = data
+        if said is not None:
+            differs = disagreement(data, said)
+            if differs is not None:
+                raise Rejected(f"its {differs!r} differs from what its attestation says: it was changed")
+    if facts.get("stage") != stage:
+        raise Rejected(f"it is for stage {facts.get('stage')!r}, not {stage!r}")
+    _same_component(facts.get("component"), component)
+    if component is not None:
+        if component not in policy.components:
+            raise Rejected(f"the policy ({policy.source}) has no component {component!r}")
+        policy = dataclasses.replace(policy, stages=policy.components[component].stages)
+    _proves(facts, stage, sha, commit, policy.stage(stage).required)
+    return facts, signature
+
+
+#: The fields a report must say exactly as its attestation does.
+SIGNED_FIELDS = (
+    "stage", "component", "colour", "verdict", "accept", "accepted", "caveats", "environment", "dry_run",
+)
+
+
+def disagreement(report: dict[str, Any], said: Statement) -> str | None:
+    """The first field on which a report differs from its attestation's statement."""
+    signed = {**said.predicate, "commit": said.commit}
+    return agrees(_view(report), _view(signed), ("commit", *SIGNED_FIELDS, "gates"))
+
+
+def _view(facts: dict[str, Any]) -> dict[str, Any]:
+    """The verdict's fields as report and predicate both hold them."""
+    gates = [
+        [g.get("id"), g.get("mode"), g.get("status"), bool(g.get("overridden"))]
+        for g in facts.get("gates") or [] if isinstance(g, dict)
+    ]
+    return {**{k: facts.get(k) for k in ("commit", *SIGNED_FIELDS)}, "gates": gates}
+
+
+def _signature(
+    policy: Policy, stage: str, root: Path, sha: str, envelope: object
+) -> tuple[Statement | None, str]:
+    """The attestation's statement and how it is signed, in words; Rejected unless
+    its signatures verify with the allowed signers' keys and include every principal
+    the stage needs. Without a trust policy nothing can be checked: it says so."""
+    trust = policy.trust
+    if trust is None:
+        if envelope is None:
+            return None, "unsigned (no attestation)"
+        try:
+            parsed = dsse.parse(envelope)
+            said = read(parsed, PROMOTION)
+        except ValueError as exc:
+            raise Rejected(f"its attestation is unreadable: {exc}") from None
+        if parsed.signatures:
+            return said, f"{describe(parsed)}, not verified: no [tool.promote.trust]"
+        return said, "unsigned"
+    need = trust.requires(stage)
+    try:
+        signers = trust.read(root)
+    except TrustProblem as exc:
+        raise Rejected(str(exc)) from None
+    standing = judge(envelope, PROMOTION, sha, git.tree(root, sha), signers, need)
+    if standing.state == "untrusted":
+        raise Rejected(f"its attestation is untrusted: {standing.reason}")
+    if need and standing.state != "trusted":
+        why = f" ({standing.reason})" if standing.reason else ""
+        raise Rejected(f"{stage} requires a signature by {', '.join(need)}; it is unsigned{why}")
+    return standing.statement, standing.describe()
+
+
+def _same_component(judged: object, wanted: str | None) -> None:
+    """A report of one component never proves another's promotion, nor the whole
+    repository's (and a whole repository's report proves no component's)."""
+    if judged == wanted:
+        return
+    if wanted is None:
+        raise Rejected(f"it is for component {judged!r}, not the whole repository; "
+                       f"verify it with --component {judged}")
+    if judged is None:
+        raise Rejected(f"it is for the whole repository, not component {wanted!r}")
+    raise Rejected(f"it is for component {judged!r}, not {wanted!r}")
+
+
+def _proves(facts: dict[str, Any], stage: str, sha: str, commit: str, required: tuple[str, ...]) -> None:
+    if facts.get("stage") != stage:
+        raise Rejected(f"it is for stage {facts.get('stage')!r}, not {stage!r}")
+    if facts.get("commit") != sha:
+        raise Rejected(f"it is for commit {str(facts.get('commit'))[:12]}, not {commit} ({sha[:12]})")
+    if facts.get("dry_run"):
         raise Rejected("it is from a dry run (--promote-dry-run), which promotes nothing")
-    caveats = [str(c) for c in report.get("caveats") or []]
-    if report.get("partial") or report.get("dirty") or report.get("environment") or caveats:
+    caveats = [str(c) for c in facts.get("caveats") or []]
+    if facts.get("partial") or facts.get("dirty") or facts.get("environment") or caveats:
         why = "; ".join(caveats) or "partial, dirty or with a moved clock"
         raise Rejected(f"it judged something other than {stage}'s whole suite on the "
                        f"committed tree ({why}), so it proves nothing")
-    if report["accepted"] is not True:
-        accept = report.get("accept")
-        raise Rejected(f"it is not accepted: {report['verdict']}, {stage} accepts {accept}")
-    gates = {g["id"]: g for g in report["gates"]}
-    for gid in _required(root, config, stage, component):
+    if facts.get("accepted") is not True:
+        raise Rejected(f"it is not accepted: {facts.get('verdict')}, {stage} accepts {facts.get('accept')}")
+    gates = {g["id"]: g for g in facts.get("gates") or [] if isinstance(g, dict) and "id" in g}
+    for gid in required:
         gate = gates.get(gid)
         if gate is None:
             raise Rejected(f"it lacks gate {gid!r}, which the policy requires for {stage}")
-        if gate["status"] != "passed" and not gate.get("overridden"):
-            raise Rejected(f"required gate {gid!r} {gate['status']} and was not overridden")
-    return report
+        if gate.get("status") != "passed" and not gate.get("overridden"):
+            raise Rejected(f"required gate {gid!r} {gate.get('status')} and was not overridden")
 
 
 def _well_formed(report: object) -> None:
@@ -121,28 +227,10 @@ def _well_formed(report: object) -> None:
             raise Rejected(f"malformed: gate entry {gate!r}")
 
 
-def _same_component(judged: object, wanted: str | None) -> None:
-    """A report of one component never proves another's promotion, nor the whole
-    repository's (and a whole repository's report proves no component's)."""
-    if judged == wanted:
-        return
-    if wanted is None:
-        raise Rejected(f"it is for component {judged!r}, not the whole repository; "
-                       f"verify it with --component {judged}")
-    if judged is None:
-        raise Rejected(f"it is for the whole repository, not component {wanted!r}")
-    raise Rejected(f"it is for component {judged!r}, not {wanted!r}")
-
-
-def _required(root: Path, config: str | None, stage: str, component: str | None) -> tuple[str, ...]:
+def _policy(root: Path, config: str | None) -> Policy:
     try:
         table, source = policy_mod.find_table(root, config)
-        policy = policy_mod.load(table, source, gate_kinds())
-        if component is not None:
-            if component not in policy.components:
-                raise Rejected(f"the policy ({source}) has no component {component!r}")
-            policy = dataclasses.replace(policy, stages=policy.components[component].stages)
-        return policy.stage(stage).required
+        return policy_mod.load(table, source, gate_kinds())
     except pytest.UsageError as exc:
         raise Rejected(f"cannot read the policy: {exc}") from None
 

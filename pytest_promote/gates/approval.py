@@ -9,7 +9,8 @@ author never counts, even when a reviewer, so nobody approves their own change
 alone. An approval recorded on another commit with the identical tree (a rebase or
 a merge that changed no file) counts too, unless ``same_tree = false``; its author
 is excluded as well. Approvals by anyone not in ``reviewers`` are ignored and
-reported.
+reported. With ``[tool.promote.trust]``, only approvals signed by a key of the
+allowed signers count, and the reviewer is the key's principal (``approve --key``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import dataclasses
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult, minimum
+from pytest_promote.attest.approvals import reviewer as signed_reviewer
+from pytest_promote.attest.approvals import same_tree_commits, standing
+from pytest_promote.attest.trust import TrustProblem
 from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, is_author, read
 
 
@@ -54,11 +58,12 @@ class ApprovalGate(Gate):
         head = git.commits(root, [sha]) if sha else []
         if not head:
             return GateResult.error(f"{self.id}: {root} is not a git checkout with a commit")
-        approved_commits = [head[0]]
-        if opts.same_tree:
-            noted = [c for c in git.noted_commits(root, APPROVALS_REF) if c != sha]
-            others = git.commits(root, noted)
-            approved_commits += [c for c in others if c.tree == head[0].tree]
+        approved_commits = same_tree_commits(root, head[0]) if opts.same_tree else [head[0]]
+        trust = self.context.policy.trust
+        try:
+            signers = trust.read(root) if trust else None
+        except TrustProblem as exc:
+            return GateResult.error(f"{self.id}: {exc}")
         counted: dict[str, Approval] = {}
         findings: list[Finding] = []
         for commit in approved_commits:
@@ -67,11 +72,21 @@ class ApprovalGate(Gate):
                 Finding(f"unreadable approval on {commit.sha[:12]}: {line[:80]}", rule="unreadable")
                 for line in bad
             ]
-            for approval in (a for a in approvals if a.stage == stage):
-                reviewer = _reviewer(approval.who, opts.reviewers)
+            for approval in (a for a in approvals if a.stage == stage and a.override is None):
+                if signers is None:
+                    names, signer = (approval.who,), ""
+                    reviewer = _reviewer(approval.who, opts.reviewers)
+                else:
+                    judged = standing(approval, commit.tree, signers)
+                    if judged.state != "trusted":
+                        why = f"{judged.describe()}; only signed approvals count"
+                        findings.append(_ignored(approval, why))
+                        continue
+                    names, signer = judged.principals, f"{judged.describe()}: "
+                    reviewer = signed_reviewer(judged.principals, opts.reviewers)
                 if reviewer is None:
-                    findings.append(_ignored(approval, "not a reviewer"))
-                elif is_author(approval.who, head[0]) or is_author(approval.who, commit):
+                    findings.append(_ignored(approval, f"{signer}not a reviewer"))
+                elif any(is_author(n, c) for n in (reviewer, *names) for c in {head[0], commit}):
                     findings.append(_ignored(approval, "authored the commit"))
                 else:
                     counted.setdefault(reviewer, approval)

@@ -4,7 +4,9 @@ Passes when HEAD, or a commit with HEAD's tree (the same files, e.g. a rebase or
 merge that changed nothing), carries an accepted ledger record for the stage before
 this one. Required by default at every stage after the first. In a component's run
 only that component's records count, and also those of a commit whose files under
-the component's paths are identical to HEAD's.
+the component's paths are identical to HEAD's. When the trust policy requires
+signatures for the previous stage, only a record whose attestation is signed by each
+required principal (and says what the record says) counts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.attest.promotion import record_standing
+from pytest_promote.attest.trust import TrustProblem
 from pytest_promote.policy.components import Component
 
 
@@ -46,30 +50,49 @@ class PathGate(Gate):
                 measured="no ledger (not a git repository)",
                 threshold=f"{previous.name} accepted",
             )
-        threshold = f"{previous.name} accepted"
+        trust = self.context.policy.trust
+        need = trust.requires(previous.name) if trust else ()
+        threshold = f"{previous.name} accepted" + (f", signed by {', '.join(need)}" if need else "")
         component = self.context.policy.component
         mine = [r for r in ledger.holding(root, ledger.records(root), component)
                 if r.stage == previous.name]
-        accepted = [r for r in mine if r.proves]
+        untrusted: dict[int, str] = {}
+        signed: dict[int, str] = {}
+        if need:
+            assert trust is not None
+            try:
+                signers = trust.read(root)
+            except TrustProblem as exc:
+                return GateResult.error(f"path: {exc}", measured="-", threshold=threshold)
+            for index, r in enumerate(mine):
+                standing = record_standing({**r.as_dict()}, signers, need)
+                target = signed if standing.state == "trusted" else untrusted
+                target[index] = standing.describe()
+        accepted = [r for i, r in enumerate(mine) if r.proves and i not in untrusted]
         if accepted:
             last = accepted[-1]
             how = "HEAD" if last.commit == head else f"{last.commit[:12]} ({same_as_head(root, last, component)})"
+            signature = signed.get(mine.index(last), "unsigned")
             return GateResult.passed(
                 f"path: {how} was accepted for {previous.name} ({last.headline or last.colour}, "
-                f"{last.time})",
+                f"{last.time}, {signature})",
                 measured=f"{previous.name} accepted on {last.commit[:12]}", threshold=threshold,
             )
         findings = [
+            Finding(f"{previous.name} recorded {r.headline or r.colour} on {r.commit[:12]} "
+                    f"at {r.time}: {untrusted[i]}", rule="untrusted")
+            if i in untrusted else
             Finding(f"{previous.name} recorded {r.headline or r.colour} (not accepted"
                     f"{': ' + '; '.join(r.caveats) if r.caveats else ''}) at {r.time}",
                     rule="not-accepted")
-            for r in mine
+            for i, r in enumerate(mine)
         ]
         whose = f" of component {component.name}" if component else ""
         return GateResult.failed(
             f"path: HEAD {head[:12]} has no accepted {previous.name} record{whose}, required before "
             f"{stage}: promote to {previous.name} first (in CI, fetch the ledger: "
             f"git fetch origin {ledger.REF}:{ledger.REF})",
-            measured=f"{previous.name} {'not accepted' if mine else 'not recorded'}",
+            measured=f"{previous.name} {'not accepted' if mine else 'not recorded'}"
+            + (f" ({len(untrusted)} untrusted)" if untrusted else ""),
             threshold=threshold, findings=findings,
         )

@@ -2,7 +2,8 @@
 stage, in the ledger, on an ancestor of HEAD.
 
 Only records that prove an acceptance count (accepted, the whole suite, a clean tree,
-the real clock; see :attr:`pytest_promote.ledger.Record.proves`), and only those of
+the real clock; see :attr:`pytest_promote.ledger.Record.proves`; signed as the trust
+policy requires for the stage, with the figures that were signed), and only those of
 commits HEAD descends from: a record of another branch holds nothing here. HEAD's own
 records do not count either: a re-run is held to the code before it, as the first run was.
 """
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promote import ledger
 from pytest_promote._util import git
+from pytest_promote.attest.promotion import record_standing
+from pytest_promote.attest.trust import TrustProblem
 
 if TYPE_CHECKING:
     from pytest_promote.api import GateContext
@@ -32,12 +35,30 @@ class Mark:
         return f"{self.commit[:12]} ({self.time[:19]})"
 
 
-def trusted(record: ledger.Record) -> bool:
-    """Whether ``record`` may set the line: an accepted run that proves what it judged.
+def trusted(record: ledger.Record, context: GateContext) -> bool:
+    """Whether ``record`` may set the line: an accepted run that proves what it judged,
+    and, where the trust policy requires signatures for its stage, signed so, with
+    the figures its signed statement holds.
 
     The one place that decides which records the ratchet believes.
     """
-    return record.proves
+    if not record.proves:
+        return False
+    trust = context.policy.trust
+    need = trust.requires(record.stage) if trust else ()
+    if not need:
+        return True
+    assert trust is not None
+    try:
+        signers = trust.read(context.rootpath)
+    except TrustProblem:
+        return False
+    standing = record_standing(record.as_dict(), signers, need)
+    if standing.state != "trusted" or standing.statement is None:
+        return False
+    gates = standing.statement.predicate.get("gates") or []
+    signed = {g.get("id"): g.get("figures") for g in gates if isinstance(g, dict)}
+    return all(signed.get(gid) == dict(figures) for gid, figures in record.figures.items())
 
 
 def last(context: GateContext, gate_id: str) -> Mark | None:
@@ -51,7 +72,7 @@ def last(context: GateContext, gate_id: str) -> Mark | None:
     candidates = [
         r for r in ledger.records(root)
         if r.stage == stage and r.component == component and r.commit != head
-        and trusted(r) and gate_id in r.figures
+        and gate_id in r.figures and trusted(r, context)
     ]
     for record in reversed(candidates):  # newest first
         if git.git(root, "merge-base", "--is-ancestor", record.commit, head) is not None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util import git
+from pytest_promote.attest import dsse
 from pytest_promote.policy.components import Contents
 
 if TYPE_CHECKING:
@@ -60,6 +61,9 @@ class Record:
     component: str | None = None
     #: Gate id -> the figures its result carried (what a ratchet holds later runs to).
     figures: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    #: The run's in-toto statement in a DSSE envelope (JSON form), signed or not; None
+    #: for records made before attestations existed.
+    attestation: Mapping[str, Any] | None = None
 
     @property
     def proves(self) -> bool:
@@ -88,6 +92,11 @@ class Malformed:
         return {"commit": self.commit, "line": self.line[:200], "problem": self.problem}
 
 
+def now() -> str:
+    """The real time, never ``PROMOTE_NOW``: the ledger says when things happened."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+
+
 def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: str) -> Record:
     """The record of this run, from its verdict and its JSON report."""
     gates = {g.id: ("overridden" if g.overridden else g.status) for g in verdict.gates}
@@ -96,8 +105,7 @@ def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: 
         stage=verdict.stage,
         colour=verdict.colour,
         accepted=verdict.accepted,
-        # Real time, never PROMOTE_NOW: the ledger says when things happened.
-        time=datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
+        time=now(),
         tree=git.tree(run.context.rootpath),
         headline=verdict.headline,
         actor=git.actor(run.context.rootpath),
@@ -111,6 +119,7 @@ def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: 
         component=run.policy.component.name if run.policy.component else None,
         figures={g.id: dict(g.result.figures) for g in verdict.gates
                  if g.result is not None and g.result.figures},
+        attestation=report.get("attestation"),
     )
 
 
@@ -146,6 +155,16 @@ def _figures(value: object) -> bool:
     )
 
 
+def _envelope(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        dsse.parse(value)
+    except ValueError:
+        return False
+    return True
+
+
 #: The schema of a record's JSON line: field -> (check, what it must be, required).
 #: A line with a field missing, unknown or of the wrong type is malformed.
 SCHEMA: dict[str, tuple[Callable[[object], bool], str, bool]] = {
@@ -165,6 +184,7 @@ SCHEMA: dict[str, tuple[Callable[[object], bool], str, bool]] = {
     "environment": (_strings, "a table of name -> value", False),
     "component": (_text, "a component name", False),
     "figures": (_figures, "a table of gate id -> table of figures", False),
+    "attestation": (_envelope, "a DSSE envelope (payload, payloadType, signatures) or null", False),
 }
 
 
@@ -299,14 +319,21 @@ class LedgerPlugin:
         if commit is None:
             self.message = "ledger: not recorded: not a git repository (or no commit yet)"
             return
-        record = build(self.run, verdict, json_report.of(config, self.run, verdict), commit)
-        record = Record(**self.run.redact.value(record.as_dict()))
+        report = json_report.of(config, self.run, verdict)
+        record = build(self.run, verdict, report, commit)
+        # The envelope is base64 and signatures (made from the redacted report): the
+        # redactor would take them for secrets.
+        masked = self.run.redact.value({**record.as_dict(), "attestation": None})
+        record = Record(**{**masked, "attestation": record.attestation})
         try:
             write(root, record)
         except RuntimeError as exc:
             self.message = f"ledger: NOT recorded on {commit[:12]}: {exc}"
             return
-        self.message = f"ledger: recorded {record.stage} {record.headline} on {commit[:12]} ({REF})"
+        self.message = (
+            f"ledger: recorded {record.stage} {record.headline} on {commit[:12]} ({REF}), "
+            f"{report.get('signature')}"
+        )
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -4,8 +4,10 @@ For each stage of the policy: the last accepted commit (the rollback target), th
 last failed one, and where HEAD (or a commit with HEAD's tree) stands; with
 components in the policy, a row per component and stage too, from its own records
 (HEAD stands where the last commit with identical files under its paths stood).
-``--promote-component=NAME`` shows that component alone. No tests and no gates run;
-it reads ``refs/notes/promote`` of the local clone.
+``--promote-component=NAME`` shows that component alone. Each record shows its
+signature: unsigned, signed by whom, or untrusted and why; a record of a stage whose
+trust policy requires signatures counts as accepted only when signed so. No tests
+and no gates run; it reads ``refs/notes/promote`` of the local clone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import pytest
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.redact import plain_value
+from pytest_promote.attest import dsse
+from pytest_promote.attest.promotion import check_trust, describe, record_standing
+from pytest_promote.attest.trust import AllowedSigner
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component
@@ -36,6 +41,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
             f"the ledger lives in its notes ({ledger.REF})"
         )
     policy, _ = load_policy(config)
+    signers = check_trust(policy, root)
     everything, malformed = ledger.read(root)
     only = config.getoption("promote_component")
     parts: list[Component | None] = [None, *policy.components.values()]
@@ -46,17 +52,23 @@ def collect(config: pytest.Config) -> dict[str, Any]:
         name = component.name if component else None
         at_head = ledger.holding(root, everything, component)
         for stage in component.stages if component else policy.stages:
+            need = policy.trust.requires(stage.name) if policy.trust else ()
             mine = [r for r in everything if r.stage == stage.name and r.component == name]
-            accepted = [r for r in mine if r.proves]
-            failed = [r for r in mine if not r.proves]
+            shown = {id(r): _shown(r, signers, need, policy.trust is not None) for r in mine}
+            accepted = [shown[id(r)] for r in mine if shown[id(r)]["counts"]]
+            failed = [shown[id(r)] for r in mine if not shown[id(r)]["counts"]]
             here = [r for r in at_head if r.stage == stage.name]
-            standing = "not recorded" if not here else "accepted" if here[-1].proves else "failed"
+            last = shown.get(id(here[-1])) if here else None
+            standing = "not recorded" if last is None else "accepted" if last["counts"] else "failed"
+            if last is not None and last["proves"] and not last["counts"]:
+                standing = f"failed ({last['signature']})"
             since = here[-1].commit if here and here[-1].commit != head else None
             stages.append({
                 "component": name,
                 "stage": stage.name,
-                "last_accepted": accepted[-1].as_dict() if accepted else None,
-                "last_failed": failed[-1].as_dict() if failed else None,
+                "signers": list(need),
+                "last_accepted": accepted[-1] if accepted else None,
+                "last_failed": failed[-1] if failed else None,
                 "head": standing,
                 "unchanged_since": since,
             })
@@ -67,11 +79,34 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     }
 
 
+def _shown(
+    record: ledger.Record, signers: list[AllowedSigner], need: tuple[str, ...], trusting: bool
+) -> dict[str, Any]:
+    """The record as the status shows it: without its envelope, with ``signature``
+    (unsigned, signed by whom, or untrusted and why), ``proves`` and ``counts``
+    (it proves, and is signed as the stage requires)."""
+    data = record.as_dict()
+    attestation = data.pop("attestation", None)
+    if trusting:
+        standing = record_standing(record.as_dict(), signers, need)
+        signature = standing.describe()
+        trusted = standing.state == "trusted"
+    else:
+        try:
+            signature = describe(dsse.parse(attestation) if attestation else None)
+        except ValueError:
+            signature = "untrusted: unreadable attestation"
+        trusted = False
+    counts = record.proves and (trusted or not need)
+    return {**data, "signature": signature, "proves": record.proves, "counts": counts}
+
+
 def _short(record: dict[str, Any] | None) -> str:
     if record is None:
         return "-"
     headline = record.get("headline") or record["colour"].upper()
-    return f"{record['commit'][:12]} {headline} {record['time'][:19]}"
+    signature = record["signature"].split(":")[0].split(" (")[0]
+    return f"{record['commit'][:12]} {headline} {record['time'][:19]} {signature}"
 
 
 def _head(row: dict[str, Any]) -> str:

@@ -21,6 +21,8 @@ from pytest_promote.policy.components import Component
 from pytest_promote.policy.freeze import FreezeWindow, parse_windows
 from pytest_promote.policy.overrides import Override, parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
+from pytest_promote.policy.trust import Trust
+from pytest_promote.policy.trust import parse as parse_trust
 
 if TYPE_CHECKING:
     import pluggy
@@ -50,7 +52,9 @@ coverage = { min = 80 }
 REQUIRED_ONCE_CONFIGURED = ("invariants", "artifacts")
 
 STAGE_KEYS = {"accept", "required", "advisory", "match", "overridable", "override_requires_until"}
-TOP_KEYS = {"stages", "paths", "gates", "stage", "override", "freeze", "enforce_path", "components"}
+TOP_KEYS = {
+    "stages", "paths", "gates", "stage", "override", "freeze", "enforce_path", "components", "trust",
+}
 #: Keys of ``[tool.promote.gates.<id>]`` that describe the gate, not its kind's options.
 GATE_META_KEYS = {"kind", "overridable"}
 #: ``--promote-to`` values that are not stage names.
@@ -103,6 +107,8 @@ class Policy:
     components: Mapping[str, Component] = dataclasses.field(default_factory=dict)
     #: The component this policy judges (see :meth:`only`); None: the whole repository.
     component: Component | None = None
+    #: ``[tool.promote.trust]``; None: records are unsigned and nobody's signature is needed.
+    trust: Trust | None = None
 
     def only(self, name: str, root: Path) -> Policy:
         """The policy of one component: its stages, and its files (found under ``root``)
@@ -248,7 +254,10 @@ def load(
         )
         stages.append(stage)
     overrides = parse_policy(table.get("override", []), source, stage_names, specs)
-    policy = Policy(source, tuple(stages), paths, MappingProxyType(specs), overrides, freezes)
+    trust = parse_trust(table["trust"], source, stage_names) if "trust" in table else None
+    policy = Policy(
+        source, tuple(stages), paths, MappingProxyType(specs), overrides, freezes, trust=trust
+    )
     parts = coerce(dict[str, dict], table.get("components", {}), source, "components")
     found = {
         name: _component(name, _plain(part), table, _plain(stage_tables), policy, kinds)

@@ -33,18 +33,22 @@ class Override:
     until: datetime.date | None = None
     stage: str | None = None  # None: any stage that runs the gate
     origin: str = OPTION  # "--promote-override" or "override[N]" of the policy
+    #: The principal who signed its break-glass authorisation (stages whose records
+    #: must be signed accept no other override).
+    signed_by: str | None = None
 
     def describe(self) -> str:
         """``by alice until 2025-07-01: hotfix for INC-42``."""
         until = f" until {self.until.isoformat()}" if self.until else ""
-        return f"by {self.by}{until}: {self.reason}"
+        signed = f" (authorised by {self.signed_by}, signed)" if self.signed_by else ""
+        return f"by {self.by}{signed}{until}: {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
         """The override as reports record it."""
         return {
             "gate": self.gate, "by": self.by, "reason": self.reason,
             "until": self.until.isoformat() if self.until else None,
-            "stage": self.stage, "origin": self.origin,
+            "stage": self.stage, "origin": self.origin, "signed_by": self.signed_by,
         }
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util import git
+from pytest_promote.attest import promotion
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
@@ -27,6 +28,16 @@ def of(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, An
     if REPORT_KEY not in config.stash:
         config.stash[REPORT_KEY] = build(run, verdict)
     return config.stash[REPORT_KEY]
+
+
+def signature(run: PromoteRun) -> str:
+    """How the run's attestation is signed, in words (``unsigned``, ``signed with ...``),
+    with how to sign it when the policy trusts only signed records."""
+    assert run.verdict is not None
+    said = of(run.context.config, run, run.verdict)["signature"]
+    if said == promotion.UNSIGNED and run.policy.trust is not None:
+        said += f" (sign it: {promotion.OPTION}=KEY, or python -m pytest_promote sign REPORT)"
+    return said
 
 
 def digest(report: dict[str, Any]) -> str:
@@ -65,6 +76,9 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     }
     # Through JSON first, so the digest covers exactly what a reader will load.
     report = run.redact.value(json.loads(json.dumps(report)))
+    # The statement is made from the redacted report; the envelope itself is base64
+    # and signatures, which the redactor must not touch.
+    promotion.attach(run, report)
     report["digest"] = digest(report)  # last: it covers every other field
     return report
 

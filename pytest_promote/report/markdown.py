@@ -60,7 +60,9 @@ def render(
                 lines.append(f"| {o.gate} | {used} | {cell(o.by)} | {until} | {cell(o.reason)} |")
     if run.selection:
         lines += ["", f"Stage chosen {run.selection.describe()}."]
-    lines += ["", f"Policy: {run.policy.source}", ""]
+    from pytest_promote.report.json_report import signature
+
+    lines += ["", f"Policy: {run.policy.source}", "", f"Attestation: {signature(run)}", ""]
     head = "\n".join(lines)
     return run.redact(head + findings(found, budget - len(head.encode("utf-8"))))
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promote.api import findings_text
-from pytest_promote.report import github
+from pytest_promote.report import github, json_report
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
                 tr.line(f"    {line}")
     for line in override_lines(verdict):
         tr.write_line(line)
+    tr.write_line(f"attestation: {json_report.signature(run)}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.lines(verdict, github.where(run.context.config)):
             tr.write_line(line)

@@ -18,6 +18,7 @@ from pytest_promote.runner.suite import SuiteCount
 from pytest_promote.runner.testlog import TestLog
 
 if TYPE_CHECKING:
+    from pytest_promote.attest.dsse import Signer
     from pytest_promote.policy.overrides import Override
     from pytest_promote.policy.stages import Selection
     from pytest_promote.runner.shard.bundle import ShardRecorder
@@ -71,6 +72,8 @@ class PromoteRun:
         self.shard: ShardRecorder | None = None
         #: ``--promote-from``: the shard bundles this run judges as one suite.
         self.shards: ShardUnion | None = None
+        #: Who signs the run's attestation (``--promote-sign-key``, plugins' signers).
+        self.signers: list[Signer] = []
 
     def count_suite(self, ran: int | None) -> None:
         """Tell the test-judging gates how many of the whole suite's tests they judge."""

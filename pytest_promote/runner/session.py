@@ -73,9 +73,18 @@ def activate(config: pytest.Config) -> None:
     promote_only = bool(config.getoption("promote_only"))
     run = PromoteRun(config, policy, stage, kinds, promote_only)
     run.selection = selection
+    if not is_worker(config):
+        from pytest_promote.attest import promotion
+
+        promotion.check_trust(policy, config.rootpath)
+        run.signers = promotion.signers(config)
     given = config.getoption("promote_override") or []
     actor = git.actor(config.rootpath) if given else None
     chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
+    if not is_worker(config):
+        from pytest_promote.attest.approvals import authorise
+
+        chosen = authorise(policy, stage, chosen, config.rootpath, clock.now().date())
     run.overrides = {
         gid: dataclasses.replace(o, reason=run.redact(o.reason)) for gid, o in chosen.items()
     }

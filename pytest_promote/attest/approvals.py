@@ -1,0 +1,97 @@
+"""Signed approvals and break-glass authorisations, judged against the trust policy.
+
+With ``[tool.promote.trust]``, an approval counts only when its statement is signed
+by a key of the allowed signers and says what its note line says; the reviewer is
+the signature's principal, never the ``who`` the line claims. An override at a
+stage whose records must be signed is accepted only with an authorisation
+(``approve --break-glass GATE:REASON --key KEY``) on HEAD, or a commit with its
+tree, signed by a principal the stage lets break glass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_promote._util import git
+from pytest_promote.attest.statement import APPROVAL
+from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, judge, matches
+from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, read
+from pytest_promote.policy.schema import policy_error
+
+if TYPE_CHECKING:
+    from pytest_promote.policy import Policy, Stage
+    from pytest_promote.policy.overrides import Override
+
+
+def standing(approval: Approval, tree: str | None, signers: Sequence[AllowedSigner]) -> Standing:
+    """Whether ``approval`` is signed by an allowed signer and its line says what was signed."""
+    judged = judge(approval.attestation, APPROVAL, approval.commit, tree, signers)
+    said = judged.statement
+    if judged.state != "trusted" or said is None:
+        return judged
+    signed_override = said.predicate.get("override")
+    if said.predicate.get("stage") != approval.stage or signed_override != (
+        dict(approval.override) if approval.override is not None else None
+    ):
+        return Standing("untrusted", "its note line differs from what was signed", judged.principals)
+    return judged
+
+
+def reviewer(principals: Iterable[str], reviewers: Sequence[str]) -> str | None:
+    """The entry of ``reviewers`` that one of the signature's ``principals`` names."""
+    principals = tuple(principals)
+    return next(
+        (r for r in reviewers if any(matches(principals, name) for name in identities(r))), None
+    )
+
+
+def same_tree_commits(root: Path, head: git.Commit) -> list[git.Commit]:
+    """HEAD and every commit with approvals whose tree is HEAD's."""
+    noted = [c for c in git.noted_commits(root, APPROVALS_REF) if c != head.sha]
+    return [head, *(c for c in git.commits(root, noted) if c.tree == head.tree)]
+
+
+def authorise(
+    policy: Policy, stage: Stage, chosen: dict[str, Override], root: Path, today: datetime.date
+) -> dict[str, Override]:
+    """The overrides, each with who signed its authorisation, when the stage's records
+    must be signed; a usage error for an override nobody allowed to break glass signed."""
+    trust = policy.trust
+    if trust is None or not trust.requires(stage.name) or not chosen:
+        return chosen
+    allowed = trust.break_glass.get(stage.name, ())
+    try:
+        signers = trust.read(root)
+    except TrustProblem as exc:
+        raise policy_error(trust.source, "trust.allowed_signers", trust.allowed_signers, str(exc)) from None
+    sha = git.head(root)
+    head = git.commits(root, [sha]) if sha else []
+    found: dict[str, str] = {}
+    for commit in same_tree_commits(root, head[0]) if head else []:
+        for approval in read(root, commit.sha)[0]:
+            if approval.override is None or approval.stage != stage.name:
+                continue
+            until = approval.override.get("until")
+            if until and datetime.date.fromisoformat(str(until)) < today:
+                continue
+            judged = standing(approval, commit.tree, signers)
+            who = [p for p in judged.principals if matches(allowed, p)] if judged.state == "trusted" else []
+            if who:
+                found.setdefault(str(approval.override.get("gate")), who[0])
+    authorised = {}
+    for gid, override in chosen.items():
+        if gid not in found:
+            where = f"{stage.name}, whose records must be signed"
+            problem = (
+                f"an override at {where} needs a break-glass authorisation of HEAD signed by "
+                f"{' or '.join(allowed) or 'a principal in trust.stage.' + stage.name + '.break_glass'}: "
+                f"python -m pytest_promote approve --stage {stage.name} "
+                f"--break-glass '{gid}:REASON' --key KEY"
+            )
+            raise policy_error(override.origin, "gate", gid, problem)
+        authorised[gid] = dataclasses.replace(override, signed_by=found[gid])
+    return authorised

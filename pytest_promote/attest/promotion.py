@@ -1,0 +1,101 @@
+"""A promotion run's attestation, and the trust of the records a later stage reads.
+
+The run's JSON report carries the statement of its verdict in a DSSE envelope
+(``attestation``), signed when a key is given (``--promote-sign-key``) or by a
+later ``python -m pytest_promote sign``; ``signature`` says in words whether and by
+which key. The ledger record carries the same envelope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_promote._util import git
+from pytest_promote.attest import dsse, keys, statement
+from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, agrees, judge
+
+if TYPE_CHECKING:
+    from pytest_promote.policy import Policy
+    from pytest_promote.runner.run import PromoteRun
+
+#: The option naming the run's signing key.
+OPTION = "--promote-sign-key"
+#: What a report or record says when nobody signed it.
+UNSIGNED = "unsigned"
+#: The fields of a ledger record that must say what its signed predicate says.
+RECORD_FIELDS = ("stage", "component", "colour", "accepted", "caveats", "environment")
+
+
+def signers(config: pytest.Config) -> list[dsse.Signer]:
+    """The run's signers: the ``--promote-sign-key`` key, then those plugins give
+    through ``pytest_promote_signers``; a bad key is a usage error now, before the
+    tests run."""
+    found: list[dsse.Signer] = []
+    spec = config.getoption("promote_sign_key")
+    if spec:
+        try:
+            found.append(keys.load(str(spec), config.rootpath))
+        except keys.KeyProblem as exc:
+            raise pytest.UsageError(f"{OPTION}: {exc}") from None
+    for provided in config.hook.pytest_promote_signers(config=config):
+        found += list(provided or ())
+    return found
+
+
+def check_trust(policy: Policy, root: Path) -> list[AllowedSigner]:
+    """The trust policy's allowed signers; a usage error when the file is unusable."""
+    if policy.trust is None:
+        return []
+    try:
+        return policy.trust.read(root)
+    except TrustProblem as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def describe(envelope: dsse.Envelope | None) -> str:
+    """``unsigned``, or ``signed with SHA256:...`` (the keys' fingerprints)."""
+    if envelope is None or not envelope.signatures:
+        return UNSIGNED
+    return "signed with " + ", ".join(k or "(no keyid)" for k, _ in envelope.signatures)
+
+
+def attach(run: PromoteRun, report: dict[str, Any]) -> None:
+    """Add ``attestation`` (the envelope, None for a dry run or outside git) and
+    ``signature`` to ``report``, signing with the run's signers."""
+    root = run.context.rootpath
+    tree = git.tree(root)
+    if run.dry_run or report.get("commit") is None or tree is None:
+        report["attestation"] = None
+        why = "a dry run attests nothing" if run.dry_run else "not a git repository"
+        report["signature"] = f"{UNSIGNED} (no attestation: {why})"
+        return
+    from pytest_promote.policy import DEFAULT_POLICY, find_table
+
+    table, _ = find_table(root, run.context.config.getoption("promote_config"))
+    policy = {"source": run.policy.source, "digest": statement.policy_digest(table, DEFAULT_POLICY)}
+    envelope = statement.envelope(statement.promotion(report, tree, root.name, policy))
+    for signer in run.signers:
+        envelope = envelope.signed(signer)
+    report["attestation"] = envelope.as_dict()
+    report["signature"] = describe(envelope)
+
+
+def record_standing(
+    record: Mapping[str, Any], signers: Sequence[AllowedSigner], need: Sequence[str]
+) -> Standing:
+    """Whether a ledger record (as a dict, with its real ``tree``) is signed by the
+    principals in ``need``, and says what it signed."""
+    standing = judge(
+        record.get("attestation"), statement.PROMOTION, record["commit"], record.get("tree"),
+        signers, need,
+    )
+    if standing.state == "trusted" and standing.statement is not None:
+        differs = agrees(record, standing.statement.predicate, RECORD_FIELDS)
+        if differs is not None:
+            return Standing("untrusted", f"its {differs} differs from what was signed",
+                            standing.principals)
+    return standing

@@ -1,0 +1,231 @@
+"""Signed promotion records: real Ed25519 keys, real git repositories, and the
+commands as a user runs them (a promotion, ``sign``, ``verify``, ``approve``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gitrepo import NO_CACHE, THREE_STAGES
+from signing import TRUST, Key, openssh_public, ssh_keygen
+
+from pytest_promote.attest import dsse
+from pytest_promote.attest.statement import PROMOTION, STATEMENT_TYPE
+from pytest_promote.cli import main
+
+POLICY = THREE_STAGES + TRUST
+
+
+@pytest.fixture
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Key]:
+    """Keys kept outside the repository: the CI's, the lead's, a reviewer's, a stranger's."""
+    where = tmp_path_factory.mktemp("keys")
+    return {name: Key.generate(where / f"{name}.pem") for name in ("ci", "lead", "rita", "mallory")}
+
+
+@pytest.fixture
+def trusted(git_project, git, keys):
+    """A repository whose policy requires the CI's signature at every stage."""
+    pytester = git_project(POLICY)
+    (pytester.path / "allowed_signers").write_text(
+        keys["ci"].line("ci@example.com") + keys["lead"].line("lead@example.com")
+        + keys["rita"].line("rita@example.com")
+    )
+    git("add", "allowed_signers")
+    git("commit", "-q", "-m", "trust the CI key")
+    return pytester
+
+
+def promote(pytester: pytest.Pytester, stage: str, *args: str) -> pytest.RunResult:
+    return pytester.runpytest(f"--promote-to={stage}", "--promote-report=r.json", *NO_CACHE, *args)
+
+
+def report(pytester: pytest.Pytester) -> dict:
+    return json.loads((pytester.path / "r.json").read_text())
+
+
+def path_gate(pytester: pytest.Pytester) -> dict:
+    return next(g for g in report(pytester)["gates"] if g["id"] == "path")
+
+
+def payload(envelope: dict) -> dict:
+    return json.loads(base64.b64decode(envelope["payload"]))
+
+
+def verify(pytester: pytest.Pytester, path: Path, stage: str) -> int:
+    return main(["verify", str(path), "--stage", stage, "--root", str(pytester.path)])
+
+
+def test_a_signed_chain_development_staging_production(trusted, git, keys, capsys) -> None:
+    ci = f"--promote-sign-key={keys['ci'].path}"
+    result = promote(trusted, "development", ci)
+    assert result.ret == 0
+    head, tree = git("rev-parse", "HEAD"), git("rev-parse", "HEAD^{tree}")
+    result.stdout.fnmatch_lines([f"ledger: recorded development GREEN on {head[:12]} *, signed with SHA256:*"])
+    data = report(trusted)
+    statement = payload(data["attestation"])
+    assert statement["_type"] == STATEMENT_TYPE and statement["predicateType"] == PROMOTION
+    assert statement["subject"][0]["digest"] == {"gitCommit": head, "gitTree": tree}
+    predicate = statement["predicate"]
+    assert (predicate["result"], predicate["passedTests"], predicate["failedTests"]) == ("PASSED", ["tests"], [])
+    assert (predicate["stage"], predicate["accepted"], predicate["dirty"]) == ("development", True, [])
+    assert predicate["policy"]["digest"].startswith("sha256:") and "pytest" in predicate["tools"]
+    keyid = data["attestation"]["signatures"][0]["keyid"]
+    assert keyid.startswith("SHA256:") and data["signature"] == f"signed with {keyid}"
+    note = json.loads(git("notes", "--ref=refs/notes/promote", "show", "HEAD"))
+    assert note["attestation"] == data["attestation"]
+
+    assert promote(trusted, "staging", ci).ret == 0
+    assert "signed by ci@example.com" in path_gate(trusted)["summary"]
+    assert promote(trusted, "production", ci).ret == 0
+    assert verify(trusted, trusted.path / "r.json", "production") == 0
+    assert "accepted, signed by ci@example.com" in capsys.readouterr().out
+
+    status = json.loads(trusted.runpytest("--promote-status", "--promote-json", *NO_CACHE).stdout.str())
+    assert [s["head"] for s in status["stages"]] == ["accepted"] * 3
+    assert status["stages"][2]["last_accepted"]["signature"] == "signed by ci@example.com"
+
+
+def test_a_forged_note_and_an_unsigned_run_never_count(trusted, git, keys) -> None:
+    head = git("rev-parse", "HEAD")
+    forged = {"stage": "development", "colour": "green", "accepted": True, "time": "2025-06-01T00:00:00+00:00"}
+    git("notes", "--ref=refs/notes/promote", "add", "-m", json.dumps(forged), head)
+    assert promote(trusted, "development").ret == 0  # unsigned: recorded, never trusted
+
+    result = promote(trusted, "staging", f"--promote-sign-key={keys['ci'].path}")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "*path: HEAD * has no accepted development record, required before staging*",
+    ])
+    findings = [f["message"] for f in path_gate(trusted)["findings"]]
+    assert findings[0] == (
+        f"development recorded green on {head[:12]} at 2025-06-01T00:00:00+00:00: unsigned: no attestation"
+    )
+    assert findings[1].startswith(f"development recorded GREEN on {head[:12]} at ")
+    assert findings[1].endswith(": unsigned")
+    status = trusted.runpytest("--promote-status", *NO_CACHE)
+    status.stdout.fnmatch_lines(["development  - * failed (unsigned*"])
+
+
+def test_hardened_layout_signs_in_a_separate_step(trusted, git, keys, capsys) -> None:
+    assert promote(trusted, "development", "--promote-no-ledger").ret == 0
+    assert report(trusted)["signature"] == "unsigned"
+    rejected = verify(trusted, trusted.path / "r.json", "development")
+    assert rejected == 1
+    assert "development requires a signature by ci@example.com; it is unsigned" in capsys.readouterr().err
+
+    signed = subprocess.run(
+        [sys.executable, "-m", "pytest_promote", "sign", "r.json", "--key", "env:CI_KEY"],
+        cwd=trusted.path, capture_output=True, text=True, check=False,
+        env={**__import__("os").environ, "CI_KEY": keys["ci"].path.read_text()},
+    )
+    assert signed.returncode == 0, signed.stderr
+    assert "; recorded development GREEN on" in signed.stdout
+    assert verify(trusted, trusted.path / "r.json", "development") == 0
+    assert promote(trusted, "staging").ret == 0  # the signed record counts
+
+
+def test_a_report_resigned_with_an_untrusted_key_or_edited_is_rejected(trusted, keys, capsys) -> None:
+    assert promote(trusted, "development", "--promote-no-ledger").ret == 0
+    path = trusted.path / "r.json"
+    assert main(["sign", str(path), "--key", str(keys["mallory"].path), "--root", str(trusted.path)]) == 0
+    assert verify(trusted, path, "development") == 1
+    assert "untrusted: no signature verifies with a key of the allowed signers" in capsys.readouterr().err
+    assert promote(trusted, "staging").ret == 1  # mallory's record does not count
+
+    assert promote(trusted, "development", f"--promote-sign-key={keys['ci'].path}", "--promote-no-ledger").ret == 0
+    data = report(trusted)
+    envelope = data["attestation"]
+    statement = payload(envelope)
+    statement["predicate"]["passedTests"].append("security-review")
+    edited = {**envelope, "payload": base64.b64encode(json.dumps(statement).encode()).decode()}
+    (trusted.path / "edited.json").write_text(json.dumps(edited))
+    assert verify(trusted, trusted.path / "edited.json", "development") == 1
+    assert "no signature verifies" in capsys.readouterr().err
+
+    from pytest_promote.report.json_report import digest
+
+    data["verdict"] = "GREEN (reviewed)"
+    data["digest"] = digest(data)
+    path.write_text(json.dumps(data))
+    assert verify(trusted, path, "development") == 1
+    assert "its 'verdict' differs from what its attestation says" in capsys.readouterr().err
+
+
+def test_sign_refuses_another_commit_and_a_changed_report(trusted, git, keys, capsys) -> None:
+    assert promote(trusted, "development", "--promote-no-ledger").ret == 0
+    path = str(trusted.path / "r.json")
+    key = str(keys["ci"].path)
+    git("commit", "-q", "--allow-empty", "-m", "later")
+    assert main(["sign", path, "--key", key, "--root", str(trusted.path)]) == 1
+    assert "only the checked-out commit's verdict is signed here" in capsys.readouterr().err
+    data = report(trusted)
+    data["accepted"] = False
+    Path(path).write_text(json.dumps(data))
+    assert main(["sign", path, "--key", key, "--root", str(trusted.path), "--commit", "HEAD~1"]) == 1
+    assert "digest" in capsys.readouterr().err
+
+
+def test_an_openssh_key_from_ssh_keygen_signs(git_project, git, tmp_path: Path, capsys) -> None:
+    private = ssh_keygen(tmp_path / "id_ed25519")
+    pytester = git_project(POLICY)
+    (pytester.path / "allowed_signers").write_text(
+        f'ci@example.com namespaces="git,pytest-promote" {openssh_public(private)} ci\n'
+    )
+    git("add", "allowed_signers")
+    git("commit", "-q", "-m", "trust")
+    assert promote(pytester, "development", f"--promote-sign-key={private}").ret == 0
+    assert verify(pytester, pytester.path / "r.json", "development") == 0
+    assert "signed by ci@example.com" in capsys.readouterr().out
+    # A line that allows the key for git's commits only does not trust it here.
+    (pytester.path / "allowed_signers").write_text(f'ci@example.com namespaces="git" {openssh_public(private)}\n')
+    assert verify(pytester, pytester.path / "r.json", "development") == 1
+
+
+def test_zero_config_is_unsigned_and_says_so(git_project, git, capsys) -> None:
+    pytester = git_project(THREE_STAGES)
+    result = promote(pytester, "development", "--promote-summary=s.md")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["attestation: unsigned*", "ledger: recorded development GREEN on *, unsigned"])
+    assert report(pytester)["signature"] == "unsigned"
+    assert "Attestation: unsigned" in (pytester.path / "s.md").read_text()
+    assert verify(pytester, pytester.path / "r.json", "development") == 0
+    assert capsys.readouterr().out.rstrip().endswith("accepted, unsigned")
+    assert promote(pytester, "staging").ret == 0
+
+
+def test_our_envelope_verifies_with_securesystemslib(git_project, keys) -> None:
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    pytester = git_project(THREE_STAGES)
+    assert promote(pytester, "development", f"--promote-sign-key={keys['ci'].path}").ret == 0
+    envelope = report(pytester)["attestation"]
+    public = SSlibKey.from_crypto(keys["ci"].private.public_key(), keyid=envelope["signatures"][0]["keyid"])
+    theirs = Envelope.from_dict(json.loads(json.dumps(envelope)))
+    assert public.keyid in theirs.verify([public], 1)
+    assert json.loads(theirs.payload)["predicate"]["stage"] == "development"
+    stranger = SSlibKey.from_crypto(keys["mallory"].private.public_key(), keyid=public.keyid)
+    with pytest.raises(Exception, match="threshold"):
+        theirs.verify([stranger], 1)
+
+
+def test_an_envelope_signed_by_securesystemslib_verifies_here(trusted, keys, capsys) -> None:
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import CryptoSigner
+
+    assert promote(trusted, "development", "--promote-no-ledger").ret == 0
+    statement = payload(report(trusted)["attestation"])
+    theirs = Envelope(json.dumps(statement).encode(), dsse.PAYLOAD_TYPE, {})
+    theirs.sign(CryptoSigner(keys["ci"].private))  # securesystemslib's own keyid
+    (trusted.path / "attestation.json").write_text(json.dumps(theirs.to_dict()))
+    assert verify(trusted, trusted.path / "attestation.json", "development") == 0
+    assert "signed by ci@example.com" in capsys.readouterr().out
+    rogue = Envelope(json.dumps(statement).encode(), dsse.PAYLOAD_TYPE, {})
+    rogue.sign(CryptoSigner(keys["mallory"].private))
+    (trusted.path / "attestation.json").write_text(json.dumps(rogue.to_dict()))
+    assert verify(trusted, trusted.path / "attestation.json", "development") == 1
