@@ -48,6 +48,14 @@ class Key:
             serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH,
         ).decode()
 
+    def keyid(self) -> str:
+        """The key's fingerprint, as ``ssh-keygen -l`` prints it."""
+        import base64
+        import hashlib
+
+        blob = base64.b64decode(self.openssh_public().split()[1])
+        return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
     def line(self, principals: str) -> str:
         """The allowed-signers line giving this key ``principals``."""
         return f"{principals} {self.openssh_public()}\n"

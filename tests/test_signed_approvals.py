@@ -1,0 +1,117 @@
+"""Signed approvals and break-glass authorisations, recorded by the real ``approve``
+command with real keys: with a trust policy only signatures count, never names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gitrepo import Repo
+from signing import Key
+
+POLICY = """
+[tool.promote]
+stages = ["dev", "test", "prod"]
+enforce_path = false
+
+[tool.promote.gates]
+approval = { reviewers = ["rita@example.com", "ada@example.com", "sam@example.com"] }
+smoke = { command = ["false"] }
+
+[tool.promote.stage.dev]
+required = []
+
+[tool.promote.stage.test]
+required = ["approval"]
+
+[tool.promote.stage.prod]
+required = ["smoke"]
+
+[tool.promote.trust]
+allowed_signers = "allowed_signers"
+
+[tool.promote.trust.stage.prod]
+signers = ["ci@example.com"]
+break_glass = ["lead@example.com"]
+"""
+RUN = ("--promote-only", "-p", "no:cacheprovider", "--promote-report=promote-report.json")
+
+
+@pytest.fixture
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Key]:
+    where = tmp_path_factory.mktemp("keys")
+    return {name: Key.generate(where / f"{name}.pem") for name in ("ada", "rita", "lead", "mallory")}
+
+
+@pytest.fixture
+def repo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keys: dict[str, Key]) -> Repo:
+    """Ada Author's commit; Ada, Rita and the lead hold keys the policy trusts."""
+    repo = Repo(pytester.path, monkeypatch)
+    signers = "".join(keys[n].line(f"{n}@example.com") for n in ("ada", "rita", "lead"))
+    repo.commit("work", {"pyproject.toml": POLICY, "allowed_signers": signers})
+    return repo
+
+
+def approve(repo: Repo, *args: str) -> str:
+    done = repo.approve(*args)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def gate(pytester: pytest.Pytester, gid: str) -> dict:
+    report = json.loads((pytester.path / "promote-report.json").read_text())
+    return next(g for g in report["gates"] if g["id"] == gid)
+
+
+def test_only_an_approval_signed_by_a_reviewers_key_counts(
+    pytester: pytest.Pytester, repo: Repo, keys: dict[str, Key]
+) -> None:
+    head = repo.git("rev-parse", "HEAD")[:12]
+    approve(repo, "--stage", "test", "--as", "rita@example.com")  # unsigned: a name proves nothing
+    approve(repo, "--stage", "test", "--as", "rita@example.com", "--key", str(keys["mallory"].path))
+    approve(repo, "--stage", "test", "--as", "sam@example.com", "--key", str(keys["ada"].path))
+    result = pytester.runpytest("--promote-to=test", *RUN)
+    result.assert_outcomes(failed=2)
+    findings = [f["message"] for f in gate(pytester, "approval")["findings"]]
+    assert findings == [
+        f"approval by rita@example.com on {head}: unsigned: no attestation; only signed approvals count",
+        f"approval by rita@example.com on {head}: untrusted: no signature verifies with a key "
+        f"of the allowed signers (signed as {keys['mallory'].keyid()}); only signed approvals count",
+        f"approval by sam@example.com on {head}: authored the commit",
+    ]
+
+    said = approve(repo, "--stage", "test", "--key", str(keys["rita"].path))
+    assert f"signed with {keys['rita'].keyid()}" in said
+    result = pytester.runpytest("--promote-to=test", *RUN)
+    result.assert_outcomes(passed=2)
+    assert gate(pytester, "approval")["summary"] == "approval: 1/1 approvals for test (rita@example.com)"
+
+
+def test_an_override_where_records_are_signed_needs_a_signed_break_glass(
+    pytester: pytest.Pytester, repo: Repo, keys: dict[str, Key]
+) -> None:
+    override = "--promote-override=smoke@2099-01-01:smoke host down, INC-42"
+    result = pytester.runpytest("--promote-to=prod", override, *RUN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "*smoke*needs a break-glass authorisation of HEAD signed by lead@example.com: "
+        "python -m pytest_promote approve --stage prod --break-glass 'smoke:REASON' --key KEY*",
+    ])
+    unsigned = repo.approve("--stage", "prod", "--break-glass", "smoke:host down")
+    assert unsigned.returncode == 1 and "--break-glass needs --key" in unsigned.stderr
+
+    approve(repo, "--stage", "prod", "--break-glass", "smoke:host down", "--key", str(keys["rita"].path))
+    assert pytester.runpytest("--promote-to=prod", override, *RUN).ret == pytest.ExitCode.USAGE_ERROR
+
+    said = approve(
+        repo, "--stage", "prod", "--break-glass", "smoke:host down", "--key", str(keys["lead"].path)
+    )
+    assert "authorised the override 'smoke:host down'" in said
+    approve(repo, "--stage", "prod", "--key", str(keys["rita"].path))  # prod inherits approval
+    result = pytester.runpytest("--promote-to=prod", override, *RUN)
+    result.assert_outcomes(passed=2, xfailed=1)
+    result.stdout.fnmatch_lines(["override smoke (failed) by * (authorised by lead@example.com, signed) until 2099-01-01: *"])
+    report = json.loads((pytester.path / "promote-report.json").read_text())
+    assert report["overrides"][0]["signed_by"] == "lead@example.com"
+    # The lead's authorisation is no approval: Rita's alone is counted.
+    assert gate(pytester, "approval")["summary"] == "approval: 1/1 approvals for prod (rita@example.com)"
