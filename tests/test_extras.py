@@ -58,7 +58,25 @@ def test_each_gate_extra_is_declared_and_in_all() -> None:
 
     for _, _, extra in GATES.values():
         assert extras[extra], f"extra {extra} installs nothing"
-    assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom]"]
+    assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom,sign]"]
+    assert extras["sign"] == ["cryptography>=41"]
+
+
+def test_signing_without_its_extra_fails_closed_naming_it(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unsigned runs need no crypto library; asking for a signature without it is a
+    usage error naming the extra, before any test runs."""
+    pytester.makepyprojecttoml('[tool.promote]\nstages = ["dev"]\n[tool.promote.stage.dev]\nrequired = ["tests"]\n')
+    pytester.makepyfile(test_app="def test_ok():\n    pass\n")
+    (pytester.path / "k.pem").write_text("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n")
+    python = bare_python(tmp_path, without=("cryptography",))
+
+    assert run_bare(pytester, monkeypatch, python, [python.parent], "--promote-to=dev").ret == 0
+    result = run_bare(pytester, monkeypatch, python, [python.parent], "--promote-to=dev", "--promote-sign-key=k.pem")
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert 'need the cryptography library: pip install "pytest-promote[sign]"' in result.stderr.str()
 
 
 def test_declared_dependencies_cover_every_import() -> None:

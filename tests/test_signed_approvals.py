@@ -110,7 +110,9 @@ def test_an_override_where_records_are_signed_needs_a_signed_break_glass(
     approve(repo, "--stage", "prod", "--key", str(keys["rita"].path))  # prod inherits approval
     result = pytester.runpytest("--promote-to=prod", override, *RUN)
     result.assert_outcomes(passed=2, xfailed=1)
-    result.stdout.fnmatch_lines(["override smoke (failed) by * (authorised by lead@example.com, signed) until 2099-01-01: *"])
+    result.stdout.fnmatch_lines([
+        "override smoke (failed) by * (authorised by lead@example.com, signed) until 2099-01-01: *",
+    ])
     report = json.loads((pytester.path / "promote-report.json").read_text())
     assert report["overrides"][0]["signed_by"] == "lead@example.com"
     # The lead's authorisation is no approval: Rita's alone is counted.
