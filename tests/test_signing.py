@@ -188,17 +188,18 @@ def test_an_openssh_key_from_ssh_keygen_signs(git_project, git, tmp_path: Path, 
 
 def test_zero_config_is_unsigned_and_says_so(git_project, git, capsys) -> None:
     pytester = git_project(THREE_STAGES)
-    result = promote(pytester, "development", "--promote-summary=s.md")
+    result = promote(pytester, "development", "--promote-summary=.pytest_cache/s.md", "--junitxml=j.xml")
     assert result.ret == 0
+    assert '<property name="promote.signature" value="unsigned" />' in (pytester.path / "j.xml").read_text()
     result.stdout.fnmatch_lines(["attestation: unsigned*", "ledger: recorded development GREEN on *, unsigned"])
     assert report(pytester)["signature"] == "unsigned"
-    assert "Attestation: unsigned" in (pytester.path / "s.md").read_text()
+    assert "Attestation: unsigned" in (pytester.path / ".pytest_cache" / "s.md").read_text()
     assert verify(pytester, pytester.path / "r.json", "development") == 0
     assert capsys.readouterr().out.rstrip().endswith("accepted, unsigned")
     assert promote(pytester, "staging").ret == 0
 
 
-def test_our_envelope_verifies_with_securesystemslib(git_project, keys) -> None:
+def test_our_envelope_verifies_with_securesystemslib(git_project, keys, capsys) -> None:
     from securesystemslib.dsse import Envelope
     from securesystemslib.signer import SSlibKey
 
@@ -212,6 +213,10 @@ def test_our_envelope_verifies_with_securesystemslib(git_project, keys) -> None:
     stranger = SSlibKey.from_crypto(keys["mallory"].private.public_key(), keyid=public.keyid)
     with pytest.raises(Exception, match="threshold"):
         theirs.verify([stranger], 1)
+    # Without a trust policy, verify cannot check a signature, and says so.
+    assert verify(pytester, pytester.path / "r.json", "development") == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith(f"signed with {public.keyid}, not verified: no [tool.promote.trust]")
 
 
 def test_an_envelope_signed_by_securesystemslib_verifies_here(trusted, keys, capsys) -> None:
@@ -229,3 +234,28 @@ def test_an_envelope_signed_by_securesystemslib_verifies_here(trusted, keys, cap
     rogue.sign(CryptoSigner(keys["mallory"].private))
     (trusted.path / "attestation.json").write_text(json.dumps(rogue.to_dict()))
     assert verify(trusted, trusted.path / "attestation.json", "development") == 1
+
+
+def test_a_plugin_signs_through_the_signers_hook(git_project, git) -> None:
+    """A keyless backend would plug in here; this one signs with a fixed key."""
+    pytester = git_project(THREE_STAGES)
+    pytester.makeconftest("""
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        class Signer:
+            keyid = "plugin-key"
+            key = ed25519.Ed25519PrivateKey.generate()
+
+            def sign(self, data):
+                return self.key.sign(data)
+
+        def pytest_promote_signers(config):
+            return [Signer()]
+    """)
+    git("add", "conftest.py")
+    git("commit", "-q", "-m", "a signer plugin")
+    assert promote(pytester, "development", "--promote-no-ledger").ret == 0
+    data = report(pytester)
+    assert data["signature"] == "signed with plugin-key"
+    envelope = dsse.parse(data["attestation"])
+    assert envelope.signatures[0][0] == "plugin-key" and len(envelope.signatures[0][1]) == 64

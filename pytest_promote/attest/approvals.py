@@ -75,12 +75,9 @@ def authorise(
         for approval in read(root, commit.sha)[0]:
             if approval.override is None or approval.stage != stage.name:
                 continue
-            until = approval.override.get("until")
-            if until and datetime.date.fromisoformat(str(until)) < today:
-                continue
             judged = standing(approval, commit.tree, signers)
             who = [p for p in judged.principals if matches(allowed, p)] if judged.state == "trusted" else []
-            if who:
+            if who and not _expired(approval.override.get("until"), today):
                 found.setdefault(str(approval.override.get("gate")), who[0])
     authorised = {}
     for gid, override in chosen.items():
@@ -95,3 +92,13 @@ def authorise(
             raise policy_error(override.origin, "gate", gid, problem)
         authorised[gid] = dataclasses.replace(override, signed_by=found[gid])
     return authorised
+
+
+def _expired(until: object, today: datetime.date) -> bool:
+    """Whether an authorisation's ``until`` has passed (an unreadable one has)."""
+    if until is None:
+        return False
+    try:
+        return datetime.date.fromisoformat(str(until)) < today
+    except ValueError:
+        return True

@@ -43,7 +43,8 @@ def stage_names(root: Path, config: str | None) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``approve --stage STAGE [--as NAME] [--note TEXT] [--config PATH]``."""
+    """``approve --stage STAGE [--as NAME] [--note TEXT] [--key KEY] [--break-glass
+    GATE[@UNTIL]:REASON] [--config PATH]``."""
     parser.add_argument("--stage", required=True, help="the stage you sign off, e.g. production")
     parser.add_argument(
         "--as", dest="who", metavar="NAME",

@@ -31,7 +31,9 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
     run = config.stash[RUN_KEY]
     failed = run.failed_outputs
     component = run.policy.component
-    junit.add_properties(config, verdict, run.redact, component.name if component else None)
+    junit.add_properties(
+        config, verdict, run.redact, json_report.signature(run), component.name if component else None
+    )
     target = config.getoption("promote_report")
     if target:
         report = json_report.dumps(json_report.of(config, run, verdict))

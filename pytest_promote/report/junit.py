@@ -43,9 +43,11 @@ def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str
 
 
 def add_properties(
-    config: pytest.Config, verdict: Verdict, redact: Callable[[str], str], component: str | None = None
+    config: pytest.Config, verdict: Verdict, redact: Callable[[str], str], signature: str,
+    component: str | None = None,
 ) -> None:
-    """Hand the properties to the JUnit writer, if ``--junitxml`` is on.
+    """Hand the properties, and ``promote.signature`` (how the run's attestation is
+    signed), to the JUnit writer, if ``--junitxml`` is on.
 
     The writer is found by its public ``add_global_property`` method, the one the
     ``record_testsuite_property`` fixture uses.
@@ -55,3 +57,4 @@ def add_properties(
         if callable(add):
             for name, value in properties(verdict, component):
                 add(name, redact(value))
+            add("promote.signature", signature)
