@@ -117,3 +117,22 @@ def test_an_override_where_records_are_signed_needs_a_signed_break_glass(
     assert report["overrides"][0]["signed_by"] == "lead@example.com"
     # The lead's authorisation is no approval: Rita's alone is counted.
     assert gate(pytester, "approval")["summary"] == "approval: 1/1 approvals for prod (rita@example.com)"
+
+
+def test_a_committed_override_where_records_are_signed_needs_a_signed_break_glass(
+    pytester: pytest.Pytester, repo: Repo, keys: dict[str, Key]
+) -> None:
+    committed = '\n[[tool.promote.override]]\ngate = "smoke"\nreason = "host down"\nby = "ops"\nuntil = 2099-01-01\n'
+    repo.commit("break glass", {"pyproject.toml": POLICY + committed})
+    approve(repo, "--stage", "prod", "--key", str(keys["rita"].path))
+    result = pytester.runpytest("--promote-to=prod", *RUN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "pyproject.toml [tool.promote]: override[0].gate = 'smoke': an override at prod, " in result.stderr.str()
+
+    approve(repo, "--stage", "prod", "--break-glass", "smoke:host down", "--key", str(keys["lead"].path))
+    result = pytester.runpytest("--promote-to=prod", *RUN)
+    result.assert_outcomes(passed=2, xfailed=1)
+    report = json.loads((pytester.path / "promote-report.json").read_text())
+    assert (report["overrides"][0]["origin"], report["overrides"][0]["signed_by"]) == (
+        "override[0]", "lead@example.com"
+    )

@@ -20,6 +20,7 @@ from pytest_promote._util import git
 from pytest_promote.attest.statement import APPROVAL
 from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, judge, matches
 from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, read
+from pytest_promote.policy.overrides import OPTION
 from pytest_promote.policy.schema import policy_error
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ def authorise(
                 f"python -m pytest_promote approve --stage {stage.name} "
                 f"--break-glass '{gid}:REASON' --key KEY"
             )
-            raise policy_error(override.origin, "gate", gid, problem)
+            if override.origin == OPTION:
+                raise policy_error(OPTION, "GATE", gid, problem)
+            raise policy_error(policy.source, f"{override.origin}.gate", gid, problem)
         authorised[gid] = dataclasses.replace(override, signed_by=found[gid])
     return authorised
 
