@@ -134,8 +134,8 @@ def load(spec: str, root: Path | None = None) -> SigningKey:
 
 
 def parse(data: bytes, source: str) -> SigningKey:
-    """A signing key from PKCS#8 PEM (``-----BEGIN PRIVATE KEY-----``) or OpenSSH
-    (``-----BEGIN OPENSSH PRIVATE KEY-----``, what ``ssh-keygen -t ed25519`` writes)."""
+    """A signing key from PKCS#8 PEM or OpenSSH's own format (what ``ssh-keygen -t
+    ed25519`` writes)."""
     _, serialization, ed25519 = crypto()
     text = data.strip()
     try:
