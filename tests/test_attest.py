@@ -53,7 +53,8 @@ def test_keys_from_files_and_environment(tmp_path: Path, monkeypatch: pytest.Mon
     (tmp_path / "junk").write_text("hello")
     with pytest.raises(keys.KeyProblem, match="not a private key"):
         keys.load(str(tmp_path / "junk"))
-    (tmp_path / "broken.pem").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")  # pragma: allowlist secret (no key)
+    broken = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"  # pragma: allowlist secret
+    (tmp_path / "broken.pem").write_text(broken)
     with pytest.raises(keys.KeyProblem, match="not a readable private key"):
         keys.load(str(tmp_path / "broken.pem"))
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)

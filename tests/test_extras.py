@@ -69,7 +69,8 @@ def test_signing_without_its_extra_fails_closed_naming_it(
     usage error naming the extra, before any test runs."""
     pytester.makepyprojecttoml('[tool.promote]\nstages = ["dev"]\n[tool.promote.stage.dev]\nrequired = ["tests"]\n')
     pytester.makepyfile(test_app="def test_ok():\n    pass\n")
-    (pytester.path / "k.pem").write_text("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n")  # pragma: allowlist secret (no key)
+    empty = "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"  # pragma: allowlist secret
+    (pytester.path / "k.pem").write_text(empty)
     python = bare_python(tmp_path, without=("cryptography",))
 
     assert run_bare(pytester, monkeypatch, python, [python.parent], "--promote-to=dev").ret == 0
