@@ -139,7 +139,7 @@ def parse(data: bytes, source: str) -> SigningKey:
     _, serialization, ed25519 = crypto()
     text = data.strip()
     try:
-        if text.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):
+        if text.startswith(b"-----BEGIN OPENSSH PRIVATE KEY-----"):  # pragma: allowlist secret
             private = serialization.load_ssh_private_key(text, password=None)
         elif text.startswith(b"-----BEGIN"):
             private = serialization.load_pem_private_key(text, password=None)
