@@ -259,3 +259,49 @@ def test_a_plugin_signs_through_the_signers_hook(git_project, git) -> None:
     assert data["signature"] == "signed with plugin-key"
     envelope = dsse.parse(data["attestation"])
     assert envelope.signatures[0][0] == "plugin-key" and len(envelope.signatures[0][1]) == 64
+
+
+RATCHET = """
+[tool.ruff.lint]
+select = ["F"]
+
+[tool.promote]
+stages = ["development", "staging"]
+paths = ["pkg"]
+enforce_path = false
+
+[tool.promote.stage.development]
+required = ["tests", "lint"]
+lint = { ratchet = true }
+
+[tool.promote.trust]
+allowed_signers = "allowed_signers"
+
+[tool.promote.trust.stage.development]
+signers = ["ci@example.com"]
+"""
+
+
+def test_the_ratchet_holds_a_run_only_to_signed_records(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, keys
+) -> None:
+    from gitrepo import Repo
+
+    repo = Repo(pytester.path, monkeypatch)
+    first = repo.commit("two findings", {
+        "pyproject.toml": RATCHET, "allowed_signers": keys["ci"].line("ci@example.com"),
+        "pkg/__init__.py": "", "pkg/mod.py": "import os\nimport sys\n",
+        "test_it.py": "def test_it():\n    assert True\n",
+    })
+    assert promote(pytester, "development").ret == 0  # unsigned: sets no line
+    repo.commit("a third", {"pkg/mod.py": "import os\nimport sys\nimport json\n"})
+    assert promote(pytester, "development").ret == 0
+    assert "nothing to hold to" in next(g for g in report(pytester)["gates"] if g["id"] == "lint")["summary"]
+
+    repo.git("checkout", "-q", first)
+    assert promote(pytester, "development", f"--promote-sign-key={keys['ci'].path}").ret == 0
+    repo.git("checkout", "-q", "main")
+    assert promote(pytester, "development").ret == 1
+    lint = next(g for g in report(pytester)["gates"] if g["id"] == "lint")
+    assert (lint["measured"], lint["threshold"]) == (3, "<= 2 (ratchet)")
+    assert f"the ratchet from {first[:12]}" in lint["summary"]
