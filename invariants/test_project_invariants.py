@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote import gates, policy
+from pytest_promote.gates import builtin as gates
+from pytest_promote.policy import load as policy
 from pytest_promote.report.json_report import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -64,7 +64,7 @@ def record_here(cwd: Path, *args: str) -> tuple[int, str, str]:
     import contextlib
     import io
 
-    from pytest_promote.cli import main
+    from pytest_promote.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -6,7 +6,7 @@ import importlib.metadata
 import subprocess
 import sys
 
-from pytest_promote.cli import COMMANDS
+from pytest_promote.cli.main import COMMANDS
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ import pytest
 from test_coverage_gate import MODULE, TEST, coverage_cmd
 
 from pytest_promote.cli.verify import gate_kinds
-from pytest_promote.policy import load
+from pytest_promote.policy.load import load
 
 
 def report_gate(pytester: pytest.Pytester, gate_id: str = "coverage") -> dict[str, Any]:

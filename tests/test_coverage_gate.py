@@ -20,7 +20,7 @@ from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage import gate as coverage_gate
 from pytest_promote.gates.coverage.gate import CoverageGate, CoverageOptions, analyse
 from pytest_promote.gates.tests import TestsGate
-from pytest_promote.policy import load
+from pytest_promote.policy.load import load
 
 MODULE = """
 def covered(x):

@@ -2,14 +2,14 @@
 
 The graph is read from the source with ``ast``: every ``import`` and ``from ... import``
 anywhere in a module counts, at the top or inside a function (a lazy import keeps
-start-up cheap; it must not hide a cycle). Two kinds of edge are left out, on purpose:
+start-up cheap; it must not hide a cycle). Importing ``a.b.c`` runs the ``__init__`` of
+``a`` and ``a.b`` too, so those are edges as well (except the importing module's own
+packages, which are already loaded). So a package's ``__init__`` stays a docstring:
+code that imports lives in a named module.
 
-- imports under ``if TYPE_CHECKING:``: they never run, and only name types for
-  annotations, where mutual references are inherent (a gate's context holds the
-  policy; the policy names the gate kinds);
-- the implicit import of a package's ``__init__`` when one of its modules is imported:
-  that is how Python loads a package, not a dependency the importing code names
-  (the ``__init__``'s own imports are edges of their own).
+Only imports under ``if TYPE_CHECKING:`` are left out: they never run, and only name
+types for annotations, where mutual references are inherent (a gate's context holds
+the policy; the policy names the gate kinds).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
 
 
 def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """The package's modules that module ``name`` imports."""
+    """The package's modules that module ``name`` imports, with the packages whose
+    ``__init__`` that import runs."""
 
     def owner(dotted: str) -> str | None:  # the module a dotted name lives in
         while dotted and dotted not in known:
@@ -67,7 +68,11 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             for alias in node.names:
                 full = f"{base}.{alias.name}"
                 found.add(full if full in known else owner(base))
-    return {m for m in found if m is not None and m != name}
+    loaded = {m for m in found if m is not None}
+    for target in list(loaded):
+        parts = target.split(".")
+        loaded.update(".".join(parts[:k]) for k in range(1, len(parts)))
+    return {m for m in loaded if m in known and m != name and not name.startswith(m + ".")}
 
 
 def graph(package: Path) -> dict[str, set[str]]:
@@ -147,7 +152,8 @@ def test_the_public_api_imports_only_the_standard_library() -> None:
 
 
 def test_a_cycle_is_found_and_named(tmp_path: Path) -> None:
-    """The check itself: lazy and relative imports count, TYPE_CHECKING ones do not."""
+    """The check itself: lazy and relative imports count, TYPE_CHECKING ones do not,
+    and importing a package's module runs (so depends on) the package's ``__init__``."""
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -162,6 +168,9 @@ def test_a_cycle_is_found_and_named(tmp_path: Path) -> None:
     assert cycles(edges) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
     (pkg / "c.py").write_text("import json\n")
     assert cycles(graph(pkg)) == []
+    (pkg / "sub" / "__init__.py").write_text("def f():\n    from pkg import c\n")
+    (pkg / "c.py").write_text("from pkg import a\n")
+    assert cycles(graph(pkg)) == [["pkg.a", "pkg.sub", "pkg.c", "pkg.a"]]
 
 
 @pytest.mark.parametrize("module", ["pytest_promote.runner.session", "pytest_promote.plugin"])

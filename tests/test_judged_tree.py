@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from gitrepo import NO_CACHE
 
-from pytest_promote.cli import main
+from pytest_promote.cli.main import main
 
 POLICY = """
 [tool.promote]

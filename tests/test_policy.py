@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
-from pytest_promote import policy
 from pytest_promote.gates.artifacts import ArtifactsGate
 from pytest_promote.gates.command import CommandGate
 from pytest_promote.gates.invariants import InvariantsGate
 from pytest_promote.gates.tests import TestsGate
+from pytest_promote.policy import load as policy
 
 KINDS = {
     "tests": TestsGate, "invariants": InvariantsGate,

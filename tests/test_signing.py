@@ -15,7 +15,7 @@ from signing import TRUST, Key, openssh_public, ssh_keygen
 
 from pytest_promote.attest import dsse
 from pytest_promote.attest.statement import PROMOTION, STATEMENT_TYPE
-from pytest_promote.cli import main
+from pytest_promote.cli.main import main
 
 POLICY = THREE_STAGES + TRUST
 

@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from pytest_promote import policy as policy_mod
-from pytest_promote.gates import pytest_promote_gate_kinds
+from pytest_promote.gates.builtin import pytest_promote_gate_kinds
+from pytest_promote.policy import load as policy_mod
 from pytest_promote.policy.stages import select, specificity
 
 # Seed Pilot-to-production: pilot `main`, `*`; rc `v*-rc.*`; GA `v*`.

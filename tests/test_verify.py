@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.cli import main
+from pytest_promote.cli.main import main
 
 POLICY = """
 [tool.promote]

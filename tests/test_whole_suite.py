@@ -165,7 +165,7 @@ def test_promote_only_judges_the_junit_of_the_whole_suite_only(project) -> None:
 
 
 def test_a_partial_record_proves_nothing_to_the_ledger_or_verify(git_project, git) -> None:
-    from pytest_promote.cli import main
+    from pytest_promote.cli.main import main
 
     pytester = git_project(ALLOW_PARTIAL.replace("enforce_path = false", ""), **FILES)
     result = pytester.runpytest("--promote-to=development", "-k", "not bad",

@@ -24,7 +24,7 @@ from pytest_promote.policy.overrides import OPTION
 from pytest_promote.policy.schema import policy_error
 
 if TYPE_CHECKING:
-    from pytest_promote.policy import Policy, Stage
+    from pytest_promote.policy.load import Policy, Stage
     from pytest_promote.policy.overrides import Override
 
 

@@ -19,7 +19,7 @@ from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, agrees, judge
 
 if TYPE_CHECKING:
-    from pytest_promote.policy import Policy
+    from pytest_promote.policy.load import Policy
     from pytest_promote.runner.run import PromoteRun
 
 #: The option naming the run's signing key.
@@ -73,7 +73,7 @@ def attach(run: PromoteRun, report: dict[str, Any]) -> None:
         why = "a dry run attests nothing" if run.dry_run else "not a git repository"
         report["signature"] = f"{UNSIGNED} (no attestation: {why})"
         return
-    from pytest_promote.policy import DEFAULT_POLICY, find_table
+    from pytest_promote.policy.load import DEFAULT_POLICY, find_table
 
     table, _ = find_table(root, run.context.config.getoption("promote_config"))
     policy = {"source": run.policy.source, "digest": statement.policy_digest(table, DEFAULT_POLICY)}

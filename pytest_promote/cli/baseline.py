@@ -65,7 +65,7 @@ class Recorder:
 
 def default_stage(root: Path, config: str | None) -> str:
     """The policy's last stage: stages only add gates, so it runs them all."""
-    from pytest_promote import policy
+    from pytest_promote.policy import load as policy
 
     table, _ = policy.find_table(root, config)
     stages = (table or {}).get("stages") or ["development", "staging", "production"]

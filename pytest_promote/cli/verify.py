@@ -25,7 +25,6 @@ from typing import Any
 import pluggy
 import pytest
 
-from pytest_promote import policy as policy_mod
 from pytest_promote._util import git
 from pytest_promote._util.redact import plain
 from pytest_promote.api import Gate
@@ -33,7 +32,8 @@ from pytest_promote.attest import dsse
 from pytest_promote.attest.promotion import describe
 from pytest_promote.attest.statement import PROMOTION, Statement, read
 from pytest_promote.attest.trust import TrustProblem, agrees, judge
-from pytest_promote.policy import Policy
+from pytest_promote.policy import load as policy_mod
+from pytest_promote.policy.load import Policy
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest
 
 
@@ -244,7 +244,8 @@ def gate_kinds() -> dict[str, type[Gate]]:
     are not visible here; name the policy's gates with installed kinds (or command
     gates) if a deploy job verifies reports.
     """
-    from pytest_promote import gates, hookspecs
+    from pytest_promote import hookspecs
+    from pytest_promote.gates import builtin as gates
 
     manager = _PytestHooks("pytest")
     manager.add_hookspecs(hookspecs)

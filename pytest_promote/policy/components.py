@@ -22,7 +22,7 @@ from pytest_promote._util.paths import walk
 from pytest_promote.policy.schema import coerce, did_you_mean, policy_error
 
 if TYPE_CHECKING:
-    from pytest_promote.policy import Stage
+    from pytest_promote.policy.load import Stage
 
 #: The keys of ``[tool.promote.components.<name>]``.
 KEYS = ("source", "tests", "stage")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_promote.policy.schema import build, did_you_mean, policy_error
 
 if TYPE_CHECKING:
-    from pytest_promote.policy import GateSpec, Policy, Stage
+    from pytest_promote.policy.load import GateSpec, Policy, Stage
 
 OPTION = "--promote-override"
 

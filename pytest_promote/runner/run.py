@@ -11,7 +11,7 @@ import pytest
 from pytest_promote._util.process import ToolError
 from pytest_promote._util.redact import Redactor
 from pytest_promote.api import Gate, GateContext, GateResult
-from pytest_promote.policy import Policy, Stage
+from pytest_promote.policy.load import Policy, Stage
 from pytest_promote.runner import cache
 from pytest_promote.runner.scorecard import GateOutcome, Verdict, decide
 from pytest_promote.runner.suite import SuiteCount

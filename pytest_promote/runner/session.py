@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote import policy as policy_mod
+from pytest_promote.policy import load as policy_mod
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.run import RUN_KEY, PromoteRun, dirty_text
 from pytest_promote.runner.suite import WORKER_KEY, is_worker
@@ -31,7 +31,7 @@ SELECTED = "promote_selected"  # key in xdist's workeroutput
 
 def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
     """The project's policy and the gate kinds it may name (a UsageError if it is bad)."""
-    from pytest_promote import gates
+    from pytest_promote.gates import builtin as gates
 
     if not config.pluginmanager.is_registered(gates):
         config.pluginmanager.register(gates, "promote-gates")
@@ -47,9 +47,10 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks."""
-    from pytest_promote import ledger, report
     from pytest_promote._util import clock, git
+    from pytest_promote.ledger import records as ledger
     from pytest_promote.policy import overrides, stages
+    from pytest_promote.report import write as report
     from pytest_promote.runner import interrupt
     from pytest_promote.runner.shard import bundle as shardbundle
 
@@ -310,7 +311,7 @@ class PromotePlugin:
 
         if self.run.verdict is not None and not is_worker(self.config):
             terminal.write(terminalreporter, self.run)
-            from pytest_promote.report import failed_outputs
+            from pytest_promote.report.write import failed_outputs
 
             for line in failed_outputs(self.run.failed_outputs):
                 terminalreporter.write_line(self.run.redact(f"ERROR: {line}"), red=True, bold=True)

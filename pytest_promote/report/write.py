@@ -1,0 +1,82 @@
+"""The verdict's outputs: JSON report, Markdown summary, SARIF, GitLab Code Quality,
+JUnit properties.
+
+The terminal section and GitHub annotations are written from the terminal summary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pytest_promote._util.files import write_atomic
+from pytest_promote.runner.scorecard import Verdict
+
+
+def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
+    """Write the JSON report, Markdown summary, SARIF and Code Quality reports; add the
+    JUnit properties. Every text passes the run's redactor (SARIF and Code Quality:
+    each finding's message, so the fingerprints stay whole).
+
+    An output that cannot be written is remembered, not raised: the ledger record
+    (written after this) must not be lost to it; the session then exits 4.
+    """
+    from pytest_promote import __version__
+    from pytest_promote.report import codequality, issues, json_report, junit, markdown, sarif
+    from pytest_promote.runner.run import RUN_KEY
+
+    run = config.stash[RUN_KEY]
+    failed = run.failed_outputs
+    component = run.policy.component
+    junit.add_properties(
+        config, verdict, run.redact, json_report.signature(run), component.name if component else None
+    )
+    target = config.getoption("promote_report")
+    if target:
+        report = json_report.dumps(json_report.of(config, run, verdict))
+        _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
+    found = issues.of(run, verdict)
+    sarif_path = config.getoption("promote_sarif")
+    if sarif_path:
+        text = sarif.render(verdict, found, __version__)
+        _output(failed, "--promote-sarif", sarif_path, lambda: write_atomic(Path(sarif_path), text))
+    quality_path = config.getoption("promote_codequality")
+    if quality_path:
+        quality = codequality.render(found)
+        _output(
+            failed, "--promote-codequality", quality_path,
+            lambda: write_atomic(Path(quality_path), quality),
+        )
+    summary = config.getoption("promote_summary")
+    if summary:
+        whole = markdown.render(run, verdict, found)
+        _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), whole))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        # The limit is the step's: what earlier commands of the step wrote counts too.
+        used = Path(step_summary).stat().st_size if Path(step_summary).is_file() else 0
+        step = markdown.render(run, verdict, found, markdown.STEP_SUMMARY_LIMIT - used)
+        _output(failed, "GITHUB_STEP_SUMMARY", step_summary, lambda: _append(step_summary, step))
+
+
+def _append(path: str, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _output(failed: list[tuple[str, str, str]], option: str, path: str, write: Callable[[], None]) -> None:
+    try:
+        write()
+    except OSError as exc:
+        failed.append((option, path, exc.strerror or str(exc)))
+
+
+def failed_outputs(failed: list[tuple[str, str, str]]) -> list[str]:
+    """One line per output that could not be written: where, why, and the fix."""
+    return [
+        f"{option} = {path!r}: cannot be written ({why}); give a writable file path"
+        for option, path, why in failed
+    ]
