@@ -111,6 +111,20 @@ def test_artifacts_counted_and_missing_named(project) -> None:
     assert result.ret == 0
 
 
+def test_artifact_globs_read_as_gitignore_lines(project) -> None:
+    """``*.whl`` is a name at any depth (hidden directories too), ``/*.txt`` the root's only."""
+    pytester = project(policy(["artifacts"], '[tool.promote.gates.artifacts]\npaths = ["*.whl", "/*.txt"]\n'))
+    for name in ("build/out/a-1.whl", ".cache/b-1.whl", "docs/notes.txt"):
+        (pytester.path / name).parent.mkdir(parents=True, exist_ok=True)
+        (pytester.path / name).write_text("x")
+    result = pytester.runpytest("--promote-to=ci")
+    result.stdout.fnmatch_lines(["*2/2 artifacts: missing /[*].txt (stage ci)*"])
+    (pytester.path / "notes.txt").write_text("x")
+    result = pytester.runpytest("--promote-to=ci", "-v")
+    result.stdout.fnmatch_lines(["*artifacts*measured 3/2*"])
+    assert result.ret == 0
+
+
 def test_artifacts_refuses_symlink_out_of_root(project, tmp_path_factory) -> None:
     outside = tmp_path_factory.mktemp("outside") / "secret.json"
     outside.write_text("{}")

@@ -345,7 +345,7 @@ def test_a_component_s_stages_inherit_the_repository_s_and_tighten_them() -> Non
     ("[tool.promote.components.more]\nsource = [\"src/more/\"]",
      'components.more = {\'source\': [\'src/more/\']}: a component names its tests: tests = ["tests/more/"]'),
     ("[tool.promote.components.more]\nsource = [\"../elsewhere\"]\ntests = [\"t\"]",
-     "components.more.source = ['../elsewhere']: '../elsewhere' leaves the project root"),
+     "components.more.source = ['../elsewhere']: `source` = '../elsewhere' leaves the project root"),
     ("[tool.promote.components.more]\nsource = [\"!src\"]\ntests = [\"t\"]",
      "components.more.source = ['!src']: name at least one path"),
     ("[tool.promote.components.all]\nsource = [\"src\"]\ntests = [\"t\"]",

@@ -161,6 +161,18 @@ def test_docs_only_change_is_exempt(pytester: pytest.Pytester, repo: Repo) -> No
     promote(pytester).stdout.fnmatch_lines(["src/app.py: unapproved change without provenance"])
 
 
+def test_a_leading_slash_anchors_an_exemption_at_the_root(pytester: pytest.Pytester, repo: Repo) -> None:
+    """Globs read as a ``.gitignore``: ``/docs`` is the root's docs, not ``src/docs``."""
+    repo.git("checkout", "-q", "main")
+    repo.commit("policy", {"pyproject.toml": POLICY.format(extra='exempt = ["/docs", "!/docs/api.py"]')})
+    repo.git("checkout", "-q", "-B", "feature")
+    repo.commit("docs", {"docs/guide.txt": "how\n", "docs/api.py": "", "src/docs/gen.py": "x = 1\n"})
+    result = promote(pytester)
+    result.stdout.fnmatch_lines(["*3 changed files since main@* (tasks: none; 1 exempt)*",
+                                 "docs/api.py: unapproved change without provenance",
+                                 "src/docs/gen.py: unapproved change without provenance"])
+
+
 def test_required_pieces_and_custom_layout(pytester: pytest.Pytester, repo: Repo) -> None:
     extra = """root = "prov"
 approved = "OK"
@@ -236,5 +248,5 @@ def test_a_path_leaving_the_project_is_a_usage_error(pytester: pytest.Pytester) 
     result = promote(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*`root` = '../elsewhere' must be a relative path inside the project*"]
+        ["*`root` = '../elsewhere' leaves the project root; it must be a relative path inside*"]
     )

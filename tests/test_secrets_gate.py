@@ -223,6 +223,18 @@ def test_paths_and_exclude_choose_the_files(pytester: pytest.Pytester) -> None:
     assert "sample.py" not in result.stdout.str()
 
 
+def test_exclude_globs_read_as_gitignore_lines(pytester: pytest.Pytester) -> None:
+    """``*`` stays inside one directory; a pattern without ``/`` matches at any depth."""
+    root = project(pytester, extra='[tool.promote.gates]\nsecrets = { exclude = ["src/gen/*.py", "*.pem"] }')
+    add(root, "src/gen/made.py", f'aws = "{OLD}"\n')
+    add(root, "keys/deep/server.pem", f'aws = "{OLD}"\n')
+    add(root, "src/gen/deep/kept.py", f'token = "{NEW}"\n')
+    result = pytester.runpytest("--promote-to=development")
+    result.stdout.fnmatch_lines(["src/gen/deep/kept.py:1: GitHub Token *"])
+    assert "made.py" not in result.stdout.str()
+    assert "server.pem" not in result.stdout.str()
+
+
 def test_outside_git_every_file_is_walked_except_environments(pytester: pytest.Pytester) -> None:
     root = project(pytester, use_git=False)
     add(root, "cfg/settings.py", f'token = "{NEW}"\n', track=False)
@@ -257,4 +269,4 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester) -> None:
     project(pytester, extra='[tool.promote.gates]\nsecrets = { paths = ["../outside"] }')
     result = pytester.runpytest("--promote-to=development")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*'../outside' leaves the project root*"])
+    result.stderr.fnmatch_lines(["*`paths` = '../outside' leaves the project root; it must be a relative path inside*"])

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -269,8 +268,22 @@ def test_only_large_files_are_cut_and_only_with_two_workers() -> None:
     ],
 )
 def test_worker_output_of_the_wrong_shape_is_an_error(printed: str, wrong: str) -> None:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        out.write(printed.encode())
-        with pytest.raises(ScanError) as caught:
-            secretscan._collect(0, out, err, [("a.py", 0, 1)])
+    with pytest.raises(ScanError) as caught:
+        secretscan._collect(0, printed, "", [("a.py", 0, 1)])
     assert f"unexpected shape: {wrong}; it began: {printed}" in str(caught.value)
+
+
+def test_a_scan_past_its_timeout_fails_and_leaves_no_worker(tmp_path: Path) -> None:
+    files = [f"f{n}.py" for n in range(40)]
+    for name in files:
+        (tmp_path / name).write_text('password = "hunter2-not-a-real-one"\n' * 200)
+    with pytest.raises(ScanError, match=r"did not finish within the timeout \(40 files\)"):
+        scan(tmp_path, files, baseline=None, verify=False, workers=1, timeout=0.05)
+
+
+def test_a_cancelled_scan_fails(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    cancel = secretscan.threading.Event()
+    cancel.set()
+    with pytest.raises(ScanError, match="the secrets scan was cancelled"):
+        scan(tmp_path, ["a.py"], baseline=None, verify=False, cancel=cancel)

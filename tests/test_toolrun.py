@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from pytest_promote._util.process import BackgroundTool, ToolError, find_tool, tool_identity
+from pytest_promote._util.process import BackgroundTool, Cancelled, ToolError, find_tool, tool_identity
 
 
 def python(code: str) -> list[str]:
@@ -55,6 +57,31 @@ def test_timeout_kills_the_tool(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match=r"timed out after 0\.3s"):
         collect(tmp_path, python(code), timeout=0.3)
     assert not marker.exists()
+
+
+def test_the_tool_reads_what_it_is_given(tmp_path: Path) -> None:
+    run = BackgroundTool("mytool", python("import sys; print(sys.stdin.read().upper())"), tmp_path, None,
+                         stdin=b'"given"')
+    run.start()
+    assert run.json_output((0,)) == "GIVEN"
+
+
+def test_a_cancelled_tool_is_killed(tmp_path: Path) -> None:
+    marker = tmp_path / "survived"
+    code = f"import time, pathlib; time.sleep(1); pathlib.Path({str(marker)!r}).touch()"
+    run = BackgroundTool("mytool", python(code), tmp_path, 30.0)
+    run.start()
+    cancel = threading.Event()
+    threading.Timer(0.2, cancel.set).start()
+    with pytest.raises(Cancelled, match=r"mytool .* was cancelled"):
+        run.wait(cancel)
+    time.sleep(1.5)
+    assert not marker.exists()
+
+
+def test_a_tool_without_a_timeout_or_a_cancel_runs_to_its_end(tmp_path: Path) -> None:
+    run = BackgroundTool("mytool", python("import time; time.sleep(0.3); print(7)"), tmp_path, None)
+    assert run.wait(threading.Event()) == (0, "7\n", "")
 
 
 def test_shown_command_hides_the_interpreter(tmp_path: Path) -> None:

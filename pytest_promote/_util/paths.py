@@ -1,9 +1,15 @@
-"""Project-relative path globs with ``**``, as users write them in a policy.
+"""Paths users write in a policy: one glob dialect, one "inside the root" check, one
+tree walker.
 
-``*`` and ``?`` stay inside one path segment, ``**`` spans any number of them. A
-pattern without a ``/`` matches a file's name at any depth (``*.md``), as in
-``.gitignore``; a pattern that matches a directory covers everything below it
-(``docs`` or ``docs/**``).
+Every glob a policy names (components' ``source`` and ``tests``, ``artifacts.paths``,
+``secrets.exclude``, the ``provenance`` gate's ``exempt`` and its tasks' ``scope``)
+is read as the lines of a ``.gitignore``, by pathspec: paths are relative to the
+project root, in POSIX form; ``*`` and ``?`` stay inside one path segment, ``**``
+spans any number of them; a pattern without a ``/`` (other than a trailing one)
+matches at any depth (``*.md``), one with a ``/`` is anchored at the root
+(``/docs`` or ``docs/api``); a pattern matching a directory covers everything below
+it (``docs/`` or ``docs/**``); ``!pattern`` excludes again what an earlier pattern
+matched. A leading ``./`` is dropped.
 """
 
 from __future__ import annotations
@@ -11,56 +17,56 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+#: Directories no tree walk enters, besides hidden ones (unless asked) and
+#: virtualenvs (any directory holding a ``pyvenv.cfg``).
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".tox", ".nox", ".eggs", ".pytest_cache", ".mypy_cache", ".ruff_cache",
+    "__pycache__", "node_modules", "site-packages",
+})
+#: Where a pattern stops being a literal path.
+_WILD = re.compile(r"[*?\[\\]")
+
+
+def _normal(pattern: str) -> str:
+    negated = pattern.startswith("!")
+    bare = pattern.removeprefix("!").removeprefix("./")
+    return "!" + bare if negated else bare
 
 
 @functools.lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    pat = pattern.strip().lstrip("/").removeprefix("./").rstrip("/")
-    if "/" not in pat:
-        pat = "**/" + pat
-    out: list[str] = []
-    i = 0
-    while i < len(pat):
-        if pat.startswith("**/", i):
-            out.append("(?:[^/]*/)*")  # zero or more whole directories
-            i += 3
-        elif pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pat[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pat[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pat[i] == "[" and "]" in pat[i + 2 :]:
-            end = pat.index("]", i + 2)
-            body = pat[i + 1 : end]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body.replace(chr(92), chr(92) * 2)}]")
-            i = end + 1
-        else:
-            out.append(re.escape(pat[i]))
-            i += 1
-    # A match of a directory covers what is below it.
-    return re.compile("".join(out) + "(?:/.*)?")
+def _spec(patterns: tuple[str, ...]) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines([_normal(p) for p in patterns])
 
 
-def matches(path: str, pattern: str) -> bool:
-    """Whether the project-relative POSIX ``path`` falls under ``pattern``."""
-    return _compile(pattern).fullmatch(path.removeprefix("./")) is not None
+def matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
+    """Whether a project-relative POSIX path matches ``patterns`` (see above).
+
+    Raises ValueError (or TypeError) for a pattern pathspec cannot read."""
+    spec = _spec(tuple(patterns))
+    return lambda path: bool(spec.match_file(path.removeprefix("./")))
 
 
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
-    """Whether ``path`` falls under at least one of ``patterns``."""
-    return any(matches(path, p) for p in patterns)
+    """Whether the project-relative POSIX ``path`` matches ``patterns``."""
+    return matcher(patterns)(path)
 
 
-#: Directories no tree walk enters (besides .git, hidden ones and virtualenvs).
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+def check_inside(key: str, value: str, *, glob: bool = False) -> str:
+    """``value`` if it stays inside the project root: a relative path, or with ``glob``
+    a pattern (whose leading ``/`` anchors it at the root); otherwise a ValueError
+    naming ``key``, which the policy loader reports with the file and the fix."""
+    bare = _normal(value).removeprefix("!").lstrip("/") if glob else value
+    pure = PurePosixPath(bare)
+    if not bare.strip() or pure.is_absolute() or ".." in pure.parts or Path(bare).is_absolute():
+        what = "a glob relative to the project root" if glob else "a relative path inside the project root"
+        raise ValueError(f"`{key}` = {value!r} leaves the project root; it must be {what}")
+    return value
 
 
 def walk(start: Path, hidden: bool = False) -> Iterator[Path]:
@@ -70,7 +76,20 @@ def walk(start: Path, hidden: bool = False) -> Iterator[Path]:
         here = Path(dirpath)
         dirnames[:] = sorted(
             d for d in dirnames
-            if (hidden or not d.startswith(".")) and d not in SKIPPED_DIRS and d != ".git"
+            if (hidden or not d.startswith(".")) and d not in SKIPPED_DIRS
             and not (here / d / "pyvenv.cfg").exists()
         )
         yield from (here / f for f in sorted(filenames))
+
+
+def find(root: Path, pattern: str) -> list[Path]:
+    """The files under ``root`` that ``pattern`` matches, hidden ones included, in a
+    stable order. An anchored pattern is looked for only below its literal leading
+    directories (``dist/*.whl``: in ``dist``)."""
+    bare = _normal(pattern).lstrip("/")
+    start = root
+    if "/" in bare.rstrip("/"):
+        literal = [part for part in _WILD.split(bare, maxsplit=1)[0].split("/")[:-1] if part]
+        start = root.joinpath(*literal)
+    wanted = matcher([pattern])
+    return [f for f in walk(start, hidden=True) if wanted(f.relative_to(root).as_posix())]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from pytest_promote._util.paths import check_inside, find
 from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
 
 
@@ -17,9 +18,7 @@ class ArtifactsOptions:
 
     def __post_init__(self) -> None:
         for pattern in self.paths:
-            pure = PurePosixPath(pattern)
-            if pure.is_absolute() or ".." in pure.parts or Path(pattern).is_absolute():
-                raise ValueError(f"{pattern!r} leaves the project root; use a relative glob")
+            check_inside("paths", pattern, glob=True)
 
 
 class ArtifactsGate(Gate):
@@ -40,7 +39,7 @@ class ArtifactsGate(Gate):
         present: set[Path] = set()
         findings: list[Finding] = []
         for pattern in opts.paths:
-            files = sorted(p for p in root.glob(pattern) if p.is_file())
+            files = [p for p in find(root, pattern) if p.is_file()]
             for path in files:
                 name = relative(path, root)
                 if not path.resolve().is_relative_to(root):

@@ -16,11 +16,11 @@ import dataclasses
 import json
 import os
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
-from pytest_promote._util.paths import matches_any
+from pytest_promote._util.paths import check_inside, matcher, matches_any
 from pytest_promote.api import Finding, Gate, GateResult
 
 if TYPE_CHECKING:
@@ -44,15 +44,11 @@ class ProvenanceOptions:
 
     def __post_init__(self) -> None:
         for key in ("root", "approved", "status"):
-            _check_relative(key, getattr(self, key))
+            check_inside(key, getattr(self, key))
         for path in self.require:
-            _check_relative("require", path)
-
-
-def _check_relative(key: str, path: str) -> None:
-    pure = PurePosixPath(path)
-    if not path or pure.is_absolute() or ".." in pure.parts:
-        raise ValueError(f"`{key}` = {path!r} must be a relative path inside the project")
+            check_inside("require", path)
+        for pattern in self.exempt:
+            check_inside("exempt", pattern, glob=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,11 +97,12 @@ class ProvenanceGate(Gate):
         findings = [f for task in tasks for f in task.problems]
         if subject and not tasks:
             findings.append(Finding(f"no {prefix}<task>/ directory in the change", rule="missing"))
-        scopes = [g for task in tasks for g in task.scope or ()]
+        scopes = [matcher(task.scope) for task in tasks if task.scope]
         named = ", ".join(task_names) or "none"
         why = f"change outside the scope of task {named}" if tasks else "change without provenance"
         findings += [
-            Finding(why, file=p, rule="unapproved") for p in subject if not matches_any(p, scopes)
+            Finding(why, file=p, rule="unapproved")
+            for p in subject if not any(in_scope(p) for in_scope in scopes)
         ]
         what = f"{len(changed)} changed files since {base} (tasks: {named}; {exempt} exempt)"
         if findings:
@@ -212,4 +209,12 @@ def _read_status(path: Path) -> tuple[Any, tuple[str, ...] | None, list[str]]:
     if not isinstance(scope, list) or not all(isinstance(g, str) for g in scope):
         trouble.append('has no "scope" list of globs: it approves no change')
         scope = None
+    else:
+        try:
+            for glob in scope:
+                check_inside("scope", glob, glob=True)
+            matcher(scope)
+        except (ValueError, TypeError) as exc:
+            trouble.append(f'"scope" is not a list of gitignore-style globs inside the project: {exc}')
+            scope = None
     return data.get("status"), tuple(scope) if scope is not None else None, trouble

@@ -10,15 +10,14 @@ holds for a later commit whose files under its paths are identical.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
-from pytest_promote._util.paths import walk
+from pytest_promote._util.paths import check_inside, matcher, walk
 from pytest_promote.policy.schema import coerce, did_you_mean, policy_error
 
 if TYPE_CHECKING:
@@ -32,29 +31,18 @@ NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 RESERVED = ("all", "auto")
 
 
-def matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """Whether a project-relative POSIX path matches ``patterns``, read as the lines
-    of a ``.gitignore`` (``dir/`` covers everything below, ``!`` excludes again)."""
-    spec = _spec(tuple(patterns))
-    return lambda path: bool(spec.match_file(path))
-
-
-@functools.lru_cache(maxsize=64)
-def _spec(patterns: tuple[str, ...]) -> Any:
-    import pathspec
-
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
-
-
 def globs(value: object, source: str, where: str) -> tuple[str, ...]:
     """A non-empty list of globs that stay inside the project root, or a UsageError."""
     found = coerce(tuple[str, ...], value, source, where)
     if not [p for p in found if p.strip() and not p.startswith(("#", "!"))]:
         problem = 'name at least one path, e.g. ["src/billing/"]'
         raise policy_error(source, where, list(found), problem)
-    for pattern in found:
-        if ".." in pattern.strip().split("/"):
-            raise policy_error(source, where, list(found), f"{pattern!r} leaves the project root")
+    try:
+        for pattern in found:
+            if pattern.strip() and not pattern.startswith("#"):
+                check_inside(where.rpartition(".")[2], pattern, glob=True)
+    except ValueError as exc:
+        raise policy_error(source, where, list(found), str(exc)) from None
     try:
         matcher(found)
     except (ValueError, TypeError) as exc:  # pathspec's verdict on a malformed pattern

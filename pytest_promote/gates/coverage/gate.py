@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -19,7 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pytest_promote._util.process import end, project_environ, spawn
+from pytest_promote._util.paths import check_inside
+from pytest_promote._util.process import BackgroundTool, ToolError, project_environ
 from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
 from pytest_promote.gates import ratchet
 from pytest_promote.gates.coverage import data as coverage_data
@@ -83,9 +83,7 @@ class CoverageOptions:
 
     def __post_init__(self) -> None:
         for prefix in self.paths or {}:
-            pure = PurePosixPath(prefix)
-            if pure.is_absolute() or ".." in pure.parts:
-                raise ValueError(f"path {prefix!r} leaves the project root; use a relative path")
+            check_inside("paths", prefix)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -491,32 +489,32 @@ def _report_in_shares(
         ]
         try:
             raws = [_coverageworker.report(gathered.config_file, gathered.data, shares[0])]
-            for proc in workers:
-                out, err = proc.communicate()
+            for run in workers:
+                try:
+                    code, out, err = run.wait()
+                except ToolError as exc:
+                    raise CoverageException(f"a coverage analysis worker failed: {exc}") from None
                 try:
                     raw = json.loads(out)
                 except ValueError:
-                    said = err.decode("utf-8", "replace").strip()[-2000:] or "(no output)"
+                    said = err.strip()[-2000:] or "(no output)"
                     raise CoverageException(
-                        f"a coverage analysis worker failed (exit {proc.returncode}): {said}"
+                        f"a coverage analysis worker failed (exit {code}): {said}"
                     ) from None
                 if "error" in raw:
                     raise CoverageException(str(raw["error"]))
                 raws.append(raw)
         finally:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives the gate
-            for proc in workers:
-                end(proc)
+            for run in workers:
+                run.stop()
     return raws
 
 
-def _launch(
-    path: Path, job: dict[str, Any], env: Mapping[str, str] | None
-) -> subprocess.Popen[bytes]:
+def _launch(path: Path, job: dict[str, Any], env: Mapping[str, str] | None) -> BackgroundTool:
     path.write_text(json.dumps(job), encoding="utf-8")
-    return spawn(
-        worker_argv(WORKER, str(path)), env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
+    run = BackgroundTool("a coverage analysis worker", worker_argv(WORKER, str(path)), None, None, env=env)
+    run.start()
+    return run
 
 
 def numbers(summary: Mapping[str, Any], precision: int) -> Numbers:

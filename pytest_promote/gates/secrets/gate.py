@@ -8,15 +8,14 @@ the kind of secret; a secret's value is never read back from the scan at all.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
-import os
 import re
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
 from pytest_promote._util import git
+from pytest_promote._util.paths import check_inside, matcher, walk
 from pytest_promote._util.process import project_environ
 from pytest_promote.api import Finding, Gate, GateResult
 from pytest_promote.gates.secrets.scan import Hit, ScanError, ScanReport, read_baseline, scan
@@ -28,13 +27,6 @@ DEFAULT_BASELINE = ".secrets.baseline"
 MAX_WORKERS = 256
 #: Seconds a cancelled scan gets to kill its workers when the session ends.
 STOP_WAIT = 10.0
-# Walked only outside git: directories that hold tools' and environments' files.
-SKIP_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "__pycache__", "node_modules",
-    ".pytest_cache", ".mypy_cache", ".ruff_cache", ".eggs",
-})
-
-
 @dataclasses.dataclass(frozen=True)
 class SecretsOptions:
     """``[tool.promote.gates.secrets]``."""
@@ -55,10 +47,12 @@ class SecretsOptions:
     timeout: float = timeout(600.0)
 
     def __post_init__(self) -> None:
-        for path in (*(self.paths or ()), *([self.baseline] if self.baseline else [])):
-            pure = PurePosixPath(path)
-            if pure.is_absolute() or ".." in pure.parts:
-                raise ValueError(f"{path!r} leaves the project root; use a relative path")
+        for path in self.paths or ():
+            check_inside("paths", path)
+        if self.baseline:
+            check_inside("baseline", self.baseline)
+        for pattern in self.exclude:
+            check_inside("exclude", pattern, glob=True)
 
 
 class SecretsGate(Gate):
@@ -264,11 +258,11 @@ def files_to_scan(root: Path, paths: tuple[str, ...] | None, exclude: tuple[str,
                 raise ScanError(f"`git ls-files {path}` failed")
             found.update(p for p in listed.split("\0") if p)
         else:
-            found.update(_walk(root, path))
+            found.update(f.relative_to(root).as_posix() for f in walk(root / path, hidden=True))
+    excluded = matcher(exclude)
     files = sorted(
         p for p in found
-        if (root / p).is_file() and not (root / p).is_symlink()
-        and not any(fnmatch.fnmatchcase(p, glob) for glob in exclude)
+        if (root / p).is_file() and not (root / p).is_symlink() and not excluded(p)
     )
     if not files:
         where = ", ".join(named)
@@ -277,14 +271,3 @@ def files_to_scan(root: Path, paths: tuple[str, ...] | None, exclude: tuple[str,
             + (" (none is tracked by git; `git add` them)" if in_git else "")
         )
     return files
-
-
-def _walk(root: Path, path: str) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root / path):
-        dirnames[:] = [
-            d for d in dirnames
-            if d not in SKIP_DIRS and not (Path(dirpath, d) / "pyvenv.cfg").exists()
-        ]
-        out += [Path(dirpath, f).relative_to(root).as_posix() for f in filenames]
-    return out
