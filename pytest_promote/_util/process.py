@@ -1,10 +1,14 @@
-"""Run an external tool in the background and collect its JSON output, failing closed.
+"""The one process launcher: run a program in the background and collect its output,
+failing closed.
 
-The tool gates (lint, types, ...) start their tool when the session knows the plan,
-so it works while the tests run, and collect the result after them. Everything that
-can go wrong (tool not installed, not runnable, crashed, timed out, printed something
-that is not JSON) becomes a :class:`ToolError` whose message carries the tool's own
-words; a gate turns it into ``GateResult.error`` and never passes.
+Every process pytest-promote starts besides git goes through :class:`BackgroundTool`:
+the tool gates (lint, types, ...), command and drift gates, the test counter, the
+secrets scan's and the coverage analysis's workers. Each runs in its own process
+group (killed whole when it ends, times out or the session stops early), at a lower
+priority when it works beside the tests, with its output in files. Everything that
+can go wrong (not installed, not runnable, crashed, timed out, cancelled, printed
+something that is not JSON) becomes a :class:`ToolError` whose message carries the
+program's own words; a gate turns it into ``GateResult.error`` and never passes.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -43,6 +48,14 @@ class ToolError(Exception):
     """The tool could not give a usable result; the message says why, in its words."""
 
 
+class TimedOut(ToolError):
+    """The tool did not finish within its timeout, and was killed."""
+
+
+class Cancelled(ToolError):
+    """The tool was killed because its caller gave up on it."""
+
+
 def remember_environ(config: pytest.Config) -> None:
     """Keep the environment as it is now, at start-up (``pytest_load_initial_conftests``,
     before the conftests are imported): the one the tools run in."""
@@ -61,9 +74,9 @@ def project_environ(config: pytest.Config | None) -> dict[str, str]:
     return env
 
 
-def spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Popen[bytes]:
+def _spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Popen[bytes]:
     """Start ``argv`` as the leader of a new process group (and session), so that
-    :func:`end` can reach every process it starts, also after it exited itself.
+    :func:`_end` can reach every process it starts, also after it exited itself.
 
     ``nice`` lowers the group's priority after the start (a background tool yields
     the CPU to the tests), never in the child before exec: ``preexec_fn`` is unsafe
@@ -78,7 +91,7 @@ def spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Pop
     return proc
 
 
-def end(proc: subprocess.Popen[Any]) -> None:
+def _end(proc: subprocess.Popen[Any]) -> None:
     """Kill ``proc``'s whole process group (what it left running, too) and reap it."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -126,23 +139,27 @@ class BackgroundTool:
 
     ``name`` is how messages call the tool and ``hint`` what to do when it is missing;
     ``display`` replaces the command line in messages (e.g. a user's own command).
-    ``cleanup`` registers :meth:`stop` once the tool is started (a gate passes
-    ``config.add_cleanup``), so a session that ends early leaves nothing running.
+    ``timeout`` counts from the start (None: no limit); ``stdin`` is what the tool
+    reads (nothing by default). ``cleanup`` registers :meth:`stop` once the tool is
+    started (a gate passes ``config.add_cleanup``), so a session that ends early
+    leaves nothing running.
     """
 
     def __init__(
         self,
         name: str,
         argv: Sequence[str] | None,
-        cwd: Path,
-        timeout: float,
+        cwd: Path | None,
+        timeout: float | None,
         hint: str = "",
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str] | None = None,
         nice: int = 0,
         display: str | None = None,
         cleanup: Callable[[Callable[[], None]], object] | None = None,
+        stdin: bytes | None = None,
     ) -> None:
         self.name = name
+        self.input = stdin
         self.cleanup = cleanup
         self.nice = nice
         self.display = display
@@ -168,40 +185,70 @@ class BackgroundTool:
         # run; they are closed once read (in :meth:`wait`).
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        stdin: IO[bytes] | int = subprocess.DEVNULL
+        if self.input is not None:
+            stdin = tempfile.TemporaryFile()  # noqa: SIM115
+            stdin.write(self.input)
+            stdin.seek(0)
         self._began = time.monotonic()
         try:
             # Its own group, so its children (node, a command's background jobs) end with it.
-            self._proc = spawn(
-                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
+            self._proc = _spawn(
+                self.argv, cwd=self.cwd, env=self.env, stdin=stdin,
                 stdout=self._out, stderr=self._err, nice=self.nice,
             )
         except OSError as exc:
             self._error = f"cannot run {self.display or self.argv[0]}: {exc.strerror or exc}"
             return
+        finally:
+            if not isinstance(stdin, int):
+                stdin.close()  # the child has its own copy
         if self.cleanup is not None:
             self.cleanup(self.stop)
 
-    def wait(self) -> tuple[int, str, str]:
-        """Exit status, stdout and stderr, once the tool finished; ToolError otherwise."""
+    def wait(self, cancel: threading.Event | None = None) -> tuple[int, str, str]:
+        """Exit status, stdout and stderr, once the tool finished; ToolError otherwise
+        (also when ``cancel`` is set while it runs: the tool is killed)."""
         if self._proc is None and self._error is None:
             self.start()
         if self._error is not None or self._proc is None:
             raise ToolError(self._with_hint(self._error or f"{self.name} did not start"))
-        remaining = self.timeout - (time.monotonic() - self._began)
+        deadline = None if self.timeout is None else self._began + self.timeout
         try:
-            code = self._proc.wait(timeout=max(remaining, 0.01))
+            code = self._wait(self._proc, deadline, cancel)
         except subprocess.TimeoutExpired:
-            end(self._proc)
+            _end(self._proc)
             said = tail(_read(self._out) + _read(self._err)) or "(no output)"
-            raise ToolError(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
-        end(self._proc)  # what it started in the background ends with it
+            raise TimedOut(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
+        except InterruptedError:
+            _end(self._proc)
+            self._out.close()
+            self._err.close()
+            raise Cancelled(f"{self.shown()} was cancelled") from None
+        _end(self._proc)  # what it started in the background ends with it
         return code, _read(self._out), _read(self._err)
+
+    @staticmethod
+    def _wait(
+        proc: subprocess.Popen[bytes], deadline: float | None, cancel: threading.Event | None
+    ) -> int:
+        """``proc``'s exit status; TimeoutExpired past ``deadline``, InterruptedError
+        once ``cancel`` is set."""
+        if cancel is None:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.01)
+            return proc.wait(timeout=left)
+        while (code := proc.poll()) is None:
+            if cancel.wait(0.05):
+                raise InterruptedError
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(proc.args, deadline)
+        return code
 
     def stop(self) -> None:
         """Kill the tool and every process of its group (the session ended early:
         Ctrl-C, SIGTERM, ``-x``, a crash before the gates ran, or it left children)."""
         if self._proc is not None:
-            end(self._proc)
+            _end(self._proc)
 
     def json_output(self, ok_codes: Sequence[int]) -> Any:
         """The tool's stdout parsed as JSON, if it exited with one of ``ok_codes``."""

@@ -22,9 +22,7 @@ import hashlib
 import json
 import locale
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -33,7 +31,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pytest_promote._util.jsonpath import mismatch
-from pytest_promote._util.process import BACKGROUND_NICE, end, spawn
+from pytest_promote._util.process import (
+    BACKGROUND_NICE,
+    BackgroundTool,
+    Cancelled,
+    TimedOut,
+    ToolError,
+    tail,
+)
 from pytest_promote.gates.coverage.shares import cores, share_out, worker_argv
 from pytest_promote.gates.secrets import filters as secretfilter
 from pytest_promote.runner.cache import files_digest
@@ -158,17 +163,15 @@ def code_key(root: Path, env: Mapping[str, str] | None) -> list[Any]:
     package's worker and twins. Every plugin and filter that can be in effect is
     in there, whichever of them the settings turn on."""
     names = ("detect_secrets", *OPTIONAL_PACKAGES)
+    probe = BackgroundTool("a detect-secrets probe", [sys.executable, "-P", "-c", PROBE, *names], root,
+                           120, env=env)
     try:
-        done = subprocess.run(
-            [sys.executable, "-P", "-c", PROBE, *names], cwd=root, env=env,
-            capture_output=True, timeout=120, check=False,
-        )
-        found = json.loads(done.stdout)
-    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        code, out, err = probe.wait()
+        found = json.loads(out)
+    except (ToolError, ValueError) as exc:
         raise ScanError(f"cannot tell where detect-secrets is installed: {exc}") from None
-    if done.returncode != 0 or not isinstance(found, list) or len(found) != len(names):
-        said = done.stderr.decode("utf-8", "replace").strip()[-2000:] or "(no output)"
-        raise ScanError(f"cannot tell where detect-secrets is installed: {said}")
+    if code != 0 or not isinstance(found, list) or len(found) != len(names):
+        raise ScanError(f"cannot tell where detect-secrets is installed: {tail(err) or '(no output)'}")
     ours = [WORKER, PLUGINS, Path(secretfilter.__file__).resolve()]
     return [
         *([name, spec and _package_digest(*spec)] for name, spec in zip(names, found, strict=True)),
@@ -353,26 +356,28 @@ def _run_workers(
         (path, index, n): sizes[path] // n for path, n in pieces.items() for index in range(n)
     }
     shares = share_out(weights, _count(workers, len(weights)))
-    procs = [_launch(root, share, settings, env) for share in shares]
+    timeout = max(deadline - time.monotonic(), 0.01)
+    runs = [_launch(root, share, settings, env, timeout) for share in shares]
     parts: dict[Task, dict[str, Any]] = {}
     originals: set[str] = set()
     try:
-        for (proc, out, err), share in zip(procs, shares, strict=True):
-            while proc.poll() is None:
-                if cancel.wait(0.05):
-                    raise ScanError("the secrets scan was cancelled")
-                if time.monotonic() > deadline:
-                    raise ScanError(
-                        f"detect-secrets did not finish within the timeout ({len(sizes)} files)"
-                    )
-            got, ran = _collect(proc.returncode, out, err, share)
+        for run, share in zip(runs, shares, strict=True):
+            try:
+                code, out, err = run.wait(cancel)
+            except Cancelled:
+                raise ScanError("the secrets scan was cancelled") from None
+            except TimedOut:
+                raise ScanError(
+                    f"detect-secrets did not finish within the timeout ({len(sizes)} files)"
+                ) from None
+            except ToolError as exc:
+                raise ScanError(f"cannot start a detect-secrets worker: {exc}") from None
+            got, ran = _collect(code, out, err, share)
             parts.update(got)
             originals.update(ran)
     finally:
-        for proc, out, err in procs:
-            end(proc)
-            out.close()
-            err.close()
+        for run in runs:
+            run.stop()
     merged = {path: merge_pieces([parts[path, i, n] for i in range(n)]) for path, n in pieces.items()}
     return merged, len(shares), originals
 
@@ -402,39 +407,34 @@ def merge_pieces(parts: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _launch(
-    root: Path, share: list[Task], settings: tuple[str | None, bool], env: Mapping[str, str] | None
-) -> tuple[subprocess.Popen[bytes], Any, Any]:
+    root: Path,
+    share: list[Task],
+    settings: tuple[str | None, bool],
+    env: Mapping[str, str] | None,
+    timeout: float,
+) -> BackgroundTool:
     baseline, verify = settings
     job = {"root": str(root), "baseline": baseline, "verify": verify, "tasks": share,
            "filter_file": str(Path(secretfilter.__file__).resolve()), "plugins_file": str(PLUGINS)}
-    # Files, not pipes: a worker never blocks on a full pipe while we wait on another.
-    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
-    try:
-        proc = spawn(
-            worker_argv(WORKER), cwd=root, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err,
-            nice=BACKGROUND_NICE,  # yield the CPU to the test run, like the tool gates
-        )
-    except OSError as exc:
-        raise ScanError(f"cannot start a detect-secrets worker: {exc.strerror or exc}") from None
-    assert proc.stdin is not None
-    with proc.stdin:
-        proc.stdin.write(json.dumps(job).encode())
-    return proc, out, err
+    run = BackgroundTool(
+        "a detect-secrets worker", worker_argv(WORKER), root, timeout, env=env,
+        nice=BACKGROUND_NICE,  # yield the CPU to the test run, like the tool gates
+        stdin=json.dumps(job).encode(),
+    )
+    run.start()
+    return run
 
 
 def _collect(
-    code: int, out: Any, err: Any, share: list[Task]
+    code: int, text: str, err: str, share: list[Task]
 ) -> tuple[dict[Task, dict[str, Any]], list[str]]:
-    out.seek(0)
-    err.seek(0)
-    tail = "\n".join(err.read().decode("utf-8", "replace").strip().splitlines()[-15:])
-    text = out.read().decode("utf-8", "replace")
+    said = tail(err)
     try:
         data = json.loads(text)
     except ValueError:
         data = None
     if code != 0 or not isinstance(data, dict):
-        raise ScanError(f"detect-secrets worker failed (exit {code}):\n{tail or '(no output)'}")
+        raise ScanError(f"detect-secrets worker failed (exit {code}):\n{said or '(no output)'}")
     if "error" in data:
         raise ScanError(str(data["error"]))
     wrong = mismatch(data, WORKER_SHAPE)
