@@ -12,7 +12,7 @@ from pathlib import Path
 
 import detect_secrets
 import pytest
-from test_secretscan import DictStore, plain_scan, rows
+from test_secrets_scan import DictStore, plain_scan, rows
 
 from pytest_promote.gates.secrets.scan import scan
 

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util.paths import check_inside
 from pytest_promote._util.process import BackgroundTool, ToolError, project_environ
+from pytest_promote._util.workers import cores, share_out, worker_argv
 from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
 from pytest_promote.gates import ratchet
 from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage import worker as _coverageworker
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
-from pytest_promote.gates.coverage.shares import cores, share_out, worker_argv
 from pytest_promote.gates.provenance import find_base
 from pytest_promote.policy.schema import bounded
 from pytest_promote.runner import cache

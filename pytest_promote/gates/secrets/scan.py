@@ -39,7 +39,7 @@ from pytest_promote._util.process import (
     ToolError,
     tail,
 )
-from pytest_promote.gates.coverage.shares import cores, share_out, worker_argv
+from pytest_promote._util.workers import cores, share_out, worker_argv
 from pytest_promote.gates.secrets import filters as secretfilter
 from pytest_promote.runner.cache import files_digest
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from pytest_promote.gates.coverage.shares import share_out
+from pytest_promote._util.workers import share_out
 from pytest_promote.gates.secrets import scan as secretscan
 from pytest_promote.gates.secrets.scan import ScanError, scan
 from tests import secrets_corpus
