@@ -13,13 +13,22 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
+def run(
+    root: Path, *args: str, timeout: float = 30, input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``git args`` in ``root``, its output captured as text; every git command
+    pytest-promote runs goes through here. Raises OSError or TimeoutExpired."""
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=timeout,
+        input=input, env=env,
+    )
+
+
 def git(root: Path, *args: str, input: str | None = None) -> str | None:
     """``git args`` in ``root`` (``input`` on its stdin); stripped output, or None on failure."""
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=30,
-            input=input,
-        )
+        done = run(root, *args, input=input)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -101,20 +110,13 @@ def compare_and_swap(root: Path, ref: str, source: str, old: str | None) -> str 
     new = git(root, "rev-parse", "--verify", "-q", source)
     if new is None:
         return f"{source} names no commit"
-    done = subprocess.run(
-        ["git", "update-ref", "-m", "pytest-promote", ref, new, old or ""],  # "": must not exist
-        cwd=root, capture_output=True, text=True, check=False, timeout=30,
-    )
+    done = run(root, "update-ref", "-m", "pytest-promote", ref, new, old or "")  # "": must not exist
     return None if done.returncode == 0 else (done.stderr.strip() or f"{ref} moved")
 
 
 def notes_command(root: Path, ref: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """``git notes --ref=REF ARGS`` with an identity to commit the notes as."""
-    return subprocess.run(
-        ["git", "notes", f"--ref={ref}", *args],
-        cwd=root, capture_output=True, text=True, check=False, timeout=30, input=input,
-        env=_note_env(root),
-    )
+    return run(root, "notes", f"--ref={ref}", *args, input=input, env=_note_env(root))
 
 
 def _note_env(root: Path) -> dict[str, str]:

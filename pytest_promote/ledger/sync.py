@@ -106,9 +106,7 @@ def _push(root: Path, remote: str, ref: str) -> str | None:
 
 def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=120,
-        )
+        return git.run(root, *args, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SyncError(f"git {args[0]} did not finish: {exc}") from None
 
