@@ -1,6 +1,6 @@
 """``provenance``: every change since the base carries approved AI provenance.
 
-Seed AI-gated CI: a change must include ``.ai-stack-trace/<task>/`` whose
+A change must include ``.ai-stack-trace/<task>/`` whose
 ``contract/APPROVED`` names the base commit, whose ``final/status.json`` says
 ``"status": "SUCCESS"`` and whose approved ``scope`` covers every file changed.
 
