@@ -11,7 +11,7 @@ from pytest_promote.gates.builtin import pytest_promote_gate_kinds
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.policy.stages import select, specificity
 
-# Seed Pilot-to-production: pilot `main`, `*`; rc `v*-rc.*`; GA `v*`.
+# A pilot-to-production promotion: pilot `main`, `*`; rc `v*-rc.*`; GA `v*`.
 PILOT_POLICY = """
 [tool.promote]
 stages = ["pilot", "rc", "ga"]

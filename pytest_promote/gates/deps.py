@@ -1,9 +1,8 @@
 """``deps``: every installed dependency is approved; the SBOM is written as evidence.
 
-A CycloneDX SBOM of the installed
-closure is built while the tests run and written where the policy says; then each
-component must be in the allowlist (name and version specifier) and carry a license
-the policy allows and does not deny.
+A CycloneDX SBOM of the installed closure is built while the tests run and written
+where the policy says; then each component must be in the allowlist (name and
+version specifier) and carry a license the policy allows and does not deny.
 """
 
 from __future__ import annotations

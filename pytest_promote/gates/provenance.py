@@ -1,8 +1,8 @@
 """``provenance``: every change since the base carries approved AI provenance.
 
-A change must include ``.ai-stack-trace/<task>/`` whose
-``contract/APPROVED`` names the base commit, whose ``final/status.json`` says
-``"status": "SUCCESS"`` and whose approved ``scope`` covers every file changed.
+A change must include ``.ai-stack-trace/<task>/`` whose ``contract/APPROVED`` names
+the base commit, whose ``final/status.json`` says ``"status": "SUCCESS"`` and whose
+approved ``scope`` covers every file changed.
 
 Which tasks a change belongs to: every task directory the change touches (adds,
 edits or deletes a file in). Older task directories that the change leaves alone
