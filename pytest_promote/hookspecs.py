@@ -10,6 +10,7 @@ import pytest
 if TYPE_CHECKING:
     from pytest_promote.api import Gate
     from pytest_promote.attest.dsse import Signer
+    from pytest_promote.runner.run import PromoteRun
     from pytest_promote.runner.scorecard import Verdict
 
 
@@ -23,9 +24,14 @@ def pytest_promote_gate_kinds() -> Mapping[str, type[Gate]] | None:
 
 
 @pytest.hookspec
-def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
+def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
     """Called once per promotion run with the final verdict, before pytest's own
-    session-finish reporting (JUnit is still open); reports and ledgers live here."""
+    session-finish reporting (JUnit is still open); reports and ledgers live here.
+
+    A session judging several components (``--promote-component=all``) has a run per
+    component: the hook is called for each, in turn, once every verdict is decided;
+    ``run.policy.component`` names the component.
+    """
 
 
 @pytest.hookspec

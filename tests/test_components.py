@@ -244,9 +244,11 @@ def test_coverage_and_lint_judge_the_component_s_files_only(pytester, monkeypatc
     (["--promote-component=alhpa"], "*--promote-component: NAME = 'alhpa': not a component of "
                                     "pyproject.toml [[]tool.promote]; did you mean 'alpha'?*"),
     (["--promote-component=alpha", "--promote-to=nowhere"], "*not a stage of*"),
-    (["--promote-component=all"], "*--promote-component: NAME = 'all': judging several components in one run "
-                                  "is not available yet; promote each component in a run of its own "
-                                  "(--promote-component=alpha, --promote-component=beta)"),
+    (["--promote-component=auto"], "*--promote-component=auto judges the components changed since a base: "
+                                   "no base to measure the change from; pass --promote-base=REF"),
+    (["--promote-component=auto", "--promote-base=nowhere"], "*base 'nowhere' (--promote-base) names no commit*"),
+    (["--promote-component=all", "--promote-sarif=s.sarif"], "*--promote-sarif with --promote-component=all: it "
+                                                             "holds the verdict of one component; promote each *"),
 ])
 def test_unknown_component_is_a_usage_error(pytester, monkeypatch, args, said) -> None:
     monorepo(pytester, monkeypatch, ["alpha", "beta"])
@@ -262,6 +264,10 @@ def test_component_options_need_a_policy_with_components_and_a_stage(pytester, m
     none = pytester.runpytest("--promote-to=development", "--promote-component=alpha", *NO_CACHE)
     assert none.ret == pytest.ExitCode.USAGE_ERROR
     assert "the policy defines no component; add [tool.promote.components.alpha]" in none.stderr.str()
+    every = pytester.runpytest("--promote-to=development", "--promote-component=all", *NO_CACHE)
+    assert every.ret == pytest.ExitCode.USAGE_ERROR
+    every.stderr.fnmatch_lines(["*--promote-component=all: the policy (pyproject.toml [[]tool.promote]) "
+                                "defines no component; add [[]tool.promote.components.NAME] tables*"])
     alone = pytester.runpytest("--promote-component=alpha", *NO_CACHE)
     assert alone.ret == pytest.ExitCode.USAGE_ERROR
     alone.stderr.fnmatch_lines(["*--promote-component needs --promote-to=STAGE*"])

@@ -46,9 +46,9 @@ class Recorder:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[Any]) -> None:
         """Deselect every item but the gates that take a baseline."""
-        from pytest_promote.runner.run import RUN_KEY
+        from pytest_promote.runner.run import RUNS_KEY
 
-        run = config.stash[RUN_KEY]
+        (run,) = config.stash[RUNS_KEY]  # the whole repository's
         self.wanted = [
             gid for gid in run.stage.gates
             if issubclass(run.kinds[run.policy.gates[gid].kind].Options, baseline.HoldOptions)

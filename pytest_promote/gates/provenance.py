@@ -165,8 +165,8 @@ def find_base(config: pytest.Config, root: Path, configured: str | None, key: st
     elif configured:
         ref, source = configured, key
     else:
-        return (f"no base to measure the change from; pass --promote-base=REF "
-                f'or set {key} = "main"')
+        setting = "" if key.startswith("--") else f' or set {key} = "main"'
+        return f"no base to measure the change from; pass --promote-base=REF{setting}"
     if git.head(root) is None:
         return f"{root} is not a git checkout with a commit"
     for candidate in (ref, f"origin/{ref}"):

@@ -297,46 +297,47 @@ def write(root: Path, record: Record) -> None:
 
 
 class LedgerPlugin:
-    """Records the verdict of every run that is not a dry run."""
+    """Records the verdict of every run that is not a dry run (one record per
+    component when a session judges several)."""
 
-    def __init__(self, run: PromoteRun) -> None:
-        self.run = run
-        self.message: str | None = None
+    def __init__(self) -> None:
+        self.messages: list[tuple[PromoteRun, str]] = []
 
     @pytest.hookimpl(trylast=True)
-    def pytest_promote_verdict(self, config: pytest.Config, verdict: Verdict) -> None:
+    def pytest_promote_verdict(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
         """Write the record (after the reports, whose digest it carries)."""
+        message = self._record(config, verdict, run)
+        self.messages.append((run, message))
+
+    def _record(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> str:
         from pytest_promote.report import json_report
 
-        if self.run.dry_run:
-            self.message = "ledger: dry run, nothing recorded"
-            return
+        if run.dry_run:
+            return "ledger: dry run, nothing recorded"
         if config.getoption("promote_no_ledger"):
-            self.message = f"ledger: not recorded (--promote-no-ledger); nothing written to {REF}"
-            return
-        root = self.run.context.rootpath
+            return f"ledger: not recorded (--promote-no-ledger); nothing written to {REF}"
+        root = run.context.rootpath
         commit = git.head(root)
         if commit is None:
-            self.message = "ledger: not recorded: not a git repository (or no commit yet)"
-            return
-        report = json_report.of(config, self.run, verdict)
-        record = build(self.run, verdict, report, commit)
+            return "ledger: not recorded: not a git repository (or no commit yet)"
+        report = json_report.of(config, run, verdict)
+        record = build(run, verdict, report, commit)
         # The envelope is base64 and signatures (made from the redacted report): the
         # redactor would take them for secrets.
-        masked = self.run.redact.value({**record.as_dict(), "attestation": None})
+        masked = run.redact.value({**record.as_dict(), "attestation": None})
         record = Record(**{**masked, "attestation": record.attestation})
         try:
             write(root, record)
         except RuntimeError as exc:
-            self.message = f"ledger: NOT recorded on {commit[:12]}: {exc}"
-            return
-        self.message = (
-            f"ledger: recorded {record.stage} {record.headline} on {commit[:12]} ({REF}), "
+            return f"ledger: NOT recorded on {commit[:12]}: {exc}"
+        whose = f"component {record.component} " if run.node != "promote" else ""
+        return (
+            f"ledger: recorded {whose}{record.stage} {record.headline} on {commit[:12]} ({REF}), "
             f"{report.get('signature')}"
         )
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        """One line saying what the ledger recorded."""
-        if self.message:
-            terminalreporter.write_line(self.run.redact(self.message))
+        """One line per run saying what the ledger recorded."""
+        for run, message in self.messages:
+            terminalreporter.write_line(run.redact(message))

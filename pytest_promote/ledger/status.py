@@ -4,7 +4,8 @@ For each stage of the policy: the last accepted commit (the rollback target), th
 last failed one, and where HEAD (or a commit with HEAD's tree) stands; with
 components in the policy, a row per component and stage too, from its own records
 (HEAD stands where the last commit with identical files under its paths stood).
-``--promote-component=NAME`` shows that component alone. Each record shows its
+``--promote-component=NAME`` shows that component alone (``all``: every component;
+``auto``: those changed since the base). Each record shows its
 signature: unsigned, signed by whom, or untrusted and why; a record of a stage whose
 trust policy requires signatures counts as accepted only when signed so. No tests
 and no gates run; it reads ``refs/notes/promote`` of the local clone.
@@ -45,8 +46,10 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     everything, malformed = ledger.read(root)
     only = config.getoption("promote_component")
     parts: list[Component | None] = [None, *policy.components.values()]
-    if only is not None:
-        parts = [policy.only(only, root).component]
+    if only is not None:  # a component, or those --promote-component=all|auto judges
+        from pytest_promote.runner.judged import choose
+
+        parts = [p.component for p in choose(config, policy).policies]
     stages = []
     for component in parts:
         name = component.name if component else None

@@ -113,13 +113,6 @@ class Policy:
     def only(self, name: str, root: Path) -> Policy:
         """The policy of one component: its stages, and its files (found under ``root``)
         as the paths its tools look at. A UsageError naming the components otherwise."""
-        if name in components_mod.RESERVED:
-            names = ", ".join(f"--promote-component={n}" for n in self.components)
-            problem = (
-                "judging several components in one run is not available yet; promote each "
-                f"component in a run of its own ({names or '--promote-component=NAME'})"
-            )
-            raise policy_error("--promote-component", "NAME", name, problem)
         if name not in self.components:
             known = did_you_mean(name, self.components) if self.components else (
                 "the policy defines no component; add [tool.promote.components."

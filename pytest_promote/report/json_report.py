@@ -19,15 +19,30 @@ if TYPE_CHECKING:
 #: Bumped whenever a field changes meaning or goes away (docs/outputs.md, "JSON report").
 SCHEMA_VERSION = 1
 
-#: This run's report, built once: the file, the ledger and any other reader share it.
-REPORT_KEY = pytest.StashKey[dict[str, Any]]()
+#: Each run's report, built once: the file, the ledger and any other reader share it.
+REPORTS_KEY = pytest.StashKey[dict[int, dict[str, Any]]]()
 
 
 def of(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     """The report of this run, built on first use (so its time and digest are one)."""
-    if REPORT_KEY not in config.stash:
-        config.stash[REPORT_KEY] = build(run, verdict)
-    return config.stash[REPORT_KEY]
+    built = config.stash.setdefault(REPORTS_KEY, {})
+    if id(run) not in built:
+        built[id(run)] = build(run, verdict)
+    return built[id(run)]
+
+
+def of_session(config: pytest.Config, runs: tuple[PromoteRun, ...], several: bool) -> dict[str, Any]:
+    """What ``--promote-report`` holds: the report of the run; with several
+    components, ``components``, each one's report (as its own run would write it),
+    and ``accepted``, whether every one of them is accepted."""
+    reports = [of(config, run, run.verdict) for run in runs if run.verdict is not None]
+    if not several:
+        return reports[0]
+    return {
+        "schema": SCHEMA_VERSION,
+        "accepted": all(r["accepted"] for r in reports),
+        "components": reports,
+    }
 
 
 def signature(run: PromoteRun) -> str:

@@ -44,17 +44,21 @@ def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str
 
 def add_properties(
     config: pytest.Config, verdict: Verdict, redact: Callable[[str], str], signature: str,
-    component: str | None = None,
+    component: str | None = None, several: bool = False,
 ) -> None:
     """Hand the properties, and ``promote.signature`` (how the run's attestation is
-    signed), to the JUnit writer, if ``--junitxml`` is on.
+    signed), to the JUnit writer, if ``--junitxml`` is on. With ``several`` components
+    in one session, each name starts ``promote[COMPONENT].`` instead of ``promote.``.
 
     The writer is found by its public ``add_global_property`` method, the one the
     ``record_testsuite_property`` fixture uses.
     """
+    props = [(name, redact(value)) for name, value in properties(verdict, component)]
+    props.append(("promote.signature", signature))
+    if several:
+        props = [(f"promote[{component}]{name.removeprefix('promote')}", v) for name, v in props]
     for plugin in config.pluginmanager.get_plugins():
         add = getattr(plugin, "add_global_property", None)
         if callable(add):
-            for name, value in properties(verdict, component):
-                add(name, redact(value))
-            add("promote.signature", signature)
+            for name, value in props:
+                add(name, value)

@@ -83,3 +83,15 @@ def findings(found: list[Issue], budget: int) -> str:
             return out + f"\n… and {more} more finding{'s' * (more != 1)}: the JSON report lists all.\n"
         out += line
     return out
+
+
+def render_all(runs: tuple[PromoteRun, ...], budget: int = STEP_SUMMARY_LIMIT) -> str:
+    """The summary of every run of the session (one per component judged), each
+    within an equal share of ``budget``."""
+    from pytest_promote.report import issues
+
+    share = budget // max(len(runs), 1)
+    return "\n".join(
+        render(run, run.verdict, issues.of(run, run.verdict), share)
+        for run in runs if run.verdict is not None
+    )

@@ -99,3 +99,21 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.lines(verdict, github.where(run.context.config)):
             tr.write_line(line)
+
+
+def components(reporter: pytest.TerminalReporter, runs: list[PromoteRun]) -> None:
+    """After the sections of a session judging several components: one line each,
+    and whether the session passes (only when every one meets its stage)."""
+    reporter.write_sep("=", "promotion of components", bold=True)
+    width = max(len(run.policy.component.name) for run in runs if run.policy.component)
+    for run in runs:
+        verdict, component = run.verdict, run.policy.component
+        assert verdict is not None and component is not None
+        markup = {"green": True} if verdict.accepted else {"yellow": True} if verdict.meets else {"red": True}
+        reporter.write_line(run.redact(f"{component.name:<{width}}  {verdict.stage}: {verdict.describe()}"),
+                            **markup)
+    failing = [run.policy.component.name for run in runs
+               if run.verdict and not run.verdict.meets and run.policy.component]
+    if failing:
+        reporter.write_line(f"failed: {', '.join(failing)} (the exit status fails when any "
+                            "component does not meet its stage)", red=True, bold=True)

@@ -9,36 +9,46 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_promote._util.files import write_atomic
 from pytest_promote.runner.scorecard import Verdict
 
+if TYPE_CHECKING:
+    from pytest_promote.runner.run import PromoteRun
 
-def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
-    """Write the JSON report, Markdown summary, SARIF and Code Quality reports; add the
-    JUnit properties. Every text passes the run's redactor (SARIF and Code Quality:
-    each finding's message, so the fingerprints stay whole).
+
+def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
+    """Add the JUnit properties; with the session's last verdict, write the JSON
+    report, Markdown summary, SARIF and Code Quality reports (with several components
+    judged, the report and the summary hold every one's verdict). Every text passes
+    the run's redactor (SARIF and Code Quality: each finding's message, so the
+    fingerprints stay whole).
 
     An output that cannot be written is remembered, not raised: the ledger record
     (written after this) must not be lost to it; the session then exits 4.
     """
     from pytest_promote import __version__
     from pytest_promote.report import codequality, issues, json_report, junit, markdown, sarif
-    from pytest_promote.runner.run import RUN_KEY
+    from pytest_promote.runner.run import RUNS_KEY
 
-    run = config.stash[RUN_KEY]
+    runs = config.stash[RUNS_KEY]
+    several = run.node != "promote"
     failed = run.failed_outputs
     component = run.policy.component
     junit.add_properties(
-        config, verdict, run.redact, json_report.signature(run), component.name if component else None
+        config, verdict, run.redact, json_report.signature(run), component.name if component else None,
+        several,
     )
+    if run is not runs[-1]:
+        return  # every output holds every verdict: written after the last one
     target = config.getoption("promote_report")
     if target:
-        report = json_report.dumps(json_report.of(config, run, verdict))
+        report = json_report.dumps(json_report.of_session(config, runs, several))
         _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
-    found = issues.of(run, verdict)
+    found = issues.of(run, verdict)  # SARIF, Code Quality: one run (else a usage error)
     sarif_path = config.getoption("promote_sarif")
     if sarif_path:
         text = sarif.render(verdict, found, __version__)
@@ -52,13 +62,13 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict) -> None:
         )
     summary = config.getoption("promote_summary")
     if summary:
-        whole = markdown.render(run, verdict, found)
+        whole = markdown.render_all(runs)
         _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), whole))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         # The limit is the step's: what earlier commands of the step wrote counts too.
         used = Path(step_summary).stat().st_size if Path(step_summary).is_file() else 0
-        step = markdown.render(run, verdict, found, markdown.STEP_SUMMARY_LIMIT - used)
+        step = markdown.render_all(runs, markdown.STEP_SUMMARY_LIMIT - used)
         _output(failed, "GITHUB_STEP_SUMMARY", step_summary, lambda: _append(step_summary, step))
 
 

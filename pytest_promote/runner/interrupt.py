@@ -28,18 +28,20 @@ class Terminated(KeyboardInterrupt):
     """The run was ended by a signal; pytest treats it as an interruption."""
 
 
-def install(config: pytest.Config, run: PromoteRun) -> None:
-    """Turn the signals into :class:`Terminated` for this session; restored after it."""
+def install(config: pytest.Config, runs: tuple[PromoteRun, ...]) -> None:
+    """Turn the signals into :class:`Terminated` for this session (every run of it
+    records the signal); restored after it."""
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread
 
     def handler(signum: int, frame: Any) -> None:
         name = signal.Signals(signum).name
-        if run.terminated is not None:
+        if any(run.terminated is not None for run in runs):
             # Already ending: runners often signal the whole process group, or twice.
             # Raising again would break off the cleanup that ends what the gates started.
             return
-        run.terminated = name
+        for run in runs:
+            run.terminated = name
         raise Terminated(f"pytest-promote: {name} received, ending the run")
 
     previous = {}

@@ -8,14 +8,15 @@ from typing import Any
 import pytest
 
 from pytest_promote.api import findings_text
-from pytest_promote.runner.run import RUN_KEY, PromoteRun
+from pytest_promote.runner.run import PromoteRun
 from pytest_promote.runner.scorecard import GateOutcome
 
 SCORECARD = "scorecard"
 
 
 class Promotion(pytest.Collector):
-    """The parent of the gate items, so their node ids read ``promote::<gate-id>``."""
+    """The parent of the gate items, so their node ids read ``promote::<gate-id>``
+    (``promote::<component>::<gate-id>`` when a session judges several components)."""
 
     def collect(self) -> list[Any]:
         """Gate items are made by the plugin, not collected from files."""
@@ -25,15 +26,12 @@ class Promotion(pytest.Collector):
 class GateItem(pytest.Item):
     """One gate of the stage; its outcome is the gate's verdict."""
 
-    def __init__(self, *, gate_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, gate_id: str, run: PromoteRun, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.gate_id = gate_id
+        #: The promotion run this item belongs to.
+        self.run = run
         self.add_marker("promote")
-
-    @property
-    def run(self) -> PromoteRun:
-        """The promotion run this item belongs to."""
-        return self.config.stash[RUN_KEY]
 
     def runtest(self) -> None:
         """Evaluate the gate; fail if required, xfail if advisory."""
@@ -70,7 +68,7 @@ class GateItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Where the gate shows in reports: its node id."""
-        return self.path, None, f"promote::{self.gate_id}"
+        return self.path, None, f"{self.run.node}::{self.gate_id}"
 
 
 class ScorecardItem(GateItem):
@@ -96,13 +94,14 @@ def gate_text(outcome: GateOutcome) -> str:
     return "\n".join(lines)
 
 
-def make_items(session: pytest.Session, gate_ids: list[str]) -> list[pytest.Item]:
-    """The gate items for ``gate_ids`` and the scorecard, under one ``promote`` node."""
-    parent = Promotion.from_parent(
-        session, name="promote", nodeid="promote", path=session.config.rootpath
-    )
-    items: list[pytest.Item] = [
-        GateItem.from_parent(parent, name=gid, gate_id=gid) for gid in gate_ids
-    ]
-    items.append(ScorecardItem.from_parent(parent, name=SCORECARD, gate_id=SCORECARD))
+def make_items(session: pytest.Session, run: PromoteRun, gate_ids: list[str]) -> list[GateItem]:
+    """The gate items of ``run`` for ``gate_ids`` and its scorecard, under the node
+    ``run.node`` names."""
+    root = session.config.rootpath
+    top, *below = run.node.split("::")
+    parent = Promotion.from_parent(session, name=top, nodeid=top, path=root)
+    for name in below:
+        parent = Promotion.from_parent(parent, name=name, path=root)
+    items = [GateItem.from_parent(parent, name=gid, gate_id=gid, run=run) for gid in gate_ids]
+    items.append(ScorecardItem.from_parent(parent, name=SCORECARD, gate_id=SCORECARD, run=run))
     return items

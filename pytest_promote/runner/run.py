@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from pytest_promote.runner.shard.bundle import ShardRecorder
     from pytest_promote.runner.shard.union import ShardUnion
 
-RUN_KEY = pytest.StashKey["PromoteRun"]()
+#: The session's promotion runs: one, or one per component it judges
+#: (``--promote-component=all|auto``), each with its own gates and verdict.
+RUNS_KEY = pytest.StashKey[tuple["PromoteRun", ...]]()
 
 
 class PromoteRun:
@@ -37,6 +39,7 @@ class PromoteRun:
         stage: Stage,
         kinds: Mapping[str, type[Gate]],
         promote_only: bool,
+        count: SuiteCount | None = None,
     ) -> None:
         self.policy = policy
         self.stage = stage
@@ -58,8 +61,8 @@ class PromoteRun:
         self.selection: Selection | None = None
         #: The signal that ended the run early (SIGTERM, SIGHUP, SIGINT), if any.
         self.terminated: str | None = None
-        #: What this session left out of the whole suite.
-        self.count = SuiteCount(config, promote_only)
+        #: What this session left out of the whole suite (one count for every run).
+        self.count = count or SuiteCount(config, promote_only)
         #: What under the root differs from HEAD at session start (None: git cannot say).
         self.dirty: list[str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
@@ -74,17 +77,21 @@ class PromoteRun:
         self.shards: ShardUnion | None = None
         #: Who signs the run's attestation (``--promote-sign-key``, plugins' signers).
         self.signers: list[Signer] = []
+        #: The node id of the run's gate items' parent: ``promote``, or
+        #: ``promote::<component>`` when the session judges several components.
+        self.node = "promote"
 
-    def count_suite(self, ran: int | None) -> None:
-        """Tell the test-judging gates how many of the whole suite's tests they judge."""
+    def count_suite(self) -> None:
+        """Tell the test-judging gates how many of the whole suite's tests they judge
+        (a component's: of its own tests)."""
         if self.shards is not None:
             return  # the union of the bundles counted the suite
-        if self.context.promote_only:
-            ran = len(self.tests.outcomes)
+        only = self.policy.component.is_test if self.policy.component else None
+        ran = len(self.tests.outcomes) if self.context.promote_only else self.count.ran(only)
         if ran is None:
             return  # no worker reported its collection: the gates do not run
         try:
-            self.tests.suite = self.count.result(ran)
+            self.tests.suite = self.count.result(ran, only)
         except ToolError as exc:
             self.tests.suite_error = str(exc)
 

@@ -12,21 +12,25 @@ import dataclasses
 import gc
 import os
 from collections.abc import Generator, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
-from pytest_promote.runner.run import RUN_KEY, PromoteRun, dirty_text
-from pytest_promote.runner.suite import WORKER_KEY, is_worker
+from pytest_promote.runner.judged import Judged, Owners, choose
+from pytest_promote.runner.run import RUNS_KEY, PromoteRun, dirty_text
+from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.components import Component
+    from pytest_promote.attest.dsse import Signer
 
 SELECTED = "promote_selected"  # key in xdist's workeroutput
+#: What a session judging no component (``auto``, nothing changed) says.
+NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record is written, "
+                  "and the exit status is 5 (no tests collected), never a pass")
 
 
 def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
@@ -46,39 +50,92 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 
 
 def activate(config: pytest.Config) -> None:
-    """Load the policy (a UsageError if it is bad) and register the run's hooks."""
-    from pytest_promote._util import clock, git
+    """Load the policy (a UsageError if it is bad) and register the run's hooks: one
+    promotion run, or one per component judged."""
+    from pytest_promote._util import git
     from pytest_promote.ledger import records as ledger
-    from pytest_promote.policy import overrides, stages
+    from pytest_promote.policy import stages
     from pytest_promote.report import write as report
     from pytest_promote.runner import interrupt
     from pytest_promote.runner.shard import bundle as shardbundle
 
     shardbundle.check_options(config)
     policy, kinds = load_policy(config)
-    component = config.getoption("promote_component")
-    if component is not None:
-        if config.getoption("promote_junit"):
-            raise pytest.UsageError(
-                "--promote-junit with --promote-component: a JUnit XML names tests by class, "
-                "not by file, so the component's tests cannot be told from the others; "
-                "promote the component with its tests (without --promote-only)"
-            )
-        policy = policy.only(component, config.rootpath)
+    judged = choose(config, policy)
     name = str(config.getoption("promote_to"))  # set: activate runs only then
     selection = None
     if name == stages.AUTO:
         selection = stages.select(policy, config.rootpath, os.environ)
         name = selection.stage
+    count = SuiteCount(config, bool(config.getoption("promote_only")))
+    runs = tuple(_promote_run(config, p, name, kinds, count) for p in judged.policies)
+    signers = None if is_worker(config) else _signers(config)
+    # Before the run writes anything: the tree judged is the tree at the start.
+    dirty = None if is_worker(config) else shardbundle.without_bundles(
+        config.rootpath, git.changes(config.rootpath))
+    for run in runs:
+        run.selection = selection
+        run.signers = signers or []
+        run.dirty = dirty
+        if judged.several:
+            run.node = f"promote::{run.policy.component.name}"  # type: ignore[union-attr]
+    shard = config.getoption("promote_shard")
+    if shard:  # one run: a shard of several components is a usage error
+        runs[0].shard = shardbundle.ShardRecorder(config, runs[0], Path(shard))
+        config.pluginmanager.register(runs[0].shard, "promote-shard")
+    if not is_worker(config):
+        if shard:
+            runs[0].shard.start()  # type: ignore[union-attr]  # lists the whole suite where the session may not collect it
+        else:
+            count.start()
+    junit = config.getoption("promote_junit")
+    if junit and not is_worker(config):
+        runs[0].tests.read_junit(Path(junit))  # one run: a component's is a usage error
+    if config.getoption("promote_from"):
+        from_shards(config, runs[0], str(config.getoption("promote_from")))
+    config.stash[RUNS_KEY] = runs
+    config.pluginmanager.register(count, "promote-suite")
+    interrupt.install(config, runs)
+    config.pluginmanager.register(PromotePlugin(config, runs, judged, count), "promote-session")
+    config.pluginmanager.register(report, "promote-report")
+    config.pluginmanager.register(ledger.LedgerPlugin(), "promote-ledger")
+    if judged.several and not config.getoption("promote_only"):
+        from pytest_promote.gates.coverage.contexts import ComponentContexts
+
+        owners = Owners(config.rootpath, [r.policy.component for r in runs if r.policy.component])
+        config.pluginmanager.register(ComponentContexts(config, owners.of), "promote-contexts")
+    if judged.several:
+        from pytest_promote.gates.coverage.contexts import PER_COMPONENT
+
+        config.stash[PER_COMPONENT] = True
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(runs, count), "promote-xdist")
+    if config.pluginmanager.hasplugin("timeout"):
+        config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
+
+
+def _signers(config: pytest.Config) -> list[Signer]:
+    """Who signs the runs' attestations (``--promote-sign-key``, plugins' signers)."""
+    from pytest_promote.attest import promotion
+
+    return promotion.signers(config)
+
+
+def _promote_run(
+    config: pytest.Config, policy: policy_mod.Policy, name: str, kinds: dict[str, Any],
+    count: SuiteCount,
+) -> PromoteRun:
+    """The run of ``policy`` (the repository's or a component's) at stage ``name``,
+    its overrides resolved and authorised."""
+    from pytest_promote._util import clock, git
+    from pytest_promote.policy import overrides
+
     stage = policy.stage(name)
-    promote_only = bool(config.getoption("promote_only"))
-    run = PromoteRun(config, policy, stage, kinds, promote_only)
-    run.selection = selection
+    run = PromoteRun(config, policy, stage, kinds, bool(config.getoption("promote_only")), count)
     if not is_worker(config):
         from pytest_promote.attest import promotion
 
         promotion.check_trust(policy, config.rootpath)
-        run.signers = promotion.signers(config)
     given = config.getoption("promote_override") or []
     actor = git.actor(config.rootpath) if given else None
     chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
@@ -92,45 +149,7 @@ def activate(config: pytest.Config) -> None:
     moved = clock.setting()
     if moved:
         run.environment[clock.ENV] = moved
-    shard = config.getoption("promote_shard")
-    if shard:
-        run.shard = shardbundle.ShardRecorder(config, run, Path(shard))
-        config.pluginmanager.register(run.shard, "promote-shard")
-    if not is_worker(config):
-        # Before the run writes anything: the tree judged is the tree at the start.
-        run.dirty = shardbundle.without_bundles(config.rootpath, git.changes(config.rootpath))
-        if run.shard:
-            run.shard.start()  # lists the whole suite where the session may not collect it
-        else:
-            run.count.start()
-    junit = config.getoption("promote_junit")
-    if junit and not is_worker(config):
-        run.tests.read_junit(Path(junit))
-    if policy.component is not None:
-        run.count.only = policy.component.is_test
-    if config.getoption("promote_from"):
-        from_shards(config, run, str(config.getoption("promote_from")))
-    config.stash[RUN_KEY] = run
-    config.pluginmanager.register(run.count, "promote-suite")
-    interrupt.install(config, run)
-    config.pluginmanager.register(PromotePlugin(config, run), "promote-session")
-    config.pluginmanager.register(report, "promote-report")
-    config.pluginmanager.register(ledger.LedgerPlugin(run), "promote-ledger")
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(run), "promote-xdist")
-    if config.pluginmanager.hasplugin("timeout"):
-        config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
-
-
-def kept_for(component: Component, root: Path) -> set[str]:
-    """The component's test files under ``root`` and every directory above them: what
-    its run collects."""
-    from pytest_promote._util.paths import walk
-
-    files = [f.relative_to(root).as_posix() for f in walk(root)]
-    kept = {f for f in files if component.is_test(f)}
-    kept.update(parent.as_posix() for f in list(kept) for parent in PurePosixPath(f).parents)
-    return kept
+    return run
 
 
 def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
@@ -148,45 +167,65 @@ def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
 
 
 class PromotePlugin:
-    """Collection, test bookkeeping, gate start-up and the final verdict."""
+    """Collection, test bookkeeping, gate start-up and the final verdicts."""
 
-    def __init__(self, config: pytest.Config, run: PromoteRun) -> None:
+    def __init__(
+        self, config: pytest.Config, runs: tuple[PromoteRun, ...], judged: Judged, count: SuiteCount
+    ) -> None:
         self.config = config
-        self.run = run
-        self.selected: list[str] | None = None  # None: not known yet (xdist controller)
-        #: A component's run: its test files and the directories above them.
-        self.kept: set[str] | None = None
+        self.runs = runs
+        self.judged = judged
+        self.count = count
+        #: The node ids of the gate items kept, in plan order (None: not known yet,
+        #: on the xdist controller).
+        self.selected: list[str] | None = None
+        #: The runs of components: which of them a path is collected for.
+        self.owners: Owners | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """Say which stage is being promoted to, why, under which policy."""
-        lines = [f"promote: stage {self.run.stage.name} (policy: {self.run.policy.source})"]
-        component = self.run.policy.component
+        lines = []
+        if self.judged.described:
+            lines.append(f"promote: {self.judged.described}")
+        if not self.runs:
+            lines.append(f"promote: {NOTHING_JUDGED}")
+        for run in self.runs:
+            lines += self._describe(run)
+        first = self.runs[0] if self.runs else None
+        if first and first.shards:
+            lines += first.shards.describe()
+        if first and first.selection:
+            lines.append(f"promote: {first.selection.describe()}")
+        lines += dict.fromkeys(
+            f"promote: override {o.gate} {o.describe()}" for r in self.runs for o in r.overrides.values()
+        )
+        if first and first.dirty:
+            lines.append(f"promote: {dirty_text(first.dirty)}: judged, never accepted")
+        lines += [
+            f"promote: {name}={value} changes how this run judges: judged, never accepted"
+            for name, value in (first.environment.items() if first else ())
+        ]
+        return [(first.redact if first else str)(line) for line in lines]
+
+    def _describe(self, run: PromoteRun) -> list[str]:
+        """A run's stage, component, gates and overrides, for the header."""
+        lines = [f"promote: stage {run.stage.name} (policy: {run.policy.source})"]
+        component = run.policy.component
         if component is not None:
             lines.append(
                 f"promote: component {component.name}: its tests ({', '.join(component.tests)}), "
                 f"its gates over {' '.join(component.paths)}"
             )
-        gates = list(self.run.stage.gates)
-        if self.run.shard:
+        gates = list(run.stage.gates)
+        if run.shard:
             lines.append(f"promote: shard run: no gate runs here; the bundle goes to "
-                         f"{self.run.shard.directory}")
+                         f"{run.shard.directory}")
         else:
             lines.append(
                 f"promote: {len(gates) + 1} gate items run after the tests: {', '.join(gates)}, "
                 "then the scorecard"
             )
-        if self.run.shards:
-            lines += self.run.shards.describe()
-        if self.run.selection:
-            lines.append(f"promote: {self.run.selection.describe()}")
-        lines += [f"promote: override {o.gate} {o.describe()}" for o in self.run.overrides.values()]
-        if self.run.dirty:
-            lines.append(f"promote: {dirty_text(self.run.dirty)}: judged, never accepted")
-        lines += [
-            f"promote: {name}={value} changes how this run judges: judged, never accepted"
-            for name, value in self.run.environment.items()
-        ]
-        return [self.run.redact(line) for line in lines]
+        return lines
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
@@ -194,32 +233,38 @@ class PromotePlugin:
         deselect them: their tools then also overlap the collection."""
         option = self.config.option
         selecting = option.keyword or option.markexpr or self.config.getoption("deselect", None)
-        if not (is_worker(self.config) or option.collectonly or selecting or self.run.shard):
-            self.run.start(self.run.stage.gates)
+        sharding = any(run.shard for run in self.runs)
+        if not (is_worker(self.config) or option.collectonly or selecting or sharding):
+            for run in self.runs:
+                run.start(run.stage.gates)
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
-        """``--promote-only``: collect none of the project's tests; a component's run:
-        only its tests."""
-        if self.run.context.promote_only:
+        """``--promote-only``: collect none of the project's tests; components' runs:
+        only their tests (none when no component is judged)."""
+        if self.config.getoption("promote_only"):
             return True
-        if self.run.policy.component is None:
-            return None
-        if self.kept is None:
-            self.kept = kept_for(self.run.policy.component, self.config.rootpath)
+        components = [r.policy.component for r in self.runs if r.policy.component]
+        if self.runs and not components:
+            return None  # the whole repository's run
+        if self.owners is None:
+            self.owners = Owners(self.config.rootpath, components)
         try:
             rel = collection_path.relative_to(self.config.rootpath).as_posix()
         except ValueError:
-            return None  # outside the project: not the component's to judge
-        return None if rel == "." or rel in self.kept else True
+            return None  # outside the project: not a component's to judge
+        return None if rel == "." or self.owners.of(rel) else True
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[Any]) -> None:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
-        if self.run.context.promote_only:
+        if self.config.getoption("promote_only"):
             items.clear()  # files named on the command line bypass pytest_ignore_collect
-        if self.run.shard:
+        gate_items = [
+            item for run in self.runs if not run.shard
+            for item in make_items(session, run, list(run.stage.gates))
+        ]
+        if not gate_items:
             return  # a shard runs no gate: the final job does
-        gate_items = make_items(session, list(self.run.stage.gates))
         # Reported as collected, as pytest reports any collector's items: "collected N
         # items" then counts the gates the session's final line counts.
         collected: list[pytest.Item | pytest.Collector] = [*gate_items]
@@ -233,17 +278,17 @@ class PromotePlugin:
     ) -> Generator[None, None, None]:
         """After every plugin reordered and selected: gates last, in plan order."""
         yield
-        gates = {i.gate_id: i for i in items if isinstance(i, GateItem)}
-        order = [*self.run.stage.gates, SCORECARD]
-        self.selected = [gid for gid in order if gid in gates]
+        gates = {i.nodeid: i for i in items if isinstance(i, GateItem)}
+        order = [f"{run.node}::{gid}" for run in self.runs for gid in [*run.stage.gates, SCORECARD]]
+        self.selected = [nodeid for nodeid in order if nodeid in gates]
         items[:] = [i for i in items if not isinstance(i, GateItem)]
-        self.run.count.selected = len(items)
+        self.count.selected = [file_of(i.nodeid) for i in items]
         if is_worker(config):
             config.workeroutput[SELECTED] = self.selected  # type: ignore[attr-defined]
-            counts = (len(items), self.run.count.deselected)
+            counts = (self.count.selected, self.count.deselected)
             config.workeroutput[WORKER_KEY] = counts  # type: ignore[attr-defined]
         else:
-            items.extend(gates[gid] for gid in self.selected)
+            items.extend(gates[nodeid] for nodeid in self.selected)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -256,65 +301,97 @@ class PromotePlugin:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Remember every test's outcome for the gates that judge the tests."""
-        if not report.nodeid.startswith("promote::"):
-            self.run.tests.record(report)
+        """Remember every test's outcome for the gates that judge the tests (of a
+        component: the outcomes of its own tests)."""
+        if report.nodeid.startswith("promote::"):
+            return
+        for run in self.runs:
+            component = run.policy.component
+            if component is None or component.is_test(file_of(report.nodeid)):
+                run.tests.record(report)
 
     def runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
         """Start the gates' background work, run the tests, then the gates (the body
         of ``GateLoop``'s wrapper)."""
-        if is_worker(self.config) or session.config.option.collectonly or self.run.shard:
+        if (is_worker(self.config) or session.config.option.collectonly
+                or any(run.shard for run in self.runs)):
             return (yield)
         controller = self.config.pluginmanager.hasplugin("dsession")
-        planned = self.run.stage.gates
-        self.run.start(planned if controller else [g for g in self.selected or [] if g in planned])
+        for run in self.runs:
+            planned = run.stage.gates
+            run.start(planned if controller else [g for g in self._selected(run) if g in planned])
         # The gates run after the loop, once the last test has torn down the session
         # fixtures: their teardown counts (coverage of it, errors in it).
         held = [i for i in session.items if isinstance(i, GateItem)]
         session.items[:] = [i for i in session.items if not isinstance(i, GateItem)]
         result = yield
         if not session.shouldstop and not session.shouldfail:
-            self.run.count_suite(self.run.count.selected)
+            for run in self.runs:
+                run.count_suite()
             if controller:
                 self._run_on_controller(session)
             else:
                 _run_items(held)
         return result
 
+    def _selected(self, run: PromoteRun) -> list[str]:
+        """The gate ids of ``run`` whose items were kept."""
+        prefix = f"{run.node}::"
+        return [n.removeprefix(prefix) for n in self.selected or [] if n.startswith(prefix)]
+
     def _run_on_controller(self, session: pytest.Session) -> None:
         xdist = self.config.pluginmanager.getplugin("promote-xdist")
         selected = xdist.selected if isinstance(xdist, XdistHooks) else None
         if selected is None:
             return  # no worker reported its selection: the gates did not run (RED)
-        _run_items(
-            [i for i in make_items(session, list(self.run.stage.gates)) if i.name in selected]
-        )
+        _run_items([
+            i for run in self.runs for i in make_items(session, run, list(run.stage.gates))
+            if i.nodeid in selected
+        ])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Decide, report, and make a colour the stage does not accept fail the run (a
-        caveat alone does not: a local pre-check still sees its colour)."""
-        if is_worker(self.config) or self.config.option.collectonly or self.run.shard:
+        """Decide, report, and make a colour a stage does not accept fail the run (a
+        caveat alone does not: a local pre-check still sees its colour). With no run
+        (no component changed), nothing was judged: never a pass."""
+        if is_worker(self.config) or self.config.option.collectonly:
             return
-        verdict = self.run.decide()
-        self.config.hook.pytest_promote_verdict(config=self.config, verdict=verdict)
-        if self.run.failed_outputs:
+        if not self.runs:
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
+            return
+        if any(run.shard for run in self.runs):
+            return
+        for run in self.runs:
+            run.decide()
+        for run in self.runs:
+            self.config.hook.pytest_promote_verdict(config=self.config, verdict=run.verdict, run=run)
+        if any(run.failed_outputs for run in self.runs):
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif self.run.dry_run:
+        elif any(run.dry_run for run in self.runs):
             session.exitstatus = pytest.ExitCode.OK
-        elif not verdict.meets and session.exitstatus == pytest.ExitCode.OK:
+        elif session.exitstatus == pytest.ExitCode.OK and not all(
+            run.verdict.meets for run in self.runs if run.verdict
+        ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        """The ``promotion`` section."""
+        """The ``promotion`` section (one per component judged)."""
         from pytest_promote.report import terminal
+        from pytest_promote.report.write import failed_outputs
 
-        if self.run.verdict is not None and not is_worker(self.config):
-            terminal.write(terminalreporter, self.run)
-            from pytest_promote.report.write import failed_outputs
-
-            for line in failed_outputs(self.run.failed_outputs):
-                terminalreporter.write_line(self.run.redact(f"ERROR: {line}"), red=True, bold=True)
+        if is_worker(self.config):
+            return
+        if not self.runs and not self.config.option.collectonly:
+            terminalreporter.write_line(f"promote: {self.judged.described}: {NOTHING_JUDGED}",
+                                        red=True, bold=True)
+        decided = [run for run in self.runs if run.verdict is not None]
+        for run in decided:
+            terminal.write(terminalreporter, run)
+        if self.judged.several and decided:
+            terminal.components(terminalreporter, decided)
+        for run in decided:
+            for line in failed_outputs(run.failed_outputs):
+                terminalreporter.write_line(run.redact(f"ERROR: {line}"), red=True, bold=True)
 
 
 class GateLoop:
@@ -356,12 +433,13 @@ class XdistHooks:
     """The controller learns from the workers which gate items ``-k``/``-m`` kept, and
     counts them in pytest's progress."""
 
-    def __init__(self, run: PromoteRun) -> None:
-        self.run = run
+    def __init__(self, runs: tuple[PromoteRun, ...], count: SuiteCount) -> None:
+        self.count = count
         self.selected: list[str] | None = None
         self.session: pytest.Session | None = None
-        # Until the workers tell which gates were selected: every planned one.
-        self.gate_count = 0 if run.shard else len(run.stage.gates) + 1  # and the scorecard
+        # Until the workers tell which gates were selected: every planned one (and
+        # each run's scorecard).
+        self.gate_count = sum(len(run.stage.gates) + 1 for run in runs if not run.shard)
         self.counted: int | None = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -374,8 +452,8 @@ class XdistHooks:
         if SELECTED in output and self.selected is None:
             self.selected = list(output[SELECTED])
             self.count_gates(len(self.selected))
-        if WORKER_KEY in output and self.run.count.selected is None:
-            self.run.count.selected, self.run.count.deselected = output[WORKER_KEY]
+        if WORKER_KEY in output and self.count.selected is None:
+            self.count.selected, self.count.deselected = output[WORKER_KEY]
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -23,7 +23,8 @@ import pytest
 
 from pytest_promote._util.process import BackgroundTool, ToolError, tail
 
-#: Key in pytest-xdist's workeroutput: a worker's (selected, deselected) test counts.
+#: Key in pytest-xdist's workeroutput: the files of a worker's selected and
+#: deselected tests (see :attr:`SuiteCount.selected`).
 WORKER_KEY = "promote_suite"
 #: Options that leave tests out, as the messages name them (option dest -> flag).
 SELECTING = {"keyword": "-k", "markexpr": "-m", "deselect": "--deselect"}
@@ -70,12 +71,12 @@ class SuiteCount:
     def __init__(self, config: pytest.Config, promote_only: bool) -> None:
         self.config = config
         self.promote_only = promote_only
-        #: Tests this session kept after every selection (None: not collected yet).
-        self.selected: int | None = None
-        self.deselected = 0
+        #: The file (the node id's path part) of each test this session kept after
+        #: every selection (None: not collected yet); a component counts its own.
+        self.selected: list[str] | None = None
+        #: The file of each test a selection left out.
+        self.deselected: list[str] = []
         self._counter: BackgroundTool | None = None
-        #: A component's run: which test files (project-relative) are its suite.
-        self.only: Callable[[str], bool] | None = None
 
     def start(self) -> None:
         """Launch the collect-only count of the whole suite where it is needed."""
@@ -121,10 +122,15 @@ class SuiteCount:
 
     def pytest_deselected(self, items: list[Any]) -> None:
         """Count the tests (not the gate items) a selection left out."""
-        self.deselected += sum(1 for i in items if not i.nodeid.startswith("promote::"))
+        self.deselected += [file_of(i.nodeid) for i in items if not i.nodeid.startswith("promote::")]
 
-    def means(self) -> tuple[str, ...]:
-        """What left tests out, as the user would name it."""
+    def ran(self, only: Callable[[str], bool] | None = None) -> int | None:
+        """How many selected tests the test files ``only`` takes hold (None: the
+        selection is not known)."""
+        return None if self.selected is None else _among(self.selected, only)
+
+    def means(self, only: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+        """What left tests out (of the files ``only`` takes), as the user would name it."""
         config = self.config
         found = []
         for dest, flag in SELECTING.items():
@@ -132,7 +138,7 @@ class SuiteCount:
             if value:
                 found.append(f"{flag} {value!r}" if isinstance(value, str) else flag)
         found += self.partial_collection()
-        if self.deselected and not found:
+        if _among(self.deselected, only) and not found:
             found.append("a plugin's deselection")
         if not self.promote_only and not self.default_arguments():
             found.append("the arguments " + " ".join(config.args))
@@ -140,30 +146,40 @@ class SuiteCount:
             found = ["the JUnit XML " + str(config.getoption("promote_junit"))]
         return tuple(found)
 
-    def result(self, ran: int) -> Suite:
-        """The suite this run judged ``ran`` tests of; ToolError when it cannot be
-        counted."""
+    def result(self, ran: int, only: Callable[[str], bool] | None = None) -> Suite:
+        """The suite this run judged ``ran`` tests of (a component's: the tests in the
+        files ``only`` takes); ToolError when it cannot be counted."""
         if self._counter is None and self.needs_count():
             self.start()
         if self._counter is None:
-            return Suite(ran, ran + self.deselected, self.means() if self.deselected else ())
+            left_out = _among(self.deselected, only)
+            return Suite(ran, ran + left_out, self.means(only) if left_out else ())
         code, out, err = self._counter.wait()
         if code == pytest.ExitCode.NO_TESTS_COLLECTED:
             total = 0
         else:
-            total = _collected(out, self.only) if code == pytest.ExitCode.OK else None
+            total = _collected(out, only) if code == pytest.ExitCode.OK else None
         if total is None:
             said = tail(out + err) or "(no output)"
             raise ToolError(f"cannot count the whole suite: {self._counter.shown()} "
                             f"exited {code}:\n{said}")
-        return Suite(ran, total, self.means() if ran < total else ())
+        return Suite(ran, total, self.means(only) if ran < total else ())
+
+
+def file_of(nodeid: str) -> str:
+    """The file part of a test's node id (project-relative, POSIX)."""
+    return nodeid.split("::", 1)[0]
+
+
+def _among(files: list[str], only: Callable[[str], bool] | None) -> int:
+    return len(files) if only is None else sum(1 for f in files if only(f))
 
 
 def _collected(out: str, only: Callable[[str], bool] | None = None) -> int | None:
     """The count ``pytest --collect-only -q`` printed; with ``only``, the node ids it
     listed whose file ``only`` takes."""
     if only is not None and _collected(out) is not None:
-        return sum(1 for line in out.splitlines() if "::" in line and only(line.split("::")[0]))
+        return sum(1 for line in out.splitlines() if "::" in line and only(file_of(line)))
     for line in reversed(out.splitlines()):
         found = _COLLECTED.match(line.strip().strip("= "))
         if found:

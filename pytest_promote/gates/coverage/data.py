@@ -167,11 +167,11 @@ class Measurement:
         their own, as this process does and sends its data, not as child processes
         that coverage.py's ``patch = ["subprocess"]`` would have write data files.
         """
-        from pytest_promote.runner.run import RUN_KEY
+        from pytest_promote.runner.run import RUNS_KEY
         from pytest_promote.runner.suite import is_worker
 
-        run = self.config.stash.get(RUN_KEY, None)
-        kinds = {run.policy.gates[gid].kind for gid in run.stage.gates} if run else set()
+        runs = self.config.stash.get(RUNS_KEY, ())
+        kinds = {run.policy.gates[gid].kind for run in runs for gid in run.stage.gates}
         if KIND not in kinds:
             self.wanted = False
             self.stop()

@@ -23,6 +23,7 @@ from pytest_promote._util.process import BackgroundTool, ToolError, project_envi
 from pytest_promote._util.workers import cores, share_out, worker_argv
 from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
 from pytest_promote.gates import ratchet
+from pytest_promote.gates.coverage import contexts
 from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage import worker as _coverageworker
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
@@ -162,7 +163,8 @@ class CoverageGate(Gate):
         return cache.digest(
             coverage.__version__, sys.version, sorted(vars(probe.config).items()),
             cache.files_digest(self.context.rootpath, files), self.options,
-            component and component.source,
+            component and (component.name, component.source, component.tests),
+            self.context.config.stash.get(contexts.PER_COMPONENT, False),
         )
 
     def evaluate(self) -> GateResult:
@@ -176,8 +178,11 @@ class CoverageGate(Gate):
             said = self.context.tests.nothing_ran(self.id, promote_only=False)
             if said:
                 return GateResult.error(f"{said} (coverage of no test is not a measurement)")
+        component = self.context.policy.component
         try:
             gathered = coverage_data.gather(self.context.config, self.context.promote_only)
+            if component is not None and self.context.config.stash.get(contexts.PER_COMPONENT, False):
+                gathered = contexts.of_component(gathered, component.name)
         except coverage_data.NoCoverage as exc:
             return GateResult.error(f"{self.id}: {exc}")
         except CoverageException as exc:
@@ -188,7 +193,6 @@ class CoverageGate(Gate):
             return GateResult.error(
                 f"{self.id}: coverage could not report on the data ({gathered.origin}): {exc}"
             )
-        component = self.context.policy.component
         if component is not None:
             report = report.only(component.is_source)
             if not report.files:
