@@ -11,6 +11,7 @@ import pytest
 from gitrepo import NO_CACHE
 from test_components import LINT_AND_COVERAGE, monorepo, promote, report
 
+from pytest_promote.cli.main import main
 from pytest_promote.ledger import records as ledger
 
 
@@ -23,9 +24,10 @@ def gate_of(data: dict, name: str, gid: str) -> dict:
     return next(g for g in part(data, name)["gates"] if g["id"] == gid)
 
 
-def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, monkeypatch) -> None:
+def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, monkeypatch, capsys) -> None:
     repo = monorepo(pytester, monkeypatch, ["alpha", "beta"], failing=("beta",))
-    result = promote(pytester, "development", "all", "--junitxml=j.xml")
+    summary = pytester.path.parent / "summary.md"
+    result = promote(pytester, "development", "all", "--junitxml=j.xml", f"--promote-summary={summary}")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
         "promote: --promote-component=all: every component (alpha, beta)",
@@ -68,10 +70,26 @@ def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, 
     assert gate_of(data, "beta", "tests")["measured"] == "2 passed, 1 failed"
     assert part(data, "alpha")["partial"] is None and part(data, "beta")["partial"] is None
 
+    headings = [line for line in summary.read_text().splitlines() if line.startswith("## ")]
+    assert headings == ["## Promotion of component alpha to development: GREEN",
+                        "## Promotion of component beta to development: RED"]
+
     # Two records, one per component; each satisfies its own component's path gate only.
     records = ledger.records(repo.path)
     assert sorted((r.component, r.stage, r.colour, r.proves) for r in records) == [
         ("alpha", "development", "green", True), ("beta", "development", "red", False)]
+    # verify takes the named component's report from it, as its own run's.
+    path, root = str(pytester.path / "r.json"), ("--root", str(pytester.path))
+    assert main(["verify", path, "--stage", "development", "--component", "alpha", *root]) == 0
+    assert "OK: GREEN promotion of component alpha of " in capsys.readouterr().out
+    assert main(["verify", path, "--stage", "development", "--component", "beta", *root]) == 1
+    assert "not accepted" in capsys.readouterr().err
+    assert main(["verify", path, "--stage", "development", *root]) == 1
+    assert "it holds the reports of several components (alpha, beta); verify one of them with --component NAME" in (
+        capsys.readouterr().err)
+    assert main(["verify", path, "--stage", "development", "--component", "gamma", *root]) == 1
+    assert "it holds no report of component 'gamma' (only of alpha, beta)" in capsys.readouterr().err
+
     assert promote(pytester, "staging", "alpha").ret == 0
     assert next(g for g in report(pytester)["gates"] if g["id"] == "path")["status"] == "passed"
     assert promote(pytester, "staging", "beta").ret == 1

@@ -1,6 +1,7 @@
 """``python -m pytest_promote verify FILE --stage STAGE [--commit SHA] [--component NAME]``.
 
-FILE is a JSON report or its attestation alone (a DSSE envelope). Exits 0 only
+FILE is a JSON report or its attestation alone (a DSSE envelope); of a report of
+several components (``--promote-component=all``), the one ``--component`` names. Exits 0 only
 when the report is well formed and its digest matches its content; its
 attestation's signatures verify with the keys of the trust policy's allowed
 signers and include every principal the stage requires (none without
@@ -86,6 +87,8 @@ def check(
         raise Rejected(f"cannot read it: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise Rejected(f"not JSON: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("components"), list):
+        data = _one_of(data["components"], component)
     sha = git.resolve(root, commit)
     if sha is None:
         raise Rejected(f"{commit!r} is not a commit of the repository at {root}")
@@ -171,6 +174,19 @@ def _signature(
         why = f" ({standing.reason})" if standing.reason else ""
         raise Rejected(f"{stage} requires a signature by {', '.join(need)}; it is unsigned{why}")
     return standing.statement, standing.describe()
+
+
+def _one_of(reports: list[Any], wanted: str | None) -> Any:
+    """The report of component ``wanted`` in a report of several
+    (``--promote-component=all``); each is checked as its own run's report."""
+    reports = [r for r in reports if isinstance(r, dict)]
+    names = [r.get("component") for r in reports]
+    if wanted is None:
+        raise Rejected(f"it holds the reports of several components ({', '.join(map(str, names))}); "
+                       "verify one of them with --component NAME")
+    if wanted not in names:
+        raise Rejected(f"it holds no report of component {wanted!r} (only of {', '.join(map(str, names))})")
+    return reports[names.index(wanted)]
 
 
 def _same_component(judged: object, wanted: str | None) -> None:

@@ -13,7 +13,7 @@ import gc
 import os
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
@@ -23,9 +23,6 @@ from pytest_promote.runner.judged import Judged, Owners, choose
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun, dirty_text
 from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
-
-if TYPE_CHECKING:
-    from pytest_promote.attest.dsse import Signer
 
 SELECTED = "promote_selected"  # key in xdist's workeroutput
 #: What a session judging no component (``auto``, nothing changed) says.
@@ -69,13 +66,18 @@ def activate(config: pytest.Config) -> None:
         name = selection.stage
     count = SuiteCount(config, bool(config.getoption("promote_only")))
     runs = tuple(_promote_run(config, p, name, kinds, count) for p in judged.policies)
-    signers = None if is_worker(config) else _signers(config)
+    signers = []
+    if not is_worker(config):
+        from pytest_promote.attest import promotion
+
+        signers = promotion.signers(config)
     # Before the run writes anything: the tree judged is the tree at the start.
     dirty = None if is_worker(config) else shardbundle.without_bundles(
         config.rootpath, git.changes(config.rootpath))
     for run in runs:
+        run.redact = runs[0].redact  # a secret any run finds is masked in every output
         run.selection = selection
-        run.signers = signers or []
+        run.signers = signers
         run.dirty = dirty
         if judged.several:
             run.node = f"promote::{run.policy.component.name}"  # type: ignore[union-attr]
@@ -86,7 +88,7 @@ def activate(config: pytest.Config) -> None:
     if not is_worker(config):
         if shard:
             runs[0].shard.start()  # type: ignore[union-attr]  # lists the whole suite where the session may not collect it
-        else:
+        elif runs:
             count.start()
     junit = config.getoption("promote_junit")
     if junit and not is_worker(config):
@@ -96,29 +98,22 @@ def activate(config: pytest.Config) -> None:
     config.stash[RUNS_KEY] = runs
     config.pluginmanager.register(count, "promote-suite")
     interrupt.install(config, runs)
-    config.pluginmanager.register(PromotePlugin(config, runs, judged, count), "promote-session")
+    components = [run.policy.component for run in runs if run.policy.component]
+    # Components' runs collect only their tests (no run: no test at all).
+    owners = Owners(config.rootpath, components) if components or not runs else None
+    config.pluginmanager.register(PromotePlugin(config, runs, judged, count, owners), "promote-session")
     config.pluginmanager.register(report, "promote-report")
     config.pluginmanager.register(ledger.LedgerPlugin(), "promote-ledger")
-    if judged.several and not config.getoption("promote_only"):
-        from pytest_promote.gates.coverage.contexts import ComponentContexts
-
-        owners = Owners(config.rootpath, [r.policy.component for r in runs if r.policy.component])
-        config.pluginmanager.register(ComponentContexts(config, owners.of), "promote-contexts")
     if judged.several:
-        from pytest_promote.gates.coverage.contexts import PER_COMPONENT
+        from pytest_promote.gates.coverage import contexts
 
-        config.stash[PER_COMPONENT] = True
+        config.stash[contexts.PER_COMPONENT] = True
+        if owners is not None and not config.getoption("promote_only"):
+            config.pluginmanager.register(contexts.ComponentContexts(config, owners.of), "promote-contexts")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(runs, count), "promote-xdist")
     if config.pluginmanager.hasplugin("timeout"):
         config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
-
-
-def _signers(config: pytest.Config) -> list[Signer]:
-    """Who signs the runs' attestations (``--promote-sign-key``, plugins' signers)."""
-    from pytest_promote.attest import promotion
-
-    return promotion.signers(config)
 
 
 def _promote_run(
@@ -170,7 +165,8 @@ class PromotePlugin:
     """Collection, test bookkeeping, gate start-up and the final verdicts."""
 
     def __init__(
-        self, config: pytest.Config, runs: tuple[PromoteRun, ...], judged: Judged, count: SuiteCount
+        self, config: pytest.Config, runs: tuple[PromoteRun, ...], judged: Judged, count: SuiteCount,
+        owners: Owners | None,
     ) -> None:
         self.config = config
         self.runs = runs
@@ -179,8 +175,9 @@ class PromotePlugin:
         #: The node ids of the gate items kept, in plan order (None: not known yet,
         #: on the xdist controller).
         self.selected: list[str] | None = None
-        #: The runs of components: which of them a path is collected for.
-        self.owners: Owners | None = None
+        #: Which of the judged components a path is collected for (None: the whole
+        #: repository is judged).
+        self.owners = owners
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         """Say which stage is being promoted to, why, under which policy."""
@@ -243,11 +240,8 @@ class PromotePlugin:
         only their tests (none when no component is judged)."""
         if self.config.getoption("promote_only"):
             return True
-        components = [r.policy.component for r in self.runs if r.policy.component]
-        if self.runs and not components:
-            return None  # the whole repository's run
         if self.owners is None:
-            self.owners = Owners(self.config.rootpath, components)
+            return None  # the whole repository's run
         try:
             rel = collection_path.relative_to(self.config.rootpath).as_posix()
         except ValueError:

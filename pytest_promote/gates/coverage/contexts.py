@@ -5,9 +5,10 @@ While the session runs, each test (its setup, call and teardown) is measured in 
 coverage.py dynamic context naming the components whose tests it is
 (``promote:alpha,beta``), and the collection of each test file and directory (the
 imports of its modules) in one naming the components it is collected for
-(``promote-collect:alpha``); what runs outside them (pytest's start-up, the first
-conftest.py files, plugins) stays in the empty context, which every component's own
-run executes too.
+(``promote-collect:alpha``); what runs outside them (pytest's start-up, plugins,
+conftest.py files as pytest loads them) stays in the empty context, which every
+component's own run executes too (a conftest.py below one component's tests, too,
+counts for every component).
 
 A component's data is the lines (and arcs) of its own contexts and the empty one.
 A module is imported once per session, by whichever test file comes first: a
