@@ -257,3 +257,20 @@ def test_status_of_all_components(pytester, monkeypatch) -> None:
     rows = json.loads(pytester.runpytest("--promote-status", "--promote-json", "--promote-component=all",
                                          *NO_CACHE).stdout.str())
     assert {r["component"] for r in rows["stages"]} == {"alpha", "beta"}
+
+
+def test_contexts_someone_else_set_fail_closed(pytester, monkeypatch) -> None:
+    """pytest-cov's --cov-context names each test its own way: the data cannot be told
+    apart by component, so no component's coverage is judged from it."""
+    monorepo(pytester, monkeypatch, ["alpha", "beta"], extra=LINT_AND_COVERAGE)
+    policy_file = pytester.path / "pyproject.toml"
+    policy_file.write_text(policy_file.read_text().replace(
+        'required = ["tests"]', 'required = ["coverage"]\ncoverage = { min = 10 }'))
+    result = pytester.runpytest_subprocess(
+        "--promote-to=development", "--promote-component=all", "--cov=src", "--cov-context=test",
+        "--promote-report=r.json", "--promote-no-ledger", *NO_CACHE)
+    assert result.ret == 1
+    for name in ("alpha", "beta"):
+        coverage = gate_of(report(pytester), name, "coverage")
+        assert coverage["status"] == "error"
+        assert "the data holds coverage contexts pytest-promote did not set (tests/" in coverage["summary"]

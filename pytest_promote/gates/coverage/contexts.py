@@ -129,18 +129,18 @@ def of_component(gathered: Gathered, name: str) -> Gathered:
     data = gathered.data
     measured = sorted(data.measured_contexts())
     kinds = {c: next((k for k in (TESTS, COLLECTION) if c.startswith(joined + k)), None) for c in measured}
-    if TESTS not in kinds.values():
-        raise NoCoverage(
-            "the data was not measured per component (no test ran in a component's coverage "
-            "context); run the tests in this session (without --promote-only), with coverage's "
-            "default core"
-        )
     foreign = [c for c in measured if c != static and kinds[c] is None]
     if foreign:
         raise NoCoverage(
             f"the data holds coverage contexts pytest-promote did not set ({', '.join(foreign[:3])}: "
             "pytest-cov's --cov-context, coverage's dynamic_context); they cannot be told apart by "
             "component: drop them, or promote each component in a run of its own"
+        )
+    if TESTS not in kinds.values():
+        raise NoCoverage(
+            "the data was not measured per component (no test ran in a component's coverage "
+            "context); run the tests in this session (without --promote-only), with coverage's "
+            "default core"
         )
 
     def names(context: str) -> list[str]:
