@@ -229,22 +229,32 @@ def test_each_component_s_coverage_counts_its_own_tests_only(pytester, monkeypat
     assert [f["file"] for f in gate_of(data, "beta", "lint")["findings"]] == ["src/beta/unused.py"]
 
 
-def test_data_not_measured_per_component_fails_closed(pytester, monkeypatch) -> None:
-    """--promote-only reads a data file no session of several components wrote: each
-    component's coverage is an error, never the whole data."""
+def coverage_only(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two components whose development requires coverage alone."""
     monorepo(pytester, monkeypatch, ["alpha", "beta"], extra=LINT_AND_COVERAGE)
     policy_file = pytester.path / "pyproject.toml"
     policy_file.write_text(policy_file.read_text().replace(
         'required = ["tests"]', 'required = ["coverage"]\ncoverage = { min = 10 }'))
+
+
+def assert_coverage_error(pytester: pytest.Pytester, said: str) -> None:
+    """Each component's coverage gate is an error saying ``said``."""
+    for name in ("alpha", "beta"):
+        coverage = gate_of(report(pytester), name, "coverage")
+        assert coverage["status"] == "error"
+        assert said in coverage["summary"]
+
+
+def test_data_not_measured_per_component_fails_closed(pytester, monkeypatch) -> None:
+    """--promote-only reads a data file no session of several components wrote: each
+    component's coverage is an error, never the whole data."""
+    coverage_only(pytester, monkeypatch)
     pytester.runpytest_subprocess("--promote-to=development", "--promote-no-ledger", *NO_CACHE)
     assert (pytester.path / ".coverage").is_file()
     only = pytester.runpytest_subprocess("--promote-to=development", "--promote-component=all", "--promote-only",
                                          "--promote-report=r.json", "--promote-no-ledger", *NO_CACHE)
     assert only.ret == 1
-    for name in ("alpha", "beta"):
-        coverage = gate_of(report(pytester), name, "coverage")
-        assert coverage["status"] == "error"
-        assert "the data was not measured per component" in coverage["summary"]
+    assert_coverage_error(pytester, "the data was not measured per component")
 
 
 def test_status_of_all_components(pytester, monkeypatch) -> None:
@@ -262,15 +272,9 @@ def test_status_of_all_components(pytester, monkeypatch) -> None:
 def test_contexts_someone_else_set_fail_closed(pytester, monkeypatch) -> None:
     """pytest-cov's --cov-context names each test its own way: the data cannot be told
     apart by component, so no component's coverage is judged from it."""
-    monorepo(pytester, monkeypatch, ["alpha", "beta"], extra=LINT_AND_COVERAGE)
-    policy_file = pytester.path / "pyproject.toml"
-    policy_file.write_text(policy_file.read_text().replace(
-        'required = ["tests"]', 'required = ["coverage"]\ncoverage = { min = 10 }'))
+    coverage_only(pytester, monkeypatch)
     result = pytester.runpytest_subprocess(
         "--promote-to=development", "--promote-component=all", "--cov=src", "--cov-context=test",
         "--promote-report=r.json", "--promote-no-ledger", *NO_CACHE)
     assert result.ret == 1
-    for name in ("alpha", "beta"):
-        coverage = gate_of(report(pytester), name, "coverage")
-        assert coverage["status"] == "error"
-        assert "the data holds coverage contexts pytest-promote did not set (tests/" in coverage["summary"]
+    assert_coverage_error(pytester, "the data holds coverage contexts pytest-promote did not set (tests/")
