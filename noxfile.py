@@ -16,20 +16,31 @@ nox.options.error_on_missing_interpreters = True
 
 PYTHONS = ["3.11", "3.12", "3.13"]
 SUITE = ("python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-q")
-#: The direct requirements whose lower bounds the ``lowest`` session installs:
-#: the base install and every extra the suite needs.
-EXTRAS = ("lint", "types", "secrets", "sbom", "test")
+#: The extra the suite installs; the ``lowest`` session pins the lower bounds of the
+#: base install, of this extra and of every extra it names (``pytest-promote[all]``...).
+SUITE_EXTRA = "test"
 
 
 def lower_bounds() -> list[str]:
     """``name==bound`` for each direct requirement's ``>=`` bound in pyproject.toml."""
     project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = project["optional-dependencies"]
-    wanted = list(project["dependencies"])
-    wanted += [text for name in EXTRAS for text in extras[name] if not text.startswith("pytest-promote")]
+    wanted = [Requirement(text) for text in project["dependencies"]]
+    todo, seen = [SUITE_EXTRA], set()
+    while todo:
+        extra = todo.pop()
+        if extra in seen:
+            continue
+        seen.add(extra)
+        for text in extras[extra]:
+            req = Requirement(text)
+            if req.name == project["name"]:
+                todo.extend(req.extras)
+            else:
+                wanted.append(req)
     pins = []
-    for text in wanted:
-        req = Requirement(text)
+    for req in wanted:
+        text = str(req)
         bound = [spec.version for spec in req.specifier if spec.operator == ">="]
         if len(bound) != 1:
             raise SystemExit(f"pyproject.toml: {text!r} needs exactly one '>=' lower bound")
