@@ -59,7 +59,7 @@ def test_each_gate_extra_is_declared_and_in_all() -> None:
     for _, _, extra in GATES.values():
         assert extras[extra], f"extra {extra} installs nothing"
     assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom,sign]"]
-    assert extras["sign"] == ["cryptography>=41"]
+    assert extras["sign"] == ["cryptography>=45.0.1"]
 
 
 def test_signing_without_its_extra_fails_closed_naming_it(
