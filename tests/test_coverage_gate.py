@@ -388,8 +388,10 @@ def test_xdist_combines_the_workers(pytester: pytest.Pytester, cov: list[str]) -
     [
         ["-m", "coverage", "run", "--source=pkg", "-m", "pytest"],
         ["-m", "pytest", "--cov=pkg", "--cov-report="],
+        # Each test in a context of its own; the gates run after the measurement ended.
+        ["-m", "pytest", "--cov=pkg", "--cov-report=", "--cov-context=test"],
     ],
-    ids=["coverage-run", "pytest-cov"],
+    ids=["coverage-run", "pytest-cov", "pytest-cov-contexts"],
 )
 def test_an_outer_tracer_is_used(pytester: pytest.Pytester, launcher: list[str]) -> None:
     # No [tool.coverage] source: only the outer tracer's --source/--cov limits what
