@@ -11,6 +11,7 @@ import pytest
 from gitrepo import NO_CACHE
 from test_components import LINT_AND_COVERAGE, monorepo, promote, report
 
+from pytest_promote._util.redact import MASK
 from pytest_promote.cli.main import main
 from pytest_promote.ledger import records as ledger
 
@@ -278,3 +279,34 @@ def test_contexts_someone_else_set_fail_closed(pytester, monkeypatch) -> None:
         "--promote-report=r.json", "--promote-no-ledger", *NO_CACHE)
     assert result.ret == 1
     assert_coverage_error(pytester, "the data holds coverage contexts pytest-promote did not set (tests/")
+
+
+#: Found by beta's secrets scan (a keyword's value), shown alone by alpha's deploy gate.
+PASSWORD = "Xq7-lantern-Moss-41"  # pragma: allowlist secret
+
+
+def test_a_secret_one_component_finds_is_masked_in_every_component_s_output(pytester, monkeypatch) -> None:
+    """Every component's secrets scan runs before any other gate: alpha's command gate,
+    whose items come before beta's scan, must not show what that scan finds."""
+    repo = monorepo(pytester, monkeypatch, ["alpha", "beta"], extra=textwrap.dedent("""
+        [tool.promote.gates.deploy]
+        command = "cut -d'\\"' -f2 src/beta/settings.py; exit 1"
+        shell = true
+    """))
+    policy_file = pytester.path / "pyproject.toml"
+    repo.commit("beta's settings, a deploy gate", {
+        "src/beta/settings.py": f'password = "{PASSWORD}"\n',
+        "pyproject.toml": policy_file.read_text().replace(
+            'required = ["tests"]', 'required = ["tests", "deploy", "secrets"]'),
+    })
+    result = promote(pytester, "development", "all", "--junitxml=j.xml", "-rA")
+    assert result.ret == 1
+    data = report(pytester)
+    assert [gate_of(data, n, "secrets")["status"] for n in ("alpha", "beta")] == ["passed", "failed"]
+    for name in ("alpha", "beta"):  # each deploy gate ran, and its output is masked
+        deploy = gate_of(data, name, "deploy")
+        assert deploy["status"] == "failed"
+        assert MASK in json.dumps(deploy)
+    outputs = [result.stdout.str(), result.stderr.str(), (pytester.path / "j.xml").read_text(),
+               (pytester.path / "r.json").read_text()]
+    assert not [text for text in outputs if PASSWORD in text]

@@ -80,6 +80,9 @@ class PromoteRun:
         #: The node id of the run's gate items' parent: ``promote``, or
         #: ``promote::<component>`` when the session judges several components.
         self.node = "promote"
+        #: The runs of this session (one per component judged), which share one
+        #: redactor: each one's secrets are found before any of them shows a result.
+        self.peers: tuple[PromoteRun, ...] = (self,)
 
     def count_suite(self) -> None:
         """Tell the test-judging gates how many of the whole suite's tests they judge
@@ -152,15 +155,16 @@ class PromoteRun:
     def evaluate(self, gate_id: str) -> GateOutcome:
         """Run (or finish) one gate, once; a crash is an error result, never a pass.
 
-        Gates that find secrets are evaluated first, so every result is masked with
-        what they found (see :meth:`Gate.secrets`).
+        Gates that find secrets, this run's and its peers', are evaluated first, so
+        every result is masked with what they found (see :meth:`Gate.secrets`).
         """
         if gate_id in self.outcomes:
             return self.outcomes[gate_id]
-        for other, gate in list(self._gates.items()):
-            finds_secrets = type(gate).secrets is not Gate.secrets
-            if finds_secrets and other != gate_id and other not in self.outcomes:
-                self.evaluate(other)
+        if not _finds_secrets(self._gates.get(gate_id)):
+            for run in self.peers:
+                for other, gate in list(run._gates.items()):
+                    if _finds_secrets(gate) and other not in run.outcomes:
+                        run.evaluate(other)
         self.start([gate_id])
         begin = time.perf_counter()
         result = self._failed_start.get(gate_id) or self._reused.get(gate_id)
@@ -192,6 +196,10 @@ class PromoteRun:
         ]
         self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
         return self.verdict
+
+
+def _finds_secrets(gate: Gate | None) -> bool:
+    return gate is not None and type(gate).secrets is not Gate.secrets
 
 
 def dirty_text(paths: list[str], shown: int = 3) -> str:

@@ -76,6 +76,7 @@ def activate(config: pytest.Config) -> None:
         config.rootpath, git.changes(config.rootpath))
     for run in runs:
         run.redact = runs[0].redact  # a secret any run finds is masked in every output
+        run.peers = runs
         run.selection = selection
         run.signers = signers
         run.dirty = dirty
