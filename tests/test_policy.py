@@ -164,6 +164,30 @@ def test_bad_policy_names_key_value_and_fix(text: str, expected: str) -> None:
     assert expected in msg
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[gates.smoke]\ncommand = "x"\ncwd = "/srv"',
+         "`cwd` = '/srv' leaves the project root; it must be a relative path inside the project root"),
+        ('[gates.drift]\ncontract = "../api.json"\ncommand = "x"', "`contract` = '../api.json' leaves"),
+        ('[gates.drift]\ncontract = "api.json"\ncommand = "x"\nacknowledgements = "/etc/ack.toml"',
+         "`acknowledgements` = '/etc/ack.toml' leaves"),
+        ('[gates.metrics.checks.up]\nfile = "../up.json"\npath = "a"\nmin = 1', "`file` = '../up.json' leaves"),
+        ('[gates.deps]\nallowlist = "../approved.txt"', "`allowlist` = '../approved.txt' leaves"),
+        ('[gates.deps]\nallowlist = "ok.txt"\nsbom = "/tmp/sbom.json"', "`sbom` = '/tmp/sbom.json' leaves"),
+    ],
+)
+def test_every_path_a_gate_reads_or_writes_stays_inside_the_root(text: str, expected: str) -> None:
+    import tomllib
+
+    from pytest_promote.gates.builtin import pytest_promote_gate_kinds
+
+    table = tomllib.loads(text + '\n[stage.development]\nrequired = ["tests"]\n')
+    with pytest.raises(pytest.UsageError) as info:
+        policy.load(table, "pyproject.toml [tool.promote]", pytest_promote_gate_kinds())
+    assert expected in str(info.value)
+
+
 def test_bad_policy_is_usage_error_with_exit_4(project) -> None:
     pytester = project(policy="""
         [tool.promote]

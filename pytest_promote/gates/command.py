@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shlex
 
+from pytest_promote._util.paths import check_inside
 from pytest_promote._util.process import BackgroundTool, ToolError, project_environ, tail
 from pytest_promote.api import Gate, GateResult
 from pytest_promote.policy.schema import bounded, timeout
@@ -24,6 +25,8 @@ class CommandOptions:
     def __post_init__(self) -> None:
         if not self.command:
             raise ValueError("a command gate needs a `command` (a string or a list)")
+        if self.cwd is not None:
+            check_inside("cwd", self.cwd)
 
 
 class CommandGate(Gate):

@@ -18,6 +18,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from pytest_promote._util.paths import check_inside
 from pytest_promote.api import Finding, Gate, GateResult, relative
 from pytest_promote.gates import sbom
 from pytest_promote.runner.background import in_background
@@ -40,6 +41,9 @@ class DepsOptions:
                 "deps needs an `allowlist` (a file of approved names and versions) and/or "
                 "`allowed_licenses` / `denied_licenses`"
             )
+        check_inside("sbom", self.sbom)
+        if self.allowlist is not None:
+            check_inside("allowlist", self.allowlist)
         if self.roots and self.extras:
             raise ValueError(
                 "`extras` apply to the project's own requirements; with `roots`, "

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promote._util import jsonpath
+from pytest_promote._util.paths import check_inside
 from pytest_promote._util.process import BackgroundTool, ToolError, project_environ
 from pytest_promote.api import Finding, Gate, GateResult
 from pytest_promote.policy.schema import timeout
@@ -61,6 +62,9 @@ class DriftOptions:
             )
         if self.command is not None and not self.command:
             raise ValueError("`command` is empty")
+        check_inside("contract", self.contract)
+        if self.acknowledgements is not None:
+            check_inside("acknowledgements", self.acknowledgements)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pytest_promote._util import jsonpath
+from pytest_promote._util.paths import check_inside
 from pytest_promote.api import Finding, Gate, GateResult, maximum, minimum
 
 
@@ -32,6 +33,7 @@ class MetricCheck:
             raise ValueError(
                 "each check needs a `file` (JSON) and a `path` into it, e.g. 'a.b[0].c'"
             )
+        check_inside("file", self.file)
         jsonpath.parse(self.path)  # a PathError is a ValueError: reported as bad policy
         if self.min is None and self.max is None:
             raise ValueError(f"the check on {self.path!r} needs a `min`, a `max` or both")
