@@ -1,8 +1,8 @@
 """The supported range: ``nox`` runs the suite on each supported Python with the
 newest releases, on the oldest with every direct dependency at its declared lower
-bound, and from the sdist. ``.ci/run`` runs ``tests-3.12 sdist`` after the README's
-test command (Python 3.11, the newest releases); ``tests-3.13`` and ``lowest`` are
-not yet part of it."""
+bound, and from the sdist. ``.ci/run`` runs ``tests-3.12 tests-3.13 lowest sdist``
+after the README's test command (which is ``tests-3.11`` in the CI's own
+environment)."""
 
 from __future__ import annotations
 
