@@ -175,4 +175,4 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, gate: str, mess
     pytester.makepyprojecttoml(policy(gate))
     result = pytester.runpytest("--promote-to=production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*stage.production.deps = *{message}"])
+    result.stderr.fnmatch_lines([f"*: gates.deps = *{message}"])

@@ -256,4 +256,4 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, gate: str, mess
     )
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*stage.staging.drift = *{message}"])
+    result.stderr.fnmatch_lines([f"*: gates.drift = *{message}"])

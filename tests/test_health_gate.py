@@ -191,7 +191,7 @@ def test_bad_options_are_usage_errors(pytester: pytest.Pytester, gate: str, mess
     pytester.makepyprojecttoml(policy(gate))
     result = pytester.runpytest("--promote-to=staging")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*stage.staging.api-health*{message}"])
+    result.stderr.fnmatch_lines([f"*: gates.api-health*{message}"])
 
 
 def test_health_by_its_kind_name_needs_a_table(pytester: pytest.Pytester) -> None:
@@ -200,7 +200,7 @@ def test_health_by_its_kind_name_needs_a_table(pytester: pytest.Pytester) -> Non
     )
     result = pytester.runpytest("--promote-to=s")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*stage.s.health = {}: health needs a `url`*"])
+    result.stderr.fnmatch_lines(["*: gates.health = {}: health needs a `url`*"])
 
 
 def test_a_redirect_is_judged_not_followed_unless_told(

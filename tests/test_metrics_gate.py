@@ -139,7 +139,7 @@ def test_bad_checks_are_usage_errors(pytester: pytest.Pytester, gates: str, mess
     )
     result = pytester.runpytest("--promote-to=dev")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*stage.dev.metrics*{message}"])
+    result.stderr.fnmatch_lines([f"*: gates.metrics*{message}"])
 
 
 def test_several_metrics_gates_by_kind(measured: pytest.Pytester) -> None:

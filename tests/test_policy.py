@@ -146,7 +146,7 @@ def test_accept_cannot_loosen() -> None:
         ),
         ('[stage.development]\naccept = "blue"', "stage.development.accept = 'blue': valid: green, yellow"),
         ('[stage.staging]\nrequired = "tests"', "expected a list (a list of a string)"),
-        ("[gates]\ninvariants = { count = \"12\" }", "stage.development.invariants.count = '12': expected an integer"),
+        ("[gates]\ninvariants = { count = \"12\" }", "gates.invariants.count = '12': expected an integer"),
         ("[gates]\ninvariants = { cuont = 12 }", "invariants.cuont = 12: unknown key; did you mean 'count'?"),
         ("[gates.smok]\nrun = \"x\"", "gates.smok = {'run': 'x'}: not a gate kind and has no `command`"),
         ('[gates.smoke]\ncommand = "x"\ntimeout = -1',

@@ -448,7 +448,9 @@ def _stage(
             value = coerce(dict, tbl[gid], source, f"{where}.{gid}")
             options[gid] = _deep_merge(options.get(gid, {}), dict(value))
         kind = kinds[specs[gid].kind]
-        stage_opts[gid] = build(kind.Options, options.get(gid, {}), source, f"{where}.{gid}")
+        # A stage that sets none of the gate's options judges the gate's own table.
+        named = f"{where}.{gid}" if gid in tbl else f"gates.{gid}"
+        stage_opts[gid] = build(kind.Options, options.get(gid, {}), source, named)
         if prev and gid in prev.options:
             _check_tightens(prev, gid, prev.options[gid], stage_opts[gid], source, where)
     overridable = _tightened_flag(tbl, "overridable", prev, True, False, source, where)
