@@ -174,7 +174,7 @@ def test_bad_policy_names_key_value_and_fix(text: str, expected: str) -> None:
          "`acknowledgements` = '/etc/ack.toml' leaves"),
         ('[gates.metrics.checks.up]\nfile = "../up.json"\npath = "a"\nmin = 1', "`file` = '../up.json' leaves"),
         ('[gates.deps]\nallowlist = "../approved.txt"', "`allowlist` = '../approved.txt' leaves"),
-        ('[gates.deps]\nallowlist = "ok.txt"\nsbom = "/tmp/sbom.json"', "`sbom` = '/tmp/sbom.json' leaves"),
+        ('[gates.deps]\nallowlist = "ok.txt"\nsbom = "/srv/sbom.json"', "`sbom` = '/srv/sbom.json' leaves"),
     ],
 )
 def test_every_path_a_gate_reads_or_writes_stays_inside_the_root(text: str, expected: str) -> None:
