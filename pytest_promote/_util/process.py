@@ -14,6 +14,7 @@ program's own words; a gate turns it into ``GateResult.error`` and never passes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -72,6 +73,23 @@ def project_environ(config: pytest.Config | None) -> dict[str, str]:
     for name in MEASURING_VARIABLES:
         env.pop(name, None)
     return env
+
+
+def fresh_bytecode(config: pytest.Config, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: the current environment) for one Python process that imports
+    the project's code to judge it: its bytecode goes to a new, empty directory of its
+    own (``PYTHONPYCACHEPREFIX``), removed when the session ends.
+
+    The process compiles the sources on disk as they are now and never trusts a
+    ``.pyc`` in the tree's ``__pycache__`` (nor writes one there): Python checks a
+    source only by its size and its mtime in whole seconds, so a module rewritten
+    within the second at the same size would otherwise be judged as it was before.
+    pytest's rewritten test modules follow the same prefix. The price is compiling
+    what the process imports (about a second of CPU for pytest and its plugins).
+    """
+    prefix = tempfile.mkdtemp(prefix="promote-pycache-")
+    config.add_cleanup(functools.partial(shutil.rmtree, prefix, ignore_errors=True))
+    return {**(os.environ if env is None else env), "PYTHONPYCACHEPREFIX": prefix}
 
 
 def _spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Popen[bytes]:

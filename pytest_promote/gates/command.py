@@ -6,7 +6,7 @@ import dataclasses
 import shlex
 
 from pytest_promote._util.paths import check_inside
-from pytest_promote._util.process import BackgroundTool, ToolError, project_environ, tail
+from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ, tail
 from pytest_promote.api import Gate, GateResult
 from pytest_promote.policy.schema import bounded, timeout
 
@@ -50,7 +50,8 @@ class CommandGate(Gate):
         self._shown = cmd
         self._run = BackgroundTool(
             self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`",
-            env=project_environ(self.context.config), cleanup=self.context.config.add_cleanup,
+            env=fresh_bytecode(self.context.config, project_environ(self.context.config)),
+            cleanup=self.context.config.add_cleanup,
         )
         if not opts.after_tests:
             self._run.start()

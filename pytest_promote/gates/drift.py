@@ -19,7 +19,7 @@ from typing import Any
 
 from pytest_promote._util import jsonpath
 from pytest_promote._util.paths import check_inside
-from pytest_promote._util.process import BackgroundTool, ToolError, project_environ
+from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ
 from pytest_promote.api import Finding, Gate, GateResult
 from pytest_promote.policy.schema import timeout
 
@@ -184,7 +184,8 @@ class DriftGate(Gate):
         """Produce the current contract in the background."""
         self._run = BackgroundTool(
             self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown(),
-            env=project_environ(self.context.config), cleanup=self.context.config.add_cleanup,
+            env=fresh_bytecode(self.context.config, project_environ(self.context.config)),
+            cleanup=self.context.config.add_cleanup,
         )
         self._run.start()
 
