@@ -37,15 +37,17 @@ def leftovers(marker: str, cwd: Path | None = None) -> list[int]:
     return found
 
 
-def settle(marker: str, cwd: Path | None = None, wait: float = 10.0) -> list[int]:
-    """The leftovers once killed processes had time to go (or ``wait`` passed)."""
+def settle(marker: str, cwd: Path | None = None, wait: float = 300.0) -> list[int]:
+    """The leftovers once killed processes are gone (``wait``: only a safety net, for a
+    loaded machine; a process still there after it is a leftover)."""
     deadline = time.monotonic() + wait
     while (found := leftovers(marker, cwd)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return found
 
 
-def wait_for(check, what: str, timeout: float = 60.0) -> None:
+def wait_for(check, what: str, timeout: float = 300.0) -> None:
+    """Wait until ``check()`` (``timeout``: only a safety net, for a loaded machine)."""
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
@@ -141,7 +143,7 @@ def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame, ti
         for _ in range(times):  # a repeated signal must not break off the cleanup
             proc.send_signal(getattr(signal, signame))
             time.sleep(0.3)
-        out, _ = proc.communicate(timeout=60)
+        out, _ = proc.communicate(timeout=300)  # a safety net: the run ends at once
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -67,16 +68,23 @@ def test_the_tool_reads_what_it_is_given(tmp_path: Path) -> None:
 
 
 def test_a_cancelled_tool_is_killed(tmp_path: Path) -> None:
-    marker = tmp_path / "survived"
-    code = f"import time, pathlib; time.sleep(1); pathlib.Path({str(marker)!r}).touch()"
-    run = BackgroundTool("mytool", python(code), tmp_path, 30.0)
+    started = tmp_path / "started"
+    code = f"import time, pathlib; pathlib.Path({str(started)!r}).touch(); time.sleep(600)"
+    run = BackgroundTool("mytool", python(code), tmp_path, 600.0)
     run.start()
     cancel = threading.Event()
-    threading.Timer(0.2, cancel.set).start()
+
+    def cancel_once_started() -> None:
+        while not started.exists():
+            time.sleep(0.05)
+        cancel.set()
+
+    threading.Thread(target=cancel_once_started, daemon=True).start()
     with pytest.raises(Cancelled, match=r"mytool .* was cancelled"):
         run.wait(cancel)
-    time.sleep(1.5)
-    assert not marker.exists()
+    assert run._proc is not None
+    with pytest.raises(ProcessLookupError):  # the whole group is gone, and reaped
+        os.killpg(run._proc.pid, 0)
 
 
 def test_a_tool_without_a_timeout_or_a_cancel_runs_to_its_end(tmp_path: Path) -> None:
@@ -106,17 +114,17 @@ def test_tool_identity_is_the_installed_version() -> None:
 
 
 def test_a_background_tool_runs_at_lower_priority_set_after_the_spawn(tmp_path: Path) -> None:
-    import os
-
     # The tool and a child it started at once both run niced (the whole group is).
+    # Each reads its priority once the test has seen start() return (the file "go").
+    wait_go = "import os, time\nwhile not os.path.exists('go'): time.sleep(0.05)\n"
     script = (
-        "import os, subprocess, sys, time; "
-        "child = subprocess.Popen([sys.executable, '-c', "
-        "'import os, time; time.sleep(1); print(os.getpriority(os.PRIO_PROCESS, 0))']); "
-        "time.sleep(1); print(os.getpriority(os.PRIO_PROCESS, 0)); sys.stdout.flush(); child.wait()"
+        "import os, subprocess, sys, time\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {wait_go + 'print(os.getpriority(os.PRIO_PROCESS, 0))'!r}])\n"
+        f"{wait_go}print(os.getpriority(os.PRIO_PROCESS, 0)); sys.stdout.flush(); child.wait()"
     )
-    tool = BackgroundTool("niced", [sys.executable, "-c", script], tmp_path, 30, nice=10)
+    tool = BackgroundTool("niced", [sys.executable, "-c", script], tmp_path, 600, nice=10)
     tool.start()
+    (tmp_path / "go").touch()
     code, out, _ = tool.wait()
     expected = min(os.getpriority(os.PRIO_PROCESS, 0) + 10, 19)
     assert code == 0
