@@ -86,6 +86,8 @@ SLOW_PLUGIN = """
 import time
 from detect_secrets.plugins.base import RegexBasedDetector
 
+pytestmark = pytest.mark.supported_range
+
 class SlowDetector(RegexBasedDetector):
     secret_type = "Slow"  # pragma: allowlist secret
     denylist = ()

@@ -6,7 +6,11 @@ import importlib.metadata
 import subprocess
 import sys
 
+import pytest
+
 from pytest_promote.cli.main import COMMANDS
+
+pytestmark = pytest.mark.supported_range
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -97,6 +97,7 @@ def plain_coverage_total(pytester: pytest.Pytester) -> str:
     return coverage_total(pytester)
 
 
+@pytest.mark.supported_range
 def test_total_equals_coverage_report(pytester: pytest.Pytester) -> None:
     project(pytester)
     result, gate = promote(pytester)
@@ -132,6 +133,7 @@ def test_session_fixture_teardown_is_counted(pytester: pytest.Pytester) -> None:
     assert gate["measured"] == "70%" == plain_coverage_total(pytester)
 
 
+@pytest.mark.supported_range
 def test_branch_coverage_and_precision(pytester: pytest.Pytester) -> None:
     settings = "branch = true\n[tool.coverage.report]\nprecision = 2\n"
     project(pytester, settings, coverage="{ min = 90 }")
@@ -370,6 +372,7 @@ def test_nothing():
 """
 
 
+@pytest.mark.supported_range
 @pytest.mark.parametrize("cov", [[], ["--cov=pkg", "--cov-report="]], ids=["own", "pytest-cov"])
 def test_xdist_combines_the_workers(pytester: pytest.Pytester, cov: list[str]) -> None:
     pytest.importorskip("xdist")
@@ -383,6 +386,7 @@ def test_xdist_combines_the_workers(pytester: pytest.Pytester, cov: list[str]) -
     assert coverage_total(pytester) == "100%"  # the combined data file
 
 
+@pytest.mark.supported_range
 @pytest.mark.parametrize(
     "launcher",
     [

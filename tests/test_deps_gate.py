@@ -7,6 +7,8 @@ from importlib.metadata import metadata, requires, version
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 METADATA = """\
 Metadata-Version: 2.4
 Name: demo-app

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from toolenv import bare_python, run_bare
 
+pytestmark = pytest.mark.supported_range
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: gate -> (its table, the modules its extra installs, the extra)

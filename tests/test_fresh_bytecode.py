@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 OLD = "def contract():\n    return {'version': 1}\n"
 NEW = "def contract():\n    return {'version': 3}\n"
 

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 SLOW_GATE = f"""
 [tool.promote]
 stages = ["development"]

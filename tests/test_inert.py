@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.supported_range
+
 
 def test_nothing_heavy_imported_without_promote_to(pytester) -> None:
     pytester.makeconftest(

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from toolenv import bare_python, fake_tool, plain, plain_ruff, run_bare
 
+pytestmark = pytest.mark.supported_range
+
 RUFF_CONFIG = """
 [tool.ruff.lint]
 select = ["F", "E"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 
 def test_inert_without_promote_to(project) -> None:
     pytester = project()

@@ -12,6 +12,8 @@ from pytest_promote.gates.invariants import InvariantsGate
 from pytest_promote.gates.tests import TestsGate
 from pytest_promote.policy import load as policy
 
+pytestmark = pytest.mark.supported_range
+
 KINDS = {
     "tests": TestsGate, "invariants": InvariantsGate,
     "artifacts": ArtifactsGate, "command": CommandGate,

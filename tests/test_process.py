@@ -13,6 +13,8 @@ import pytest
 
 from pytest_promote._util.process import BackgroundTool, Cancelled, ToolError, find_tool, tool_identity
 
+pytestmark = pytest.mark.supported_range
+
 
 def python(code: str) -> list[str]:
     """An argv running ``code`` in a real Python process."""

@@ -11,6 +11,8 @@ import pytest
 from pytest_promote._util.files import write_atomic
 from pytest_promote.report.json_report import SCHEMA_VERSION
 
+pytestmark = pytest.mark.supported_range
+
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"
 FAILING = {
     "test_app": """

@@ -135,6 +135,8 @@ from pathlib import Path
 from detect_secrets.constants import VerifiedResult
 from detect_secrets.plugins.base import RegexBasedDetector
 
+pytestmark = pytest.mark.supported_range
+
 
 class MarkerDetector(RegexBasedDetector):
     \"\"\"Marker tokens; verifying one leaves a note, and its service says it is dead.\"\"\"

@@ -16,6 +16,8 @@ from pytest_promote.gates.secrets import scan as secretscan
 from pytest_promote.gates.secrets import worker
 from tests import secrets_corpus
 
+pytestmark = pytest.mark.supported_range
+
 Found = list[tuple[int, str, str, bool]]
 
 # Pieces of lines: the corpus's secrets and keywords, quotes, operators and spaces,

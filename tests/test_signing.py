@@ -17,6 +17,8 @@ from pytest_promote.attest import dsse
 from pytest_promote.attest.statement import PROMOTION, STATEMENT_TYPE
 from pytest_promote.cli.main import main
 
+pytestmark = pytest.mark.supported_range
+
 POLICY = THREE_STAGES + TRUST
 
 

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 ADVISORY = """
 [tool.promote]
 stages = ["development", "staging"]

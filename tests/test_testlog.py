@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pytest_promote.runner.testlog import TestLog
+
+pytestmark = pytest.mark.supported_range
 
 
 def test_reads_junit_outcomes(pytester) -> None:

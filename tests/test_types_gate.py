@@ -39,6 +39,7 @@ def promote(pytester: pytest.Pytester) -> pytest.RunResult:
     return pytester.runpytest("--promote-to=development", "--promote-report=report.json")
 
 
+@pytest.mark.supported_range
 def test_error_count_is_pyrights_own(pytester: pytest.Pytester) -> None:
     project(pytester, BROKEN)
 

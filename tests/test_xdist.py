@@ -6,6 +6,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 pytest.importorskip("xdist")
 
 TESTS = {
