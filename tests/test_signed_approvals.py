@@ -77,7 +77,7 @@ def test_only_an_approval_signed_by_a_reviewers_key_counts(
         f"approval by rita@example.com on {head}: unsigned: no attestation; only signed approvals count",
         f"approval by rita@example.com on {head}: untrusted: no signature verifies with a key "
         f"of the allowed signers (signed as {keys['mallory'].keyid()}); only signed approvals count",
-        f"approval by sam@example.com on {head}: authored the commit",
+        f"approval by sam@example.com on {head}: signed by ada@example.com: authored the commit",
     ]
 
     said = approve(repo, "--stage", "test", "--key", str(keys["rita"].path))

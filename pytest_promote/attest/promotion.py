@@ -16,7 +16,8 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.attest import dsse, keys, statement
-from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, agrees, judge
+from pytest_promote.attest.signers import AllowedSigner, TrustProblem
+from pytest_promote.attest.trust import Standing, agrees, judge
 
 if TYPE_CHECKING:
     from pytest_promote.policy.load import Policy
@@ -97,5 +98,5 @@ def record_standing(
         differs = agrees(record, standing.statement.predicate, RECORD_FIELDS)
         if differs is not None:
             return Standing("untrusted", f"its {differs} differs from what was signed",
-                            standing.principals)
+                            standing.lines)
     return standing
