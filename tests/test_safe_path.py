@@ -59,7 +59,7 @@ def nothing_ran(hostile: tuple[Path, dict[str, str]], done: subprocess.Completed
 
 @pytest.mark.parametrize("how", list(COMMANDS))
 def test_sign_and_verify_never_import_the_checkout(hostile: tuple[Path, dict[str, str]], how: str) -> None:
-    signed = run(hostile, COMMANDS[how], "sign", "report.json",
+    signed = run(hostile, COMMANDS[how], "sign", "report.json", "--stage", "production",
                  "--key", "env:PROMOTE_SIGNING_KEY")
     nothing_ran(hostile, signed)
     assert signed.returncode == 1, signed.stderr
