@@ -136,3 +136,40 @@ def test_a_committed_override_where_records_are_signed_needs_a_signed_break_glas
     assert (report["overrides"][0]["origin"], report["overrides"][0]["signed_by"]) == (
         "override[0]", "lead@example.com"
     )
+
+
+@pytest.mark.parametrize("patterns_may", [False, True])
+def test_the_author_never_counts_whatever_pattern_names_their_key(
+    pytester: pytest.Pytester, repo: Repo, keys: dict[str, Key], patterns_may: bool
+) -> None:
+    signers = (
+        keys["ada"].line("*@example.com") + keys["mallory"].line('"*@example.com,!ada@example.com,!rita@example.com"')
+        + keys["lead"].line("lead@example.com")
+    )
+    setting = f"\npattern_reviewers = {str(patterns_may).lower()}\n"
+    policy = POLICY.replace('allowed_signers = "allowed_signers"\n', f'allowed_signers = "allowed_signers"{setting}')
+    repo.commit("trust patterns", {"pyproject.toml": policy, "allowed_signers": signers})
+    head = repo.git("rev-parse", "HEAD")[:12]
+    approve(repo, "--stage", "test", "--as", "rita@example.com", "--key", str(keys["ada"].path))
+    approve(repo, "--stage", "test", "--as", "sam@example.com", "--key", str(keys["mallory"].path))
+    result = pytester.runpytest("--promote-to=test", *RUN)
+    approval = gate(pytester, "approval")
+    findings = [f["message"] for f in approval["findings"]]
+    assert findings[0] == f"approval by rita@example.com on {head}: signed by *@example.com: authored the commit"
+    if patterns_may:
+        # Mallory's pattern stands for a reviewer it matches (not the author nor rita, excluded).
+        result.assert_outcomes(passed=2)
+        assert approval["summary"] == "approval: 1/1 approvals for test (sam@example.com)"
+        assert len(findings) == 1
+    else:
+        result.assert_outcomes(failed=2)
+        assert findings[1] == (
+            f"approval by sam@example.com on {head}: signed by *@example.com,!ada@example.com,!rita@example.com: "
+            "its key names "
+            "no reviewer (a key listed under a pattern names nobody unless trust.pattern_reviewers = true)"
+        )
+
+    # Ada's key matches lead@example.com through its pattern: still the author's, never a break glass.
+    override = "--promote-override=smoke@2099-01-01:smoke host down, INC-42"
+    approve(repo, "--stage", "prod", "--break-glass", "smoke:host down", "--key", str(keys["ada"].path))
+    assert pytester.runpytest("--promote-to=prod", override, *RUN).ret == pytest.ExitCode.USAGE_ERROR
