@@ -3,11 +3,14 @@
 
 ``python -m pytest_promote`` puts the working directory first on the module search
 path, so a ``base64.py`` committed at the repository root would run inside the sign
-job. Before anything else is imported, :func:`guard` drops that entry, then refuses
-to run (exit 4) while any other entry (``PYTHONPATH=.``, a ``.pth`` file of an
-editable install) lies inside the checkout, unless it belongs to the Python
-environment running the command (a virtual environment made inside the checkout).
-It uses only modules Python has loaded before any script runs (``sys``, ``os``).
+job. Before anything else is imported, :func:`guard` drops that entry. Any other entry
+that lies inside the checkout (``PYTHONPATH=.``, the ``.pth`` file of an editable
+install of the project), unless it belongs to the Python environment running the
+command (a virtual environment made inside the checkout), makes ``sign``, ``verify``
+and ``approve`` refuse to run (exit 4: the job that holds a key or judges signatures is
+set up wrong) and is dropped for the other commands (``ledger sync`` after the tests,
+in the job that installed the project). It uses only modules Python has loaded before
+any script runs (``sys``, ``os``).
 """
 
 import os
@@ -45,15 +48,26 @@ def reaching(paths: list[str], cwd: str) -> list[str]:
     return found
 
 
+#: The commands that hold a key or judge signatures: they refuse a search path reaching the checkout.
+STRICT = ("sign", "verify", "approve")
+
+
+def command(argv: list[str]) -> str | None:
+    """The command named on the command line (its first word that is no option)."""
+    return next((a for a in argv[1:] if not a.startswith("-")), None)
+
+
 def guard() -> None:
-    """Drop the working directory ``python -m`` put on ``sys.path``; exit 4 with the
-    fix when the search path still reaches the checkout."""
+    """Drop the working directory ``python -m`` put on ``sys.path``; then drop every
+    other entry reaching the checkout, or for :data:`STRICT` commands exit 4 with the fix."""
     cwd = os.path.realpath(os.getcwd())
     minus_m = sys.argv[:1] == ["-m"] and not getattr(sys.flags, "safe_path", False)
     if minus_m and sys.path and os.path.realpath(sys.path[0] or cwd) == cwd:
         del sys.path[0]
     found = reaching(sys.path, cwd)
-    if found:
+    if found and command(sys.argv) not in STRICT:
+        sys.path[:] = [p for p in sys.path if not reaching([p], cwd)]
+    elif found:
         sys.stderr.write(
             "pytest-promote: refused: the module search path reaches the checkout at "
             f"{checkout(cwd)} through {', '.join(found)}, so its files could run inside this "

@@ -84,3 +84,14 @@ def test_a_search_path_reaching_the_checkout_is_refused(
     assert done.stderr.startswith("pytest-promote: refused: the module search path reaches the checkout at ")
     assert "Unset PYTHONPATH" in done.stderr
     assert done.stdout == ""
+
+
+@pytest.mark.parametrize("how", ["python -m", "console script"])
+def test_other_commands_run_without_the_checkout_on_the_search_path(
+    hostile: tuple[Path, dict[str, str]], how: str
+) -> None:
+    # The job that ran the tests (the project installed) shares the ledger afterwards.
+    done = run(hostile, COMMANDS[how], "ledger", "sync", "--remote", "nowhere", PYTHONPATH=".")
+    nothing_ran(hostile, done)
+    assert "refused" not in done.stderr
+    assert "nowhere" in done.stderr  # it ran, and failed on the remote it was given
