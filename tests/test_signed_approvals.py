@@ -95,7 +95,7 @@ def test_an_override_where_records_are_signed_needs_a_signed_break_glass(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([
         "*smoke*needs a break-glass authorisation of HEAD signed by lead@example.com: "
-        "python -m pytest_promote approve --stage prod --break-glass 'smoke:REASON' --key KEY*",
+        "pytest-promote approve --stage prod --break-glass 'smoke:REASON' --key KEY*",
     ])
     unsigned = repo.approve("--stage", "prod", "--break-glass", "smoke:host down")
     assert unsigned.returncode == 1 and "--break-glass needs --key" in unsigned.stderr

@@ -125,7 +125,7 @@ def authorise(
             problem = (
                 f"an override at {where} needs a break-glass authorisation of HEAD signed by "
                 f"{' or '.join(allowed) or 'a principal in trust.stage.' + stage.name + '.break_glass'}: "
-                f"python -m pytest_promote approve --stage {stage.name} "
+                f"pytest-promote approve --stage {stage.name} "
                 f"--break-glass '{gid}:REASON' --key KEY"
             )
             if override.origin == OPTION:

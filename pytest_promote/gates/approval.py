@@ -110,7 +110,7 @@ class ApprovalGate(Gate):
         return GateResult.failed(
             f"{self.id}: {measured} approvals for {stage}; {missing} more needed from: "
             f"{', '.join(eligible) or 'nobody (every remaining reviewer authored the commit)'}\n"
-            f"record one: python -m pytest_promote approve --stage {stage} "
+            f"record one: pytest-promote approve --stage {stage} "
             f"(then git push origin {APPROVALS_REF})",
             measured=measured, threshold=opts.count, findings=findings,
         )
