@@ -7,6 +7,14 @@ Names load on first use, so the pytest entry point stays free of import cost.
 
 from __future__ import annotations
 
+import sys
+
+if sys.argv and (sys.argv[0] == "-m" or sys.argv[0].endswith(("pytest-promote", "pytest-promote.exe"))):
+    # Run as a command: first of all, keep the checkout's files off the import path.
+    from pytest_promote import _safepath
+
+    _safepath.guard()
+
 import importlib
 from typing import TYPE_CHECKING, Any
 

@@ -48,7 +48,7 @@ def test_fails_naming_who_may_still_approve(pytester: pytest.Pytester, repo: Rep
     # The author is a reviewer but is not offered: her approval would not count.
     result.stdout.fnmatch_lines([
         "approval: 0/1 approvals for test; 1 more needed from: rita@example.com, Sam Reviewer",
-        "record one: python -m pytest_promote approve --stage test "
+        "record one: pytest-promote approve --stage test "
         "(then git push origin refs/notes/promote-approvals)",
     ])
 

@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from signing import Key, ssh_keygen
 
 from pytest_promote.attest import dsse, keys, statement
-from pytest_promote.attest.trust import TrustProblem, judge, parse_allowed_signers
+from pytest_promote.attest.signers import TrustProblem, absolute_time, parse_allowed_signers
+from pytest_promote.attest.trust import judge
 from pytest_promote.ledger import records as ledger
 
 
@@ -88,12 +89,20 @@ def test_allowed_signers_lines(tmp_path: Path) -> None:
         + "rsa@example.com ssh-rsa AAAAB3NzaC1yc2E=\n"
     )
     signers = parse_allowed_signers(text, "allowed_signers")
-    assert [s.principals for s in signers] == [("alice@example.com", "*@ci.example.com"), ("bob@example.com",)]
-    assert signers[1].valid_after == datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    assert [s.principals for s in signers] == [
+        "alice@example.com,*@ci.example.com", "bob@example.com", "carol@example.com", "ca@example.com",
+        "rsa@example.com",
+    ]
+    assert signers[1].valid_after == absolute_time("20200101")
+    assert [s.cert_authority for s in signers] == [False, False, False, True, False]
+    assert signers[4].key is None  # another key type: never verifies a pytest-promote signature
     for bad, why in [
-        ("alice ssh-ed25519\n", "allowed_signers:1: expected: principals"),
-        ("alice ssh-ed25519 !!!\n", "allowed_signers:1: !!!...: not base64"),
-        (f'alice valid-before="2020" {a.openssh_public()}\n', "expected a time"),
+        ("alice ssh-ed25519\n", "allowed_signers:1: no key after the options 'ssh-ed25519'"),
+        ("alice ssh-ed25519 !!!\n", "allowed_signers:1: not a key: '!!!'"),
+        (f'alice valid-before="2020" {a.openssh_public()}\n', "expected YYYYMMDD"),
+        (f'alice namespace="git" {a.openssh_public()}\n', "1: unknown option 'namespace=\"git\"'"),
+        (f'alice valid_before="20300101" {a.openssh_public()}\n', "unknown option 'valid_before="),
+        (f'alice namespaces=git {a.openssh_public()}\n', "must be quoted"),
     ]:
         with pytest.raises(TrustProblem, match=why):
             parse_allowed_signers(bad, "allowed_signers")

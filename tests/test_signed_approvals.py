@@ -77,7 +77,7 @@ def test_only_an_approval_signed_by_a_reviewers_key_counts(
         f"approval by rita@example.com on {head}: unsigned: no attestation; only signed approvals count",
         f"approval by rita@example.com on {head}: untrusted: no signature verifies with a key "
         f"of the allowed signers (signed as {keys['mallory'].keyid()}); only signed approvals count",
-        f"approval by sam@example.com on {head}: authored the commit",
+        f"approval by sam@example.com on {head}: signed by ada@example.com: authored the commit",
     ]
 
     said = approve(repo, "--stage", "test", "--key", str(keys["rita"].path))
@@ -95,7 +95,7 @@ def test_an_override_where_records_are_signed_needs_a_signed_break_glass(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([
         "*smoke*needs a break-glass authorisation of HEAD signed by lead@example.com: "
-        "python -m pytest_promote approve --stage prod --break-glass 'smoke:REASON' --key KEY*",
+        "pytest-promote approve --stage prod --break-glass 'smoke:REASON' --key KEY*",
     ])
     unsigned = repo.approve("--stage", "prod", "--break-glass", "smoke:host down")
     assert unsigned.returncode == 1 and "--break-glass needs --key" in unsigned.stderr
@@ -136,3 +136,40 @@ def test_a_committed_override_where_records_are_signed_needs_a_signed_break_glas
     assert (report["overrides"][0]["origin"], report["overrides"][0]["signed_by"]) == (
         "override[0]", "lead@example.com"
     )
+
+
+@pytest.mark.parametrize("patterns_may", [False, True])
+def test_the_author_never_counts_whatever_pattern_names_their_key(
+    pytester: pytest.Pytester, repo: Repo, keys: dict[str, Key], patterns_may: bool
+) -> None:
+    signers = (
+        keys["ada"].line("*@example.com") + keys["mallory"].line('"*@example.com,!ada@example.com,!rita@example.com"')
+        + keys["lead"].line("lead@example.com")
+    )
+    setting = f"\npattern_reviewers = {str(patterns_may).lower()}\n"
+    policy = POLICY.replace('allowed_signers = "allowed_signers"\n', f'allowed_signers = "allowed_signers"{setting}')
+    repo.commit("trust patterns", {"pyproject.toml": policy, "allowed_signers": signers})
+    head = repo.git("rev-parse", "HEAD")[:12]
+    approve(repo, "--stage", "test", "--as", "rita@example.com", "--key", str(keys["ada"].path))
+    approve(repo, "--stage", "test", "--as", "sam@example.com", "--key", str(keys["mallory"].path))
+    result = pytester.runpytest("--promote-to=test", *RUN)
+    approval = gate(pytester, "approval")
+    findings = [f["message"] for f in approval["findings"]]
+    assert findings[0] == f"approval by rita@example.com on {head}: signed by *@example.com: authored the commit"
+    if patterns_may:
+        # Mallory's pattern stands for a reviewer it matches (not the author nor rita, excluded).
+        result.assert_outcomes(passed=2)
+        assert approval["summary"] == "approval: 1/1 approvals for test (sam@example.com)"
+        assert len(findings) == 1
+    else:
+        result.assert_outcomes(failed=2)
+        assert findings[1] == (
+            f"approval by sam@example.com on {head}: signed by *@example.com,!ada@example.com,!rita@example.com: "
+            "its key names "
+            "no reviewer (a key listed under a pattern names nobody unless trust.pattern_reviewers = true)"
+        )
+
+    # Ada's key matches lead@example.com through its pattern: still the author's, never a break glass.
+    override = "--promote-override=smoke@2099-01-01:smoke host down, INC-42"
+    approve(repo, "--stage", "prod", "--break-glass", "smoke:host down", "--key", str(keys["ada"].path))
+    assert pytester.runpytest("--promote-to=prod", override, *RUN).ret == pytest.ExitCode.USAGE_ERROR

@@ -62,6 +62,10 @@ def verify(pytester: pytest.Pytester, path: Path, stage: str) -> int:
     return main(["verify", str(path), "--stage", stage, "--root", str(pytester.path)])
 
 
+def sign(pytester: pytest.Pytester, path: Path, stage: str, key: Key) -> int:
+    return main(["sign", str(path), "--stage", stage, "--key", str(key.path), "--root", str(pytester.path)])
+
+
 def test_a_signed_chain_development_staging_production(trusted, git, keys, capsys) -> None:
     ci = f"--promote-sign-key={keys['ci'].path}"
     result = promote(trusted, "development", ci)
@@ -121,7 +125,7 @@ def test_hardened_layout_signs_in_a_separate_step(trusted, git, keys, capsys) ->
     assert "development requires a signature by ci@example.com; it is unsigned" in capsys.readouterr().err
 
     signed = subprocess.run(
-        [sys.executable, "-m", "pytest_promote", "sign", "r.json", "--key", "env:CI_KEY"],
+        [sys.executable, "-m", "pytest_promote", "sign", "r.json", "--stage", "development", "--key", "env:CI_KEY"],
         cwd=trusted.path, capture_output=True, text=True, check=False,
         env={**__import__("os").environ, "CI_KEY": keys["ci"].path.read_text()},
     )
@@ -134,7 +138,7 @@ def test_hardened_layout_signs_in_a_separate_step(trusted, git, keys, capsys) ->
 def test_a_report_resigned_with_an_untrusted_key_or_edited_is_rejected(trusted, keys, capsys) -> None:
     assert promote(trusted, "development", "--promote-no-ledger").ret == 0
     path = trusted.path / "r.json"
-    assert main(["sign", str(path), "--key", str(keys["mallory"].path), "--root", str(trusted.path)]) == 0
+    assert sign(trusted, path, "development", keys["mallory"]) == 0
     assert verify(trusted, path, "development") == 1
     assert "untrusted: no signature verifies with a key of the allowed signers" in capsys.readouterr().err
     assert promote(trusted, "staging").ret == 1  # mallory's record does not count
@@ -163,12 +167,13 @@ def test_sign_refuses_another_commit_and_a_changed_report(trusted, git, keys, ca
     path = str(trusted.path / "r.json")
     key = str(keys["ci"].path)
     git("commit", "-q", "--allow-empty", "-m", "later")
-    assert main(["sign", path, "--key", key, "--root", str(trusted.path)]) == 1
+    assert main(["sign", path, "--stage", "development", "--key", key, "--root", str(trusted.path)]) == 1
     assert "only the checked-out commit's verdict is signed here" in capsys.readouterr().err
     data = report(trusted)
     data["accepted"] = False
     Path(path).write_text(json.dumps(data))
-    assert main(["sign", path, "--key", key, "--root", str(trusted.path), "--commit", "HEAD~1"]) == 1
+    signing = ["sign", path, "--stage", "development", "--key", key, "--root", str(trusted.path)]
+    assert main([*signing, "--commit", "HEAD~1"]) == 1
     assert "digest" in capsys.readouterr().err
 
 
@@ -307,3 +312,77 @@ def test_the_ratchet_holds_a_run_only_to_signed_records(
     lint = next(g for g in report(pytester)["gates"] if g["id"] == "lint")
     assert (lint["measured"], lint["threshold"]) == (3, "<= 2 (ratchet)")
     assert f"the ratchet from {first[:12]}" in lint["summary"]
+
+
+def relabel(pytester: pytest.Pytester, stage: str) -> Path:
+    """The report made as a forger would: its stage and its statement's stage set to
+    ``stage`` (still unsigned), the digest recomputed."""
+    from pytest_promote.report.json_report import digest
+
+    data = report(pytester)
+    statement = payload(data["attestation"])
+    statement["predicate"]["stage"] = data["stage"] = stage
+    data["attestation"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
+    data["digest"] = digest(data)
+    path = pytester.path / "relabelled.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_sign_signs_only_the_stage_it_was_told_as_the_committed_policy_asks(trusted, git, keys, capsys) -> None:
+    assert promote(trusted, "development", "--promote-no-ledger").ret == 0
+    path = trusted.path / "r.json"
+    assert sign(trusted, path, "production", keys["ci"]) == 1
+    assert "it is a verdict for stage 'development'; this job signs 'production' only" in capsys.readouterr().err
+
+    relabelled = relabel(trusted, "production")
+    assert sign(trusted, relabelled, "development", keys["ci"]) == 1
+    assert "it is a verdict for stage 'production'; this job signs 'development' only" in capsys.readouterr().err
+    assert sign(trusted, relabelled, "production", keys["ci"]) == 1
+    assert "its gates are not judged as pyproject.toml [tool.promote] asks of production (other gates, modes or " \
+        "thresholds: a verdict of another stage relabelled?)" in capsys.readouterr().err
+
+    pyproject = trusted.path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n# moved\n")
+    assert sign(trusted, path, "development", keys["ci"]) == 1
+    assert "the policy file pyproject.toml is not the commit's" in capsys.readouterr().err
+    git("checkout", "-q", "pyproject.toml")
+    relabelled.unlink()
+    assert promote(trusted, "development", "--promote-no-ledger").ret == 0
+    assert sign(trusted, path, "development", keys["ci"]) == 0
+    assert verify(trusted, path, "development") == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("gates[tests].measured", lambda g: g.update(measured=100)),
+        ("gates[tests].threshold", lambda g: g.update(threshold=0)),
+        ("gates[tests].summary", lambda g: g.update(summary="all good")),
+        ("gates[tests].findings", lambda g: g["findings"].append({"message": "nothing to see"})),
+        ("gates[tests].duration", lambda g: g.update(duration=0.5)),
+        ("gates[tests].note", lambda g: g.update(note="reviewed by the lead")),
+    ],
+)
+def test_all_a_signed_report_shows_is_signed(trusted, keys, capsys, field, edit) -> None:
+    from pytest_promote.report.json_report import digest
+
+    assert promote(trusted, "development", f"--promote-sign-key={keys['ci'].path}", "--promote-no-ledger").ret == 0
+    path = trusted.path / "r.json"
+    assert verify(trusted, path, "development") == 0
+    signed = report(trusted)
+    for name, change in [
+        (field, lambda data: edit(next(g for g in data["gates"] if g["id"] == "tests"))),
+        ("reasons", lambda data: data["reasons"].append("approved")),
+        ("branch", lambda data: data.update(branch="release")),
+        ("shards", lambda data: data.update(shards={"count": 2})),
+        ("policy", lambda data: data.update(policy="elsewhere")),
+        ("extra (not in what was signed)", lambda data: data.update(extra=1)),
+        ("signature", lambda data: data.update(signature="signed with SHA256:someone")),
+    ]:
+        data = json.loads(json.dumps(signed))
+        change(data)
+        data["digest"] = digest(data)
+        path.write_text(json.dumps(data))
+        assert verify(trusted, path, "development") == 1
+        assert f"its {name!r} differs from what its attestation says" in capsys.readouterr().err

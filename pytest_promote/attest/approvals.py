@@ -6,6 +6,11 @@ the signature's principal, never the ``who`` the line claims. An override at a
 stage whose records must be signed is accepted only with an authorisation
 (``approve --break-glass GATE:REASON --key KEY``) on HEAD, or a commit with its
 tree, signed by a principal the stage lets break glass.
+
+A signature whose key is listed under principals matching the commit's author
+(a pattern included) never counts, and a key listed under a pattern only
+(``*@example.com``) stands for no named reviewer unless
+``trust.pattern_reviewers = true``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_promote._util import git
+from pytest_promote.attest.patterns import literal_names, match_pattern_list
+from pytest_promote.attest.signers import AllowedSigner, TrustProblem
 from pytest_promote.attest.statement import APPROVAL
-from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, judge, matches
-from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, read
+from pytest_promote.attest.trust import Standing, judge
+from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, read
 from pytest_promote.policy.overrides import OPTION
 from pytest_promote.policy.schema import policy_error
 
@@ -38,15 +45,44 @@ def standing(approval: Approval, tree: str | None, signers: Sequence[AllowedSign
     if said.predicate.get("stage") != approval.stage or signed_override != (
         dict(approval.override) if approval.override is not None else None
     ):
-        return Standing("untrusted", "its note line differs from what was signed", judged.principals)
+        return Standing("untrusted", "its note line differs from what was signed", judged.lines)
     return judged
 
 
-def reviewer(principals: Iterable[str], reviewers: Sequence[str]) -> str | None:
-    """The entry of ``reviewers`` that one of the signature's ``principals`` names."""
-    principals = tuple(principals)
-    return next(
-        (r for r in reviewers if any(matches(principals, name) for name in identities(r))), None
+def names(entry: str) -> tuple[str, ...]:
+    """The names a reviewer entry goes by: itself, and for ``Name <email>`` both parts."""
+    entry = entry.strip()
+    if "<" in entry and entry.endswith(">"):
+        name, _, email = entry[:-1].partition("<")
+        return tuple(n for n in (entry, name.strip(), email.strip()) if n)
+    return (entry,)
+
+
+def stands_for(judged: Standing, entry: str, patterns: bool) -> bool:
+    """Whether the signature is the named ``entry``'s: a line of its key names it, as
+    OpenSSH matches principals, and (unless ``patterns``) names it literally, not
+    through a wildcard (a ``*@example.com`` key is nobody in particular)."""
+    return any(
+        line.names(name) and (patterns or name in literal_names(line.principals))
+        for line in judged.lines for name in names(entry)
+    )
+
+
+def reviewer(judged: Standing, reviewers: Sequence[str], patterns: bool) -> str | None:
+    """The entry of ``reviewers`` the signature stands for (see :func:`stands_for`)."""
+    return next((r for r in reviewers if stands_for(judged, r, patterns)), None)
+
+
+def authored(judged: Standing, signers: Sequence[AllowedSigner], commits: Iterable[git.Commit]) -> bool:
+    """Whether a key that made the signature is listed, on any line of the
+    allowed-signers file, under principals that match the author of one of
+    ``commits`` (pattern included, case ignored): such a signature never counts."""
+    keys = {line.key for line in judged.lines}
+    lines = [s for s in signers if s.key in keys]
+    return any(
+        match_pattern_list(who.lower(), line.principals, lower=True) == 1
+        for commit in commits for who in (commit.author_email, commit.author_name) if who
+        for line in lines
     )
 
 
@@ -77,9 +113,11 @@ def authorise(
             if approval.override is None or approval.stage != stage.name:
                 continue
             judged = standing(approval, commit.tree, signers)
-            who = [p for p in judged.principals if matches(allowed, p)] if judged.state == "trusted" else []
+            if judged.state != "trusted" or authored(judged, signers, {head[0], commit}):
+                continue
+            who = reviewer(judged, allowed, trust.pattern_reviewers)
             if who and not _expired(approval.override.get("until"), today):
-                found.setdefault(str(approval.override.get("gate")), who[0])
+                found.setdefault(str(approval.override.get("gate")), who)
     authorised = {}
     for gid, override in chosen.items():
         if gid not in found:
@@ -87,7 +125,7 @@ def authorise(
             problem = (
                 f"an override at {where} needs a break-glass authorisation of HEAD signed by "
                 f"{' or '.join(allowed) or 'a principal in trust.stage.' + stage.name + '.break_glass'}: "
-                f"python -m pytest_promote approve --stage {stage.name} "
+                f"pytest-promote approve --stage {stage.name} "
                 f"--break-glass '{gid}:REASON' --key KEY"
             )
             if override.origin == OPTION:

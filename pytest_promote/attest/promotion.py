@@ -8,6 +8,8 @@ which key. The ledger record carries the same envelope.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,10 +18,11 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.attest import dsse, keys, statement
-from pytest_promote.attest.trust import AllowedSigner, Standing, TrustProblem, agrees, judge
+from pytest_promote.attest.signers import AllowedSigner, TrustProblem
+from pytest_promote.attest.trust import Standing, agrees, judge
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Policy
+    from pytest_promote.policy.load import Policy, Stage
     from pytest_promote.runner.run import PromoteRun
 
 #: The option naming the run's signing key.
@@ -76,12 +79,26 @@ def attach(run: PromoteRun, report: dict[str, Any]) -> None:
     from pytest_promote.policy.load import DEFAULT_POLICY, find_table
 
     table, _ = find_table(root, run.context.config.getoption("promote_config"))
-    policy = {"source": run.policy.source, "digest": statement.policy_digest(table, DEFAULT_POLICY)}
+    policy = {
+        "source": run.policy.source, "digest": statement.policy_digest(table, DEFAULT_POLICY),
+        "stage": stage_digest(run.policy.stage(str(report["stage"]))),
+    }
     envelope = statement.envelope(statement.promotion(report, tree, root.name, policy))
     for signer in run.signers:
         envelope = envelope.signed(signer)
     report["attestation"] = envelope.as_dict()
     report["signature"] = describe(envelope)
+
+
+def stage_digest(stage: Stage) -> str:
+    """``sha256:`` of what a stage asks: what it accepts, its required and advisory
+    gates and each gate's options (thresholds included), as the policy resolved them."""
+    options = {
+        gid: dataclasses.asdict(o) if dataclasses.is_dataclass(o) and not isinstance(o, type) else o
+        for gid, o in stage.options.items()
+    }
+    asked = {"accept": stage.accept, "required": stage.required, "advisory": stage.advisory, "options": options}
+    return "sha256:" + hashlib.sha256(statement.canonical(asked)).hexdigest()
 
 
 def record_standing(
@@ -97,5 +114,5 @@ def record_standing(
         differs = agrees(record, standing.statement.predicate, RECORD_FIELDS)
         if differs is not None:
             return Standing("untrusted", f"its {differs} differs from what was signed",
-                            standing.principals)
+                            standing.lines)
     return standing

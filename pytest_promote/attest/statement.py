@@ -29,13 +29,12 @@ PROMOTION = "https://pytest-promote.dev/attestation/promotion/v1"
 APPROVAL = "https://pytest-promote.dev/attestation/approval/v1"
 #: The colour in the test-result predicate's words.
 RESULT = {"green": "PASSED", "yellow": "WARNED", "red": "FAILED"}
-#: The report fields the promotion predicate carries as they are.
-VERDICT_FIELDS = (
-    "stage", "component", "colour", "verdict", "accept", "accepted", "reasons", "overrides", "overridden",
-    "partial", "dirty", "environment", "caveats", "dry_run", "branch", "time", "selection",
-)
-#: Of each gate, what the predicate keeps (its findings stay in the report).
-GATE_FIELDS = ("id", "mode", "status", "measured", "threshold", "overridden", "figures")
+#: Report fields outside the verdict the statement carries: the envelope itself, how it
+#: is signed (derived from the envelope) and the digest over the whole report.
+ENVELOPE_FIELDS = ("attestation", "signature", "digest")
+#: Predicate fields that are not a report field shown as it is (``commit`` is the
+#: subject's, the report's ``policy`` is the predicate's ``policy.source``).
+PREDICATE_ONLY = ("result", "configuration", "passedTests", "warnedTests", "failedTests", "policy", "tools")
 #: Distributions whose versions the predicate records, when installed.
 TOOLS = ("pytest", "coverage", "ruff", "pyright", "detect-secrets", "pytest-xdist")
 
@@ -84,7 +83,7 @@ def promotion(report: Mapping[str, Any], tree: str, name: str, policy: Mapping[s
 
     ``policy``: ``{"source", "digest"}`` of the policy that judged.
     """
-    gates = [{k: g.get(k) for k in GATE_FIELDS} for g in report["gates"]]
+    gates = shown(report)["gates"]
     passed = [g["id"] for g in gates if g["status"] == "passed" and not g["overridden"]]
     failed = [
         g["id"] for g in gates
@@ -97,12 +96,66 @@ def promotion(report: Mapping[str, Any], tree: str, name: str, policy: Mapping[s
         "passedTests": passed,
         "warnedTests": warned,
         "failedTests": failed,
-        **{k: report.get(k) for k in VERDICT_FIELDS},
-        "gates": gates,
+        **shown(report),
         "policy": dict(policy),
         "tools": tool_versions(),
     }
     return statement(PROMOTION, subject(report["commit"], tree, name), predicate)
+
+
+def shown(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Every field a report shows, as the promotion predicate carries it: all but
+    :data:`ENVELOPE_FIELDS`, ``commit`` and ``policy``, each gate whole except its
+    findings, which the gate's ``findings`` commits to by digest."""
+    view = {k: v for k, v in report.items() if k not in (*ENVELOPE_FIELDS, "commit", "policy")}
+    view["gates"] = [
+        {**g, "findings": findings_digest(g.get("findings"))} if isinstance(g, dict) else g
+        for g in report.get("gates") or []
+    ]
+    return view
+
+
+def findings_digest(findings: object) -> str:
+    """``sha256:`` of a gate's findings list (canonical JSON)."""
+    return "sha256:" + hashlib.sha256(canonical(findings)).hexdigest()
+
+
+def difference(report: Mapping[str, Any], said: Statement) -> str | None:
+    """The first field a report shows that its promotion statement does not say, named
+    (``gates[coverage].measured``), or None when the statement says all of it."""
+    signed = {k: v for k, v in said.predicate.items() if k not in PREDICATE_ONLY}
+    mine = shown(report)
+    policy = said.predicate.get("policy")
+    signed |= {"commit": said.commit, "policy": policy.get("source") if isinstance(policy, dict) else None}
+    mine |= {"commit": report.get("commit"), "policy": report.get("policy")}
+    for name in sorted(set(mine) | set(signed), key=lambda k: (k != "gates", k)):
+        if name == "gates" and isinstance(mine["gates"], list) and isinstance(signed.get("gates"), list):
+            differs = _gates(mine["gates"], signed["gates"])
+            if differs is not None:
+                return differs
+        elif name not in signed:
+            return f"{name} (not in what was signed)"
+        elif mine.get(name, _ABSENT) != signed[name]:
+            return name
+    return None
+
+
+_ABSENT = object()
+
+
+def _gates(mine: list[Any], signed: list[Any]) -> str | None:
+    if len(mine) != len(signed):
+        return f"gates ({len(mine)} shown, {len(signed)} signed)"
+    for shown_gate, signed_gate in zip(mine, signed, strict=True):
+        if not (isinstance(shown_gate, dict) and isinstance(signed_gate, dict)):
+            if shown_gate != signed_gate:
+                return "gates"
+            continue
+        gid = signed_gate.get("id")
+        for field in sorted(set(shown_gate) | set(signed_gate)):
+            if shown_gate.get(field, _ABSENT) != signed_gate.get(field, _ABSENT):
+                return f"gates[{gid}].{field}"
+    return None
 
 
 def approval(commit: str, tree: str, name: str, stage: str, note: str, time: str,

@@ -31,8 +31,9 @@ from pytest_promote._util.redact import plain
 from pytest_promote.api import Gate
 from pytest_promote.attest import dsse
 from pytest_promote.attest.promotion import describe
-from pytest_promote.attest.statement import PROMOTION, Statement, read
-from pytest_promote.attest.trust import TrustProblem, agrees, judge
+from pytest_promote.attest.signers import TrustProblem
+from pytest_promote.attest.statement import PROMOTION, Statement, difference, read
+from pytest_promote.attest.trust import judge
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.policy.load import Policy
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest
@@ -92,7 +93,7 @@ def check(
     sha = git.resolve(root, commit)
     if sha is None:
         raise Rejected(f"{commit!r} is not a commit of the repository at {root}")
-    policy = _policy(root, config)
+    policy = read_policy(root, config)
     alone = isinstance(data, dict) and "payloadType" in data
     if alone:
         envelope = data
@@ -123,25 +124,13 @@ def check(
     return facts, signature
 
 
-#: The fields a report must say exactly as its attestation does.
-SIGNED_FIELDS = (
-    "stage", "component", "colour", "verdict", "accept", "accepted", "caveats", "environment", "dry_run",
-)
-
-
 def disagreement(report: dict[str, Any], said: Statement) -> str | None:
-    """The first field on which a report differs from its attestation's statement."""
-    signed = {**said.predicate, "commit": said.commit}
-    return agrees(_view(report), _view(signed), ("commit", *SIGNED_FIELDS, "gates"))
-
-
-def _view(facts: dict[str, Any]) -> dict[str, Any]:
-    """The verdict's fields as report and predicate both hold them."""
-    gates = [
-        [g.get("id"), g.get("mode"), g.get("status"), bool(g.get("overridden"))]
-        for g in facts.get("gates") or [] if isinstance(g, dict)
-    ]
-    return {**{k: facts.get(k) for k in ("commit", *SIGNED_FIELDS)}, "gates": gates}
+    """The first field a report shows that differs from (or is not in) its
+    attestation's statement, named; ``signature`` when it misdescribes the envelope."""
+    differs = difference(report, said)
+    if differs is None and report.get("signature") != describe(dsse.parse(report.get("attestation"))):
+        return "signature"
+    return differs
 
 
 def _signature(
@@ -243,7 +232,8 @@ def _well_formed(report: object) -> None:
             raise Rejected(f"malformed: gate entry {gate!r}")
 
 
-def _policy(root: Path, config: str | None) -> Policy:
+def read_policy(root: Path, config: str | None) -> Policy:
+    """The policy at ``root`` (``config``: as --promote-config), with the installed gate kinds."""
     try:
         table, source = policy_mod.find_table(root, config)
         return policy_mod.load(table, source, gate_kinds())

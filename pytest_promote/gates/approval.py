@@ -10,7 +10,9 @@ alone. An approval recorded on another commit with the identical tree (a rebase 
 a merge that changed no file) counts too, unless ``same_tree = false``; its author
 is excluded as well. Approvals by anyone not in ``reviewers`` are ignored and
 reported. With ``[tool.promote.trust]``, only approvals signed by a key of the
-allowed signers count, and the reviewer is the key's principal (``approve --key``).
+allowed signers count, and the reviewer is the key's principal (``approve --key``):
+a key whose principals match the author (a pattern included) never counts, and a
+key listed under a pattern names no reviewer unless ``trust.pattern_reviewers``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import dataclasses
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult, minimum
+from pytest_promote.attest.approvals import authored, same_tree_commits, standing
 from pytest_promote.attest.approvals import reviewer as signed_reviewer
-from pytest_promote.attest.approvals import same_tree_commits, standing
-from pytest_promote.attest.trust import TrustProblem
+from pytest_promote.attest.signers import TrustProblem
 from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, is_author, read
 
 
@@ -73,8 +75,9 @@ class ApprovalGate(Gate):
                 for line in bad
             ]
             for approval in (a for a in approvals if a.stage == stage and a.override is None):
+                commits = {head[0], commit}
                 if signers is None:
-                    names, signer = (approval.who,), ""
+                    signer, own = "", is_author(approval.who, head[0]) or is_author(approval.who, commit)
                     reviewer = _reviewer(approval.who, opts.reviewers)
                 else:
                     judged = standing(approval, commit.tree, signers)
@@ -82,12 +85,15 @@ class ApprovalGate(Gate):
                         why = f"{judged.describe()}; only signed approvals count"
                         findings.append(_ignored(approval, why))
                         continue
-                    names, signer = judged.principals, f"{judged.describe()}: "
-                    reviewer = signed_reviewer(judged.principals, opts.reviewers)
-                if reviewer is None:
-                    findings.append(_ignored(approval, f"{signer}not a reviewer"))
-                elif any(is_author(n, c) for n in (reviewer, *names) for c in {head[0], commit}):
-                    findings.append(_ignored(approval, "authored the commit"))
+                    signer, own = f"{judged.describe()}: ", authored(judged, signers, commits)
+                    reviewer = signed_reviewer(judged, opts.reviewers, bool(trust and trust.pattern_reviewers))
+                if own or (reviewer is not None and any(is_author(reviewer, c) for c in commits)):
+                    findings.append(_ignored(approval, f"{signer}authored the commit"))
+                elif reviewer is None:
+                    why = "not a reviewer" if signers is None else (
+                        "its key names no reviewer (a key listed under a pattern names nobody "
+                        "unless trust.pattern_reviewers = true)")
+                    findings.append(_ignored(approval, signer + why))
                 else:
                     counted.setdefault(reviewer, approval)
         measured = f"{len(counted)}/{opts.count}"
@@ -104,7 +110,7 @@ class ApprovalGate(Gate):
         return GateResult.failed(
             f"{self.id}: {measured} approvals for {stage}; {missing} more needed from: "
             f"{', '.join(eligible) or 'nobody (every remaining reviewer authored the commit)'}\n"
-            f"record one: python -m pytest_promote approve --stage {stage} "
+            f"record one: pytest-promote approve --stage {stage} "
             f"(then git push origin {APPROVALS_REF})",
             measured=measured, threshold=opts.count, findings=findings,
         )

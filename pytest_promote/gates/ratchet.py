@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
 from pytest_promote.attest.promotion import record_standing
-from pytest_promote.attest.trust import TrustProblem
+from pytest_promote.attest.signers import TrustProblem
 from pytest_promote.ledger import records as ledger
 
 if TYPE_CHECKING:

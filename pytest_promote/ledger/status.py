@@ -23,7 +23,7 @@ from pytest_promote._util import git
 from pytest_promote._util.redact import plain_value
 from pytest_promote.attest import dsse
 from pytest_promote.attest.promotion import check_trust, describe, record_standing
-from pytest_promote.attest.trust import AllowedSigner
+from pytest_promote.attest.signers import AllowedSigner
 from pytest_promote.ledger import records as ledger
 
 if TYPE_CHECKING:

@@ -3,6 +3,7 @@
 ```toml
 [tool.promote.trust]
 allowed_signers = ".promote/allowed_signers"   # git's gpg.ssh.allowedSignersFile format
+pattern_reviewers = false   # may a `*@example.com` key stand for a named reviewer? (no)
 
 [tool.promote.trust.stage.staging]
 signers = ["ci@example.com"]          # every staging record must be signed by each of these
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
-from pytest_promote.attest.trust import AllowedSigner, read_allowed_signers
+from pytest_promote.attest.signers import AllowedSigner, read_allowed_signers
 from pytest_promote.policy.schema import build, did_you_mean, policy_error
 
 
@@ -35,6 +36,7 @@ class StageTrust:
 @dataclasses.dataclass(frozen=True)
 class _Table:
     allowed_signers: str = ""
+    pattern_reviewers: bool = False
     stage: Mapping[str, StageTrust] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +53,9 @@ class Trust:
     allowed_signers: str
     signers: Mapping[str, tuple[str, ...]]
     break_glass: Mapping[str, tuple[str, ...]]
+    #: Whether a key listed under a pattern stands for every reviewer or break-glass
+    #: principal the pattern matches (by default it stands for none of them).
+    pattern_reviewers: bool = False
 
     def requires(self, stage: str) -> tuple[str, ...]:
         """The principals whose signatures a record of ``stage`` must carry."""
@@ -88,4 +93,7 @@ def parse(raw: object, source: str, stage_names: Sequence[str]) -> Trust:
             raise policy_error(source, f"trust.stage.{name}.signers", list(mine), problem)
         breakers = breakers if entry.break_glass is None else entry.break_glass
         signers[name], glass[name], before = mine, breakers, mine
-    return Trust(source, table.allowed_signers, MappingProxyType(signers), MappingProxyType(glass))
+    return Trust(
+        source, table.allowed_signers, MappingProxyType(signers), MappingProxyType(glass),
+        table.pattern_reviewers,
+    )

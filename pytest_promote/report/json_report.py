@@ -51,7 +51,8 @@ def signature(run: PromoteRun) -> str:
     assert run.verdict is not None
     said = of(run.context.config, run, run.verdict)["signature"]
     if said == promotion.UNSIGNED and run.policy.trust is not None:
-        said += f" (sign it: {promotion.OPTION}=KEY, or python -m pytest_promote sign REPORT)"
+        said += (f" (sign it: {promotion.OPTION}=KEY, or "
+                 f"pytest-promote sign REPORT --stage {run.verdict.stage} --key KEY)")
     return said
 
 

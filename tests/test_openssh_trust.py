@@ -1,0 +1,146 @@
+"""Differential test: pytest-promote trusts a signature for a principal exactly when
+``ssh-keygen -Y verify -f FILE -I PRINCIPAL -n pytest-promote`` does.
+
+Hypothesis writes allowed-signers files (pattern-lists with ``*``, ``?``, ``!``,
+quotes; ``cert-authority``, ``namespaces``, ``valid-after``/``valid-before`` in every
+form OpenSSH reads, misspelled options) over a few real keys made by ``ssh-keygen``.
+Every file is asked about many principals. ``ssh-keygen``'s time goes to starting
+the process (loading and initialising libcrypto); verifying is a small part, so
+the keys and signatures are made once and the calls for one file run at the same
+time. A line pytest-promote calls malformed makes the whole file an error in a
+run; here the decision is taken on the other lines, and ``ssh-keygen`` (which logs
+and skips such a line) must agree: a bad line never trusts anyone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytest_promote.attest import keys, statement
+from pytest_promote.attest.patterns import match_pattern_list
+from pytest_promote.attest.signers import TrustProblem, parse_allowed_signers, parse_lines
+from pytest_promote.attest.trust import judge
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
+
+#: The moment every signature is judged at (``-Overify-time``).
+WHEN = datetime.datetime(2030, 6, 15, 12, 0, 0, tzinfo=datetime.UTC)
+NAMES = ["a@x", "b@x", "ab@x", "A@x", "a@y", "ci", "*@x", "a b@x", "", "b"]
+PATTERNS = ["a@x", "b@x", "*@x", "?@x", "a*", "*", "!a@x", "!*@y", "A@x", "a?@x", "*b*", "a b@x", ""]
+NAMESPACES = ["pytest-promote", "git", "pytest-*", "*", "!pytest-promote", "pytest-promot?", "file", "PYTEST-PROMOTE"]
+
+
+def _stamp(offset: int, form: str) -> str:
+    moment = WHEN + datetime.timedelta(seconds=offset)
+    local = moment.astimezone()
+    return {
+        "seconds-utc": moment.strftime("%Y%m%d%H%M%SZ"),
+        "minutes-utc": moment.strftime("%Y%m%d%H%MUTC"),
+        "day-local": local.strftime("%Y%m%d"),
+        "seconds-local": local.strftime("%Y%m%d%H%M%S"),
+    }[form]
+
+
+OFFSETS = [-86400 * 400, -3600, -1, 0, 1, 59, 3600, 86400 * 400]
+FORMS = ["seconds-utc", "minutes-utc", "day-local", "seconds-local"]
+times = st.builds(_stamp, st.sampled_from(OFFSETS), st.sampled_from(FORMS))
+options = st.lists(
+    st.one_of(
+        st.sampled_from(["cert-authority", "Cert-Authority"]),
+        st.builds(lambda n, v: f'{n}="{v}"', st.sampled_from(["namespaces", "NAMESPACES"]),
+                  st.lists(st.sampled_from(NAMESPACES), min_size=1, max_size=3).map(",".join)),
+        st.builds(lambda n, v: f'{n}="{v}"', st.sampled_from(["valid-after", "valid-before", "Valid-Before"]), times),
+        st.sampled_from(['namespace="pytest-promote"', 'valid_before="20990101"', "bogus", "namespaces=git"]),
+    ),
+    max_size=3,
+).map(",".join)
+
+
+@st.composite
+def lines(draw: st.DrawFn, publics: list[str]) -> str:
+    principals = ",".join(draw(st.lists(st.sampled_from(PATTERNS), min_size=1, max_size=3)))
+    if " " in principals or draw(st.booleans()):
+        principals = f'"{principals}"'
+    opts = draw(options)
+    key = draw(st.sampled_from(publics))
+    comment = draw(st.sampled_from(["", " a comment"]))
+    return f"{principals} {opts + ' ' if opts else ''}{key}{comment}"
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], dict, Path]:
+    """Three keys made by ssh-keygen; the first signs: an SSHSIG signature of a
+    message (what ssh-keygen checks) and a DSSE envelope (what pytest-promote checks)."""
+    where = tmp_path_factory.mktemp("openssh")
+    publics = []
+    for n in range(3):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(where / f"k{n}")],
+                       check=True, capture_output=True)
+        publics.append(" ".join((where / f"k{n}.pub").read_text().split()[:2]))
+    message = where / "message"
+    message.write_text("a verdict\n")
+    subprocess.run(["ssh-keygen", "-Y", "sign", "-q", "-f", str(where / "k0"), "-n", "pytest-promote", str(message)],
+                   check=True, capture_output=True)
+    key = keys.load(str(where / "k0"))
+    said = statement.approval("c0ffee", "7ree", "repo", "prod", "", "now")
+    return where, publics, statement.envelope(said).signed(key).as_dict(), message
+
+
+def openssh_accepts(allowed: Path, principal: str, message: Path) -> bool:
+    done = subprocess.run(
+        ["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", principal, "-n", "pytest-promote",
+         "-s", f"{message}.sig", f"-Overify-time={WHEN:%Y%m%d%H%M%SZ}"],
+        stdin=message.open("rb"), capture_output=True, text=True,
+    )
+    assert done.returncode in (0, 255), done.stderr
+    return done.returncode == 0
+
+
+COUNTER = itertools.count()
+POOL = ThreadPoolExecutor(max_workers=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_trust_decides_as_ssh_keygen_verify(signed: tuple[Path, list[str], dict, Path], data: st.DataObject) -> None:
+    where, publics, envelope, message = signed
+    text = "\n".join(data.draw(st.lists(lines(publics), min_size=1, max_size=4))) + "\n"
+    allowed = where / f"allowed_signers_{next(COUNTER)}"
+    allowed.write_text(text)
+    good, problems = parse_lines(text)
+    if problems:
+        with pytest.raises(TrustProblem, match=rf"{allowed}:{problems[0][0]}: "):
+            parse_allowed_signers(text, str(allowed))
+    ours = [
+        judge(envelope, statement.APPROVAL, "c0ffee", "7ree", good, [name], when=WHEN).state == "trusted"
+        for name in NAMES
+    ]
+    theirs = list(POOL.map(lambda name: openssh_accepts(allowed, name, message), NAMES))
+    assert dict(zip(NAMES, ours, strict=True)) == dict(zip(NAMES, theirs, strict=True)), text
+    allowed.unlink()
+
+
+@pytest.mark.parametrize(
+    ("name", "patterns", "decision"),
+    [
+        ("release@example.com", "*@example.com,!release@example.com", -1),
+        ("dev@example.com", "*@example.com,!release@example.com", 1),
+        ("Dev@example.com", "dev@example.com", 0),  # case counts, as in OpenSSH
+        ("ab", "a?", 1),
+        ("a", "a?", 0),
+        ("", "a,", 0),  # a trailing comma adds no empty pattern
+        ("", "a,,b", 1),  # an empty pattern between commas matches the empty name
+        ("x", "!y", 0),  # negation alone accepts nobody
+    ],
+)
+def test_pattern_lists_as_openssh_reads_them(name: str, patterns: str, decision: int) -> None:
+    assert match_pattern_list(name, patterns) == decision
