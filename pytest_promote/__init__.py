@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest import hookimpl
 
-    from pytest_promote.api import Finding, Gate, GateContext, GateResult, NoOptions, maximum, minimum
+    from pytest_promote.api import Finding, Gate, GateContext, GateResult, NoOptions, Secret, maximum, minimum
 
 __version__ = "0.1.0"
 
@@ -31,6 +31,7 @@ _WHERE = {
     "GateContext": "pytest_promote.api",
     "GateResult": "pytest_promote.api",
     "NoOptions": "pytest_promote.api",
+    "Secret": "pytest_promote.api",
     "maximum": "pytest_promote.api",
     "minimum": "pytest_promote.api",
     "hookimpl": "pytest",  # pytest's own marker marks pytest_promote_* hooks too
@@ -49,6 +50,7 @@ __all__ = [
     "GateContext",
     "GateResult",
     "NoOptions",
+    "Secret",
     "__version__",
     "hookimpl",
     "maximum",

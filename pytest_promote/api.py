@@ -53,6 +53,16 @@ class Finding:
 
 
 @dataclasses.dataclass(frozen=True)
+class Secret:
+    """A secret value a gate found, and the line it stands on when known: every output
+    masks it, and on that line (in the findings there) whatever it looks like."""
+
+    value: str
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class GateResult:
     """What a gate measured and whether that meets the stage's threshold.
 
@@ -178,11 +188,12 @@ class Gate:
     def start(self) -> None:
         """Begin work that can overlap the test run (default: nothing)."""
 
-    def secrets(self) -> Iterable[str]:
-        """Secret values this gate found, after :meth:`evaluate` (default: none).
+    def secrets(self) -> Iterable[str | Secret]:
+        """Secret values this gate found, after :meth:`evaluate` (default: none),
+        each a string or a :class:`Secret` naming its line.
 
-        Every output of the run masks them; a gate that finds secrets is evaluated
-        before the others, so their messages are masked too.
+        Every output of the run masks them in its free text; a gate that finds
+        secrets is evaluated before the others, so their messages are masked too.
         """
         return ()
 
@@ -241,6 +252,7 @@ __all__ = [
     "GateResult",
     "Mode",
     "NoOptions",
+    "Secret",
     "Status",
     "findings_text",
     "install_hint",

@@ -125,10 +125,38 @@ def test_the_redactor_masks_found_values_and_what_detect_secrets_flags() -> None
 def test_secret_values_are_read_back_from_their_lines(tmp_path: Path) -> None:
     import hashlib
 
-    from pytest_promote.gates.secrets.gate import recover_values
+    from pytest_promote.api import Secret
+    from pytest_promote.gates.secrets.gate import excerpts, recover_values
     from pytest_promote.gates.secrets.scan import Hit
 
-    (tmp_path / "f.py").write_text(f'x = 1\npassword = "{LOGGED}"  # note\n')
+    (tmp_path / "f.py").write_text(f'x = 1\npassword = "{LOGGED}"  # note\ntoken = "other"\n')
     digest = hashlib.sha1(LOGGED.encode()).hexdigest()
-    hits = [Hit("f.py", 2, "Secret Keyword", digest), Hit("f.py", 9, "Secret Keyword", digest)]
-    assert recover_values(tmp_path, hits) == [LOGGED]
+    unknown = hashlib.sha1(b"not on the line").hexdigest()
+    hits = [Hit("f.py", 2, "Secret Keyword", digest), Hit("f.py", 9, "Secret Keyword", digest),
+            Hit("f.py", 3, "Secret Keyword", unknown)]
+    found = recover_values(tmp_path, hits)
+    assert found == [Secret(LOGGED, "f.py", 2)]
+    # A line is quoted only when every secret on it was read back, each masked there;
+    # the line whose value was not found is not shown at all.
+    assert excerpts(tmp_path, hits, found) == {("f.py", 2): f': password = "{MASK}"  # note'}
+
+
+def test_the_ledger_status_masks_free_text_and_keeps_its_structure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pytest_promote._util import redact
+    from pytest_promote.ledger.status import masked
+
+    word = "deploy-main-01"  # a stage's name, and the value of a secret-looking variable
+    monkeypatch.setenv("PROD_TOKEN", word)
+    monkeypatch.setattr(redact, "_plain", None)  # read the environment afresh
+    record = {"stage": word, "colour": "green", "commit": "c0ffee", "caveats": [f"X={word} set"],
+              "environment": {"X": word}}
+    status = {"stages": [{"stage": word, "last_accepted": record, "last_failed": None}],
+              "malformed": [{"commit": "c0ffee", "line": f"{word} junk", "problem": "not JSON"}]}
+    shown = masked(status)
+    stage = shown["stages"][0]
+    assert (stage["stage"], stage["last_accepted"]["stage"]) == (word, word)
+    assert stage["last_accepted"]["caveats"] == [f"X={MASK} set"]
+    assert stage["last_accepted"]["environment"] == {"X": MASK}
+    assert shown["malformed"][0]["line"] == f"{MASK} junk"

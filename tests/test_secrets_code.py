@@ -146,5 +146,5 @@ def test_the_gate_says_when_an_original_runs(
         "*potential secrets and no baseline (0 allowed for dev); * files; detect-secrets' own "
         "is_indirect_reference ran, not the linear twin: the installed original is not the one "
         "the twin was proven equal to*",
-        "settings.py:1: Secret Keyword potential secret",
+        "settings.py:1: Secret Keyword potential secret: password = \"[[]REDACTED]\"",
     ])

@@ -1,35 +1,78 @@
-"""The one redactor every string passes before it leaves a promotion run.
+"""The one redactor: secrets are masked in the free text that leaves a promotion run.
 
 Gates quote what tools say, and tools quote source code: pyright names a literal's
-type (``Literal['AKIA...']``), ruff a repeated dictionary key, a command gate the
-tail of its output, the health gate its URL once ``$TOKEN`` is expanded. Every
-output (the gate items' messages on the terminal and in JUnit, the JSON report,
-the Markdown summary, GitHub annotations, pytest's cache, the ledger) is passed
-through :class:`Redactor`, which masks:
+type (``Literal['AKIA...']``, cut at 50 characters and ``…``), ruff a repeated
+dictionary key, a command gate the tail of its output, the health gate its URL once
+``$TOKEN`` is expanded. That free text (tool messages, command output, finding
+messages, gate summaries, override reasons, environment values) passes a
+:class:`Redactor` where it enters the run, which masks:
 
-(a) every secret value the ``secrets`` gate found in this run (``add``);
-(b) whatever detect-secrets' own plugins flag in the outgoing text itself, line by
-    line, with all of its plugins enabled (as ``detect-secrets scan --string``);
+(a) the secrets the ``secrets`` gate found in this run (``add``), and the values of
+    environment variables whose names look secret (``*TOKEN*``, ``*SECRET*``,
+    ``*KEY*``, ``*PASSWORD*``, any case);
+(b) whatever detect-secrets' own plugins flag in the text itself, line by line, with
+    all of its plugins enabled (as ``detect-secrets scan --string``);
 (c) the user and password of a URL and the values of its query parameters.
 
-Masking errs on the side of hiding: a flagged value is masked wherever it appears.
+A known secret is masked where it stands as a value, not inside other words: one of
+:data:`LONG` characters or more wherever it appears, and any run of :data:`RUN` of
+its characters too (a tool that cuts it still shows none of it); a shorter one only
+as a whole token; and any of them, whatever its length, as a whole token where a
+finding on the line it was found on quotes code (the secrets gate's own findings
+quote the line with its secrets already masked). A secret that is also a word of the
+plugin's vocabulary (a status, a gate id, a stage name, ...) is masked only there:
+the word shows everywhere anyway, so hiding it elsewhere would hide nothing and
+corrupt our own text.
+
+The structure of every output (ids, statuses, modes, colours, numbers, thresholds,
+stage names, digests, paths, line numbers, keys) is made from typed values and never
+passes the redactor, so no secret can rewrite a record.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pytest_promote.api import GateResult
+from pytest_promote.api import Finding, GateResult, Secret
 
 #: What a masked value is replaced with.
 MASK = "[REDACTED]"
-#: Found secrets shorter than this are not masked everywhere (too many false hits).
+#: Known secrets this long or longer are masked wherever they appear; shorter ones
+#: only as whole tokens.
+LONG = 8
+#: Any run of this many characters of a longer known secret is masked, wherever it
+#: appears (a prefix a tool cut, a suffix, the middle).
+RUN = 12
+#: Known secrets shorter than this are masked only on their own line.
 MIN_LENGTH = 4
 #: The file name detect-secrets' plugins are told the text comes from.
 FILENAME = "promote-output"
+#: Environment variables whose values are secrets: names holding one of these words.
+SECRET_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD", re.IGNORECASE)
+
+#: Words of the plugin's own outputs, besides the run's gate ids, stage names and
+#: component names: a secret equal to one (any case) is masked only on its own line,
+#: since the word shows in every run's text anyway and masking it would only garble it.
+VOCABULARY = frozenset({
+    "passed", "failed", "error", "errors", "not", "run", "overridden", "skipped", "xfailed",
+    "required", "advisory", "green", "yellow", "red", "accept", "accepts", "accepted",
+    "rejected", "verdict", "unsigned", "signed", "trusted", "untrusted", "ok", "with",
+    "override", "overrides", "gate", "gates", "stage", "stages", "mode", "status", "colour",
+    "measured", "threshold", "summary", "findings", "finding", "message", "rule", "file",
+    "files", "line", "col", "figures", "cached", "duration", "reasons", "caveats", "component",
+    "components", "commit", "branch", "tree", "time", "policy", "digest", "signature",
+    "attestation", "environment", "dirty", "partial", "selection", "shards", "schema",
+    "ledger", "record", "recorded", "statement", "predicate", "subject", "result", "promote",
+    "promotion", "scorecard", "tests", "test", "lint", "types", "secrets", "secret",
+    "potential", "baseline", "coverage", "invariants", "artifacts", "command", "drift",
+    "provenance", "deps", "approval", "health", "metrics", "freeze", "path", "sbom", "new",
+    "allowed", "for", "and", "no", "all", "none", "null", "true", "false", "yes", "redacted",
+    "text", "excluded", "audit", "them", "left", "out", "suite", "terminated", "by",
+})
 
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`|]+")
 _USERINFO = re.compile(r"^(?P<scheme>[^:]+://)(?P<userinfo>[^@/?#]*)@")
@@ -57,37 +100,104 @@ def _mask_url(url: str) -> str:
     return head + masked
 
 
+def environment_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The values of the variables of ``environ`` whose names look secret."""
+    return [value for name, value in environ.items() if value and SECRET_NAME.search(name)]
+
+
+#: Where a whole token begins and ends: not next to a letter, digit or underscore.
+_BEFORE, _AFTER = r"(?<![0-9A-Za-z_])", r"(?![0-9A-Za-z_])"
+
+
+def _alternation(values: Iterable[str], whole: bool) -> re.Pattern[str] | None:
+    ordered = sorted(set(values), key=lambda v: (-len(v), v))  # the longest wins
+    if not ordered:
+        return None
+    body = "|".join(map(re.escape, ordered))
+    return re.compile(f"{_BEFORE}(?:{body}){_AFTER}" if whole else body)
+
+
 class Redactor:
-    """Masks secrets in text; one per run, fed the secrets the run finds."""
+    """Masks secrets in free text; one per run, fed the secrets the run finds.
 
-    def __init__(self) -> None:
-        self._known: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        self._memo: dict[str, str] = {}
+    ``vocabulary``: the run's own words (gate ids, stage and component names) beside
+    :data:`VOCABULARY`. ``environ``: where secret-looking variables are read from
+    (default: this process's environment).
+    """
+
+    def __init__(self, vocabulary: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> None:
+        self._vocabulary = {w.casefold() for w in (*VOCABULARY, *vocabulary)}
+        self._anywhere: set[str] = set()  # long secrets: masked wherever they appear
+        self._tokens: set[str] = set()  # short ones: masked as whole tokens
+        self._runs: set[str] = set()  # every RUN-character run of a long secret
+        self._at: dict[tuple[str, int], set[str]] = {}  # (file, line) -> secrets found there
+        self._long: re.Pattern[str] | None = None
+        self._short: re.Pattern[str] | None = None
+        self._memo: dict[tuple[str, tuple[str, int] | None], str] = {}
         self._plugins: Plugins | None = None
+        self.add(environment_secrets(os.environ if environ is None else environ))
 
-    def add(self, secrets: Iterable[str]) -> None:
-        """Mask these values from now on (those shorter than :data:`MIN_LENGTH` aside)."""
-        new = {s for s in secrets if len(s) >= MIN_LENGTH} - self._known
-        if new:
-            self._known |= new
-            longest_first = sorted(self._known, key=len, reverse=True)
-            self._pattern = re.compile("|".join(map(re.escape, longest_first)))
+    def add(self, secrets: Iterable[str | Secret]) -> None:
+        """Mask these values from now on (a :class:`Secret` also on its own line)."""
+        changed = False
+        for found in secrets:
+            secret = found if isinstance(found, Secret) else Secret(found)
+            value = secret.value
+            if not value.strip() or value in MASK:
+                continue  # masking these would only mangle the text (or the mask)
+            if secret.file is not None and secret.line is not None:
+                here = self._at.setdefault((secret.file, secret.line), set())
+                changed |= value not in here
+                here.add(value)
+            if value.casefold() in self._vocabulary or len(value) < MIN_LENGTH:
+                continue
+            if len(value) >= RUN:
+                runs = {value[i:i + RUN] for i in range(len(value) - RUN + 1)}
+                changed |= not runs <= self._runs
+                self._runs |= runs
+            kind = self._anywhere if len(value) >= LONG else self._tokens
+            changed |= value not in kind
+            kind.add(value)
+        if changed:
+            self._long = _alternation(self._anywhere, whole=False)
+            self._short = _alternation(self._tokens, whole=True)
             self._memo.clear()
 
-    def __call__(self, text: str) -> str:
-        """``text`` with (a) found secrets, (b) what detect-secrets flags and (c) URL
-        credentials masked."""
+    def __call__(self, text: str, at: tuple[str, int] | None = None) -> str:
+        """``text`` with (a) known secrets, (b) what detect-secrets flags and (c) URL
+        credentials masked; ``at``: the file and line the text is about (a finding's),
+        where secrets found on that line are masked whatever they are."""
         if not text:
             return text
-        done = self._memo.get(text)
+        key = (text, at if at in self._at else None)
+        done = self._memo.get(key)
         if done is None:
             done = url_credentials(text)
-            if self._pattern is not None:
-                done = self._pattern.sub(MASK, done)
+            if key[1] is not None:
+                done = _mask_line_secrets(done, self._at[key[1]])
+            if self._long is not None:
+                done = self._long.sub(MASK, done)
+            if self._runs:
+                done = self._mask_runs(done)
+            if self._short is not None:
+                done = self._short.sub(MASK, done)
             done = self._flagged(done)
-            self._memo[text] = self._memo[done] = done  # masking what is masked changes nothing
+            self._memo[key] = self._memo[(done, key[1])] = done  # masking what is masked changes nothing
         return done
+
+    def _mask_runs(self, text: str) -> str:
+        """``text`` with every stretch made of :data:`RUN`-character runs of a long
+        secret masked (overlapping runs are one stretch)."""
+        spans: list[list[int]] = []
+        for i in range(len(text) - RUN + 1):
+            if text[i:i + RUN] in self._runs:
+                if spans and i <= spans[-1][1]:
+                    spans[-1][1] = i + RUN
+                else:
+                    spans.append([i, i + RUN])
+        for begin, end in reversed(spans):
+            text = text[:begin] + MASK + text[end:]
+        return text
 
     def _flagged(self, text: str) -> str:
         if self._plugins is None:
@@ -95,7 +205,8 @@ class Redactor:
         return self._plugins.mask(text)
 
     def value(self, value: Any) -> Any:
-        """Strings in ``value`` (nested lists, tuples and dicts, as JSON holds) masked."""
+        """Strings in ``value`` (nested lists, tuples and dicts, as JSON holds) masked;
+        for free text only (an environment, a table of tool output), never a record."""
         if isinstance(value, str):
             return self(value)
         if isinstance(value, dict):
@@ -104,17 +215,32 @@ class Redactor:
             return type(value)(self.value(v) for v in value)
         return value
 
+    def finding(self, finding: Finding) -> Finding:
+        """A finding with its message masked (on its own line, secrets found there too);
+        its file, line, column and rule are structure and stay."""
+        at = (finding.file, finding.line) if finding.file and finding.line is not None else None
+        return dataclasses.replace(finding, message=self(finding.message, at))
+
     def result(self, result: GateResult) -> GateResult:
-        """A gate result with its summary, figures and findings masked."""
-        findings = tuple(
-            dataclasses.replace(f, message=self(f.message), rule=self(f.rule))
-            for f in result.findings
-        )
+        """A gate result with its free text masked: the summary and each finding's
+        message. Its status, figures, measure and threshold are typed values the
+        gate made, never text from outside, and stay as they are."""
         return dataclasses.replace(
-            result, summary=self(result.summary), measured=self.value(result.measured),
-            threshold=self.value(result.threshold), findings=findings,
-            figures=self.value(dict(result.figures)) if result.figures else result.figures,
+            result, summary=self(result.summary),
+            findings=tuple(self.finding(f) for f in result.findings),
         )
+
+
+#: Where a tool's message quotes the code of a line: a quoted or backticked span.
+_QUOTED = re.compile(r"`[^`\n]*`|\"[^\"\n]*\"|'[^'\n]*'")
+
+
+def _mask_line_secrets(text: str, secrets: set[str]) -> str:
+    """``text`` with each of ``secrets`` masked as a whole token where the message
+    quotes code (what the tool says around it is its own vocabulary)."""
+    pattern = _alternation(secrets, whole=True)
+    assert pattern is not None
+    return _QUOTED.sub(lambda m: pattern.sub(MASK, m.group(0)), text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,13 +336,15 @@ def _screen(plugin: Any) -> tuple[re.Pattern[str], ...] | None:
     return None
 
 
-#: The redactor for text that leaves before a run exists (usage errors); it knows
-#: no found secret, so it masks (b) and (c) only.
+#: The redactor for text that leaves before a run exists (usage errors, the command
+#: line tools); it knows no found secret, so it masks secret-looking environment
+#: values, (b) and (c).
 _plain: Redactor | None = None
 
 
 def plain(text: str) -> str:
-    """``text`` with what detect-secrets flags and URL credentials masked."""
+    """``text`` with secret environment values, what detect-secrets flags and URL
+    credentials masked."""
     return plain_value(text)
 
 

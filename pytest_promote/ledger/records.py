@@ -114,7 +114,7 @@ def build(run: PromoteRun, verdict: Verdict, report: Mapping[str, Any], commit: 
         caveats=verdict.caveats,
         partial=report.get("partial"),
         dirty=None if run.dirty is None else len(run.dirty),
-        environment=dict(run.environment),
+        environment=run.shown_environment(),
         terminated=run.terminated,
         component=run.policy.component.name if run.policy.component else None,
         figures={g.id: dict(g.result.figures) for g in verdict.gates
@@ -301,13 +301,12 @@ class LedgerPlugin:
     component when a session judges several)."""
 
     def __init__(self) -> None:
-        self.messages: list[tuple[PromoteRun, str]] = []
+        self.messages: list[str] = []
 
     @pytest.hookimpl(trylast=True)
     def pytest_promote_verdict(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
         """Write the record (after the reports, whose digest it carries)."""
-        message = self._record(config, verdict, run)
-        self.messages.append((run, message))
+        self.messages.append(self._record(config, verdict, run))
 
     def _record(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> str:
         from pytest_promote.report import json_report
@@ -321,11 +320,7 @@ class LedgerPlugin:
         if commit is None:
             return "ledger: not recorded: not a git repository (or no commit yet)"
         report = json_report.of(config, run, verdict)
-        record = build(run, verdict, report, commit)
-        # The envelope is base64 and signatures (made from the redacted report): the
-        # redactor would take them for secrets.
-        masked = run.redact.value({**record.as_dict(), "attestation": None})
-        record = Record(**{**masked, "attestation": record.attestation})
+        record = build(run, verdict, report, commit)  # typed values, free text masked at entry
         try:
             write(root, record)
         except RuntimeError as exc:
@@ -339,5 +334,5 @@ class LedgerPlugin:
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """One line per run saying what the ledger recorded."""
-        for run, message in self.messages:
-            terminalreporter.write_line(run.redact(message))
+        for message in self.messages:
+            terminalreporter.write_line(message)

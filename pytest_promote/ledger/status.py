@@ -143,10 +143,27 @@ def render(status: dict[str, Any]) -> str:
 
 def main(config: pytest.Config) -> int:
     """Print the status (as JSON with ``--promote-json``); exit status 0."""
-    status = collect(config)
+    status = masked(collect(config))
     if config.getoption("promote_json"):
-        # Each value masked, not the JSON text (where a quoted sha looks like a secret).
-        sys.stdout.write(json.dumps(plain_value(status), indent=2) + "\n")
+        sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
-        sys.stdout.write(render(plain_value(status)) + "\n")
+        sys.stdout.write(render(status) + "\n")
     return 0
+
+
+def masked(status: dict[str, Any]) -> dict[str, Any]:
+    """``status`` with its free text masked: the records' caveats and environment
+    values, and what a malformed note line says. Stages, commits, colours, verdicts
+    and keys are structure and stay as they are (a secret that is also a word, a
+    stage name say, never rewrites them)."""
+    for stage in status["stages"]:
+        for key in ("last_accepted", "last_failed"):
+            if stage[key] is not None:
+                record = stage[key]
+                stage[key] = {**record, **{k: plain_value(record[k]) for k in ("caveats", "environment")
+                                           if k in record}}
+    status["malformed"] = [
+        {**m, "line": plain_value(m["line"]), "problem": plain_value(m["problem"])}
+        for m in status["malformed"]
+    ]
+    return status

@@ -96,11 +96,6 @@ def issues(verdict: Verdict, policy_path: str) -> list[Issue]:
 
 
 def of(run: PromoteRun, verdict: Verdict) -> list[Issue]:
-    """The issues of ``verdict``, placed in ``run``'s project, their messages redacted."""
-    root = run.context.rootpath
-    return [
-        dataclasses.replace(
-            issue, finding=dataclasses.replace(issue.finding, message=run.redact(issue.finding.message))
-        )
-        for issue in issues(verdict, policy_file(run.policy.source, root))
-    ]
+    """The issues of ``verdict``, placed in ``run``'s project (their messages are the
+    results' own, masked when the gates' results came in)."""
+    return issues(verdict, policy_file(run.policy.source, run.context.rootpath))

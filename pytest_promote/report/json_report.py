@@ -90,10 +90,10 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         **facts(run),
         "caveats": list(verdict.caveats),
     }
+    # Made of typed values, whose free text (summaries, messages, reasons, values of
+    # the environment) the run masked as it came in: nothing here passes the redactor.
     # Through JSON first, so the digest covers exactly what a reader will load.
-    report = run.redact.value(json.loads(json.dumps(report)))
-    # The statement is made from the redacted report; the envelope itself is base64
-    # and signatures, which the redactor must not touch.
+    report = json.loads(json.dumps(report))
     promotion.attach(run, report)
     report["digest"] = digest(report)  # last: it covers every other field
     return report
@@ -111,7 +111,7 @@ def facts(run: PromoteRun) -> dict[str, Any]:
     return {
         "partial": suite.as_dict() if suite is not None and suite.partial else None,
         "dirty": None if run.dirty is None else run.dirty[:DIRTY_SHOWN],
-        "environment": dict(run.environment),
+        "environment": run.shown_environment(),
         "shards": run.shards.as_report() if run.shards is not None else None,
     }
 

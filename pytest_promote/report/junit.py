@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from pytest_promote.runner.scorecard import Verdict
@@ -43,7 +41,7 @@ def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str
 
 
 def add_properties(
-    config: pytest.Config, verdict: Verdict, redact: Callable[[str], str], signature: str,
+    config: pytest.Config, verdict: Verdict, signature: str,
     component: str | None = None, several: bool = False,
 ) -> None:
     """Hand the properties, and ``promote.signature`` (how the run's attestation is
@@ -53,7 +51,7 @@ def add_properties(
     The writer is found by its public ``add_global_property`` method, the one the
     ``record_testsuite_property`` fixture uses.
     """
-    props = [(name, redact(value)) for name, value in properties(verdict, component)]
+    props = properties(verdict, component)  # typed values; the free text masked at entry
     props.append(("promote.signature", signature))
     if several:
         props = [(f"promote[{component}]{name.removeprefix('promote')}", v) for name, v in props]

@@ -64,7 +64,7 @@ def render(
 
     lines += ["", f"Policy: {run.policy.source}", "", f"Attestation: {signature(run)}", ""]
     head = "\n".join(lines)
-    return run.redact(head + findings(found, budget - len(head.encode("utf-8"))))
+    return head + findings(found, budget - len(head.encode("utf-8")))
 
 
 def findings(found: list[Issue], budget: int) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -51,31 +50,12 @@ def figures(gate: GateOutcome) -> str:
     return f"measured {result.measured}, threshold {result.threshold}{cached}"
 
 
-class _Redacting:
-    """The terminal reporter, every line masked on its way out."""
-
-    def __init__(self, tr: pytest.TerminalReporter, redact: Callable[[str], str]) -> None:
-        self.tr = tr
-        self.redact = redact
-
-    def write_line(self, line: str, **markup: bool) -> None:
-        self.tr.write_line(self.redact(line), **markup)
-
-    def write_sep(self, sep: str, title: str, **markup: bool) -> None:
-        self.tr.write_sep(sep, self.redact(title), **markup)
-
-    def write(self, text: str, **markup: bool) -> None:
-        self.tr.write(self.redact(text), **markup)
-
-    def line(self, text: str, **markup: bool) -> None:
-        self.tr.line(self.redact(text), **markup)
-
-
 def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
-    """Stage, colour, accepted or not, and one line per gate."""
+    """Stage, colour, accepted or not, and one line per gate: typed values, and the
+    results' free text as the run masked it when they came in."""
     verdict = run.verdict
     assert verdict is not None
-    tr = _Redacting(reporter, run.redact)
+    tr = reporter
     colour = {"green": {"green": True}, "yellow": {"yellow": True}, "red": {"red": True}}
     tr.write_sep("=", "promotion", **colour[verdict.colour], bold=True)
     dry = " (dry run: exit status 0)" if run.dry_run else ""
@@ -110,8 +90,7 @@ def components(reporter: pytest.TerminalReporter, runs: list[PromoteRun]) -> Non
         verdict, component = run.verdict, run.policy.component
         assert verdict is not None and component is not None
         markup = {"green": True} if verdict.accepted else {"yellow": True} if verdict.meets else {"red": True}
-        reporter.write_line(run.redact(f"{component.name:<{width}}  {verdict.stage}: {verdict.describe()}"),
-                            **markup)
+        reporter.write_line(f"{component.name:<{width}}  {verdict.stage}: {verdict.describe()}", **markup)
     failing = [run.policy.component.name for run in runs
                if run.verdict and not run.verdict.meets and run.policy.component]
     if failing:

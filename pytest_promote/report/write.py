@@ -23,9 +23,9 @@ if TYPE_CHECKING:
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
     """Add the JUnit properties; with the session's last verdict, write the JSON
     report, Markdown summary, SARIF and Code Quality reports (with several components
-    judged, the report and the summary hold every one's verdict). Every text passes
-    the run's redactor (SARIF and Code Quality: each finding's message, so the
-    fingerprints stay whole).
+    judged, the report and the summary hold every one's verdict). Each is made of
+    the verdict's typed values; their free text was masked when the gates' results
+    came in (see pytest_promote._util.redact), and nothing is masked again here.
 
     An output that cannot be written is remembered, not raised: the ledger record
     (written after this) must not be lost to it; the session then exits 4.
@@ -39,7 +39,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
     failed = run.failed_outputs
     component = run.policy.component
     junit.add_properties(
-        config, verdict, run.redact, json_report.signature(run), component.name if component else None,
+        config, verdict, json_report.signature(run), component.name if component else None,
         several,
     )
     if run is not runs[-1]:

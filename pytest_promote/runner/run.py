@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
@@ -69,8 +70,9 @@ class PromoteRun:
         self.environment: dict[str, str] = {}
         #: Outputs (reports, summaries) that could not be written: (option, path, why).
         self.failed_outputs: list[tuple[str, str, str]] = []
-        #: Every string leaving the run passes it (see pytest_promote._util.redact).
-        self.redact = Redactor()
+        #: Masks the free text that enters the run (see pytest_promote._util.redact);
+        #: the run's own words (gate ids, stage and component names) are never masked.
+        self.redact = Redactor(vocabulary(policy))
         #: ``--promote-shard``: this run is one shard; it writes a bundle, runs no gate.
         self.shard: ShardRecorder | None = None
         #: ``--promote-from``: the shard bundles this run judges as one suite.
@@ -106,8 +108,13 @@ class PromoteRun:
             found.append(suite.describe())
         if self.dirty:
             found.append(dirty_text(self.dirty))
-        found += [f"{name}={value} set" for name, value in self.environment.items()]
+        found += [f"{name}={value} set" for name, value in self.shown_environment().items()]
         return found
+
+    def shown_environment(self) -> dict[str, str]:
+        """:attr:`environment` as every output shows it: its values are text from
+        outside, masked."""
+        return {name: self.redact(value) for name, value in self.environment.items()}
 
     def start(self, gate_ids: Iterable[str]) -> None:
         """Create the gates and let each begin its background work."""
@@ -189,13 +196,24 @@ class PromoteRun:
 
     def decide(self) -> Verdict:
         """The scorecard over every gate of the stage; gates that did not run count."""
+        # Override reasons came in before the gates found their secrets: masked again.
+        self.overrides = {
+            gid: dataclasses.replace(o, reason=self.redact(o.reason)) for gid, o in self.overrides.items()
+        }
         outcomes = [
-            self.outcomes.get(gid)
-            or GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
+            dataclasses.replace(self.outcomes[gid], override=self.overrides.get(gid))
+            if gid in self.outcomes
+            else GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
             for gid in self.stage.gates
         ]
         self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
         return self.verdict
+
+
+def vocabulary(policy: Policy) -> set[str]:
+    """The words of a run's own outputs that come from its policy: gate ids, stage and
+    component names (a secret equal to one never changes them)."""
+    return {*policy.gates, *(s.name for s in policy.stages), *policy.components}
 
 
 def _finds_secrets(gate: Gate | None) -> bool:

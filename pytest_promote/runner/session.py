@@ -201,9 +201,9 @@ class PromotePlugin:
             lines.append(f"promote: {dirty_text(first.dirty)}: judged, never accepted")
         lines += [
             f"promote: {name}={value} changes how this run judges: judged, never accepted"
-            for name, value in (first.environment.items() if first else ())
+            for name, value in (first.shown_environment().items() if first else ())
         ]
-        return [(first.redact if first else str)(line) for line in lines]
+        return lines
 
     def _describe(self, run: PromoteRun) -> list[str]:
         """A run's stage, component, gates and overrides, for the header."""
@@ -391,7 +391,7 @@ class PromotePlugin:
             terminal.components(terminalreporter, decided)
         for run in decided:
             for line in failed_outputs(run.failed_outputs):
-                terminalreporter.write_line(run.redact(f"ERROR: {line}"), red=True, bold=True)
+                terminalreporter.write_line(f"ERROR: {line}", red=True, bold=True)
 
 
 class GateLoop:

@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 from pytest_promote._util import git
 from pytest_promote._util.paths import check_inside, matcher, walk
 from pytest_promote._util.process import project_environ
-from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote._util.redact import MASK
+from pytest_promote.api import Finding, Gate, GateResult, Secret
 from pytest_promote.gates.secrets.scan import Hit, ScanError, ScanReport, read_baseline, scan
 from pytest_promote.policy.schema import bounded, timeout
 from pytest_promote.runner.cache import reuse_allowed
@@ -108,13 +109,15 @@ class SecretsGate(Gate):
             return GateResult.error(f"{self.id}: cannot scan for secrets: {self._error}")
         return self._judge(self._report)
 
-    def secrets(self) -> list[str]:
-        """The values of the secrets the scan found (known ones too), read back from
-        their lines: the scan itself keeps only their hashes."""
+    def secrets(self) -> list[Secret]:
+        """The secrets the scan found (known ones too), each read back from its line:
+        the scan itself keeps only their hashes."""
         report = getattr(self, "_report", None)
         if report is None:
             return []
-        return recover_values(self.context.rootpath, report.hits)
+        if getattr(self, "_recovered", None) is None:
+            self._recovered = recover_values(self.context.rootpath, report.hits)
+        return self._recovered
 
     def _judge(self, report: ScanReport) -> GateResult:
         new = [h for h in report.hits if (h.path, h.type, h.hashed_secret) not in self._known]
@@ -140,8 +143,10 @@ class SecretsGate(Gate):
         )
         summary = f"{self.id}: {found} (0 allowed for {self.context.stage}); {counts}{hint}"
         absent = " not in the baseline" if self._baseline else ""
+        shown = excerpts(self.context.rootpath, report.hits, self.secrets())
         findings = [
-            Finding(f"potential secret{absent}", file=h.path, line=h.line, rule=h.type)
+            Finding(f"potential secret{absent}{shown.get((h.path, h.line), '')}",
+                    file=h.path, line=h.line, rule=h.type)
             for h in new
         ]
         return GateResult.failed(summary, measured=len(new), threshold=0, findings=findings)
@@ -152,15 +157,18 @@ _BOUNDARY = re.compile(r"[\s\"'`=:,;()\[\]{}<>@/\\]+")
 _QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
 #: Lines longer than this are searched token by token only.
 _LONG_LINE = 400
+#: A finding quotes its line when the line is no longer than this (stripped).
+EXCERPT = 160
 
 
-def recover_values(root: Path, hits: Iterable[Hit]) -> list[str]:
+def recover_values(root: Path, hits: Iterable[Hit]) -> list[Secret]:
     """The values whose SHA-1 (detect-secrets' ``hashed_secret``) each hit records,
-    found on the hit's line: its tokens first, then every substring of a short line."""
+    found on the hit's line (its tokens first, then every substring of a short line),
+    each with that line."""
     wanted: dict[tuple[str, int], set[str]] = {}
     for hit in hits:
         wanted.setdefault((hit.path, hit.line), set()).add(hit.hashed_secret)
-    found: list[str] = []
+    found: list[Secret] = []
     lines: dict[str, list[str]] = {}
     for (path, number), hashes in wanted.items():
         if path not in lines:
@@ -174,11 +182,41 @@ def recover_values(root: Path, hits: Iterable[Hit]) -> list[str]:
         for candidate in _candidates(line):
             digest = hashlib.sha1(candidate.encode("utf-8")).hexdigest()  # as detect-secrets hashes
             if digest in hashes:
-                found.append(candidate)
+                found.append(Secret(candidate, path, number))
                 hashes.discard(digest)
                 if not hashes:
                     break
     return found
+
+
+def excerpts(root: Path, hits: Iterable[Hit], found: Iterable[Secret]) -> dict[tuple[str, int], str]:
+    """``: <the line>`` for each line of ``hits`` whose every secret was read back
+    (``found``), each of them masked wherever it stands on the line; a line holding a
+    secret that was not read back, or longer than :data:`EXCERPT`, is not quoted."""
+    hashes: dict[tuple[str, int], set[str]] = {}
+    for hit in hits:
+        hashes.setdefault((hit.path, hit.line), set()).add(hit.hashed_secret)
+    values: dict[tuple[str, int], set[str]] = {}
+    for secret in found:
+        if secret.file is not None and secret.line is not None:
+            where = (secret.file, secret.line)
+            hashes.get(where, set()).discard(hashlib.sha1(secret.value.encode("utf-8")).hexdigest())
+            values.setdefault(where, set()).add(secret.value)
+    shown: dict[tuple[str, int], str] = {}
+    for (path, number), left in hashes.items():
+        if left:
+            continue
+        try:
+            lines = (root / path).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        text = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+        if not text or len(text) > EXCERPT:
+            continue
+        for value in sorted(values.get((path, number), ()), key=len, reverse=True):
+            text = text.replace(value, MASK)
+        shown[(path, number)] = f": {text}"
+    return shown
 
 
 def _candidates(line: str) -> Iterator[str]:
