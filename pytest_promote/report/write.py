@@ -77,16 +77,9 @@ def _append(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _output(failed: list[tuple[str, str, str]], option: str, path: str, write: Callable[[], None]) -> None:
+def _output(failed: list[str], option: str, path: str, write: Callable[[], None]) -> None:
     try:
         write()
     except OSError as exc:
-        failed.append((option, path, exc.strerror or str(exc)))
-
-
-def failed_outputs(failed: list[tuple[str, str, str]]) -> list[str]:
-    """One line per output that could not be written: where, why, and the fix."""
-    return [
-        f"{option} = {path!r}: cannot be written ({why}); give a writable file path"
-        for option, path, why in failed
-    ]
+        why = exc.strerror or str(exc)
+        failed.append(f"{option} = {path!r}: cannot be written ({why}); give a writable file path")

@@ -377,7 +377,6 @@ class PromotePlugin:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The ``promotion`` section (one per component judged)."""
         from pytest_promote.report import terminal
-        from pytest_promote.report.write import failed_outputs
 
         if is_worker(self.config):
             return
@@ -390,7 +389,7 @@ class PromotePlugin:
         if self.judged.several and decided:
             terminal.components(terminalreporter, decided)
         for run in decided:
-            for line in failed_outputs(run.failed_outputs):
+            for line in run.failed_outputs:
                 terminalreporter.write_line(run.redact(f"ERROR: {line}"), red=True, bold=True)
 
 
