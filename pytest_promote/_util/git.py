@@ -128,9 +128,9 @@ def drop_stale_refs(root: Path) -> list[str]:
     for ref in (listing or "").splitlines():
         host, pid, start = _private_name(ref.removeprefix(PRIVATE_REFS))
         gone = host == _HOST and pid is not None and not _alive(pid)
-        if gone or (start is not None and time.time() - start > STALE_AFTER):
-            if git(root, "update-ref", "-d", ref) is not None:
-                dropped.append(ref)
+        old = start is not None and time.time() - start > STALE_AFTER
+        if (gone or old) and git(root, "update-ref", "-d", ref) is not None:
+            dropped.append(ref)
     return dropped
 
 

@@ -318,8 +318,8 @@ class LedgerPlugin:
         that cannot be written fails the session (exit 4), saying why."""
         try:
             message = self._record(config, verdict, run)
-        except Exception as exc:  # noqa: BLE001 - whatever stops the record is said, never a traceback
-            why = f"{type(exc).__name__}: {exc}" if not isinstance(exc, (OSError, RecordLost)) else str(exc)
+        except Exception as exc:  # whatever stops the record is said, never a traceback
+            why = str(exc) if isinstance(exc, (OSError, RecordLost)) else f"{type(exc).__name__}: {exc}"
             message = f"ledger: NOT recorded: {git.printable(why)}"
             run.failed_outputs.append(
                 f"{message}; the verdict above holds no record in {REF}: "

@@ -73,7 +73,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
 
 
 def _append(path: str, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
         handle.write(text)
 
 
