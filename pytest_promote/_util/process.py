@@ -228,8 +228,9 @@ class BackgroundTool:
         self._mark = ""
         self._error: str | None = None
         self._began = 0.0
-        #: The tool's stdout, once :meth:`json_output` read it.
+        #: The tool's stdout and exit status, once :meth:`json_output` read them.
         self.stdout = ""
+        self.returncode: int | None = None
 
     def start(self) -> None:
         """Launch the tool; a failure to launch is kept and reported by :meth:`wait`."""
@@ -314,7 +315,7 @@ class BackgroundTool:
         if code not in ok_codes:
             how = f"killed by signal {-code}" if code < 0 else f"exited {code}"
             raise ToolError(self._with_hint(f"{self.shown()} {how}:\n{said}"))
-        self.stdout = out
+        self.stdout, self.returncode = out, code
         try:
             return json.loads(out)
         except ValueError:

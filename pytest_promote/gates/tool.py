@@ -112,7 +112,7 @@ class ToolGate(Gate):
         assert self._run is not None
         try:
             data = self._run.json_output(self.ok_codes)
-            wrong = mismatch(data, self.shape) or self.implausible(data)
+            wrong = mismatch(data, self.shape) or self.disagrees(data) or self.implausible(data)
             if wrong is None:
                 return self.judge(data)
         except ToolError as exc:
@@ -128,6 +128,19 @@ class ToolGate(Gate):
     def implausible(self, data: Any) -> str | None:
         """What makes well-shaped output impossible for this tree, or None."""
         return None
+
+    def reported(self, data: Any) -> int | None:
+        """How many problems the output holds that make the tool exit 1 (0: it must
+        exit 0); None where the exit status says nothing about the output."""
+        return None
+
+    def disagrees(self, data: Any) -> str | None:
+        """The exit status and the output tell two stories (a tool that exits 1
+        printing no finding, or 0 printing some): neither is believed."""
+        count, code = self.reported(data), self._run.returncode if self._run else None
+        if count is None or code is None or (code == 1) == (count > 0):
+            return None
+        return f"it exited {code}, yet its output reports {count} problem{'s' * (count != 1)}"
 
     def where(self) -> str:
         """The checked paths as the summary names them."""
