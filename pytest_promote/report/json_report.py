@@ -87,6 +87,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         ],
         "overridden": len(verdict.overridden),
         "selection": run.selection.as_dict() if run.selection else None,
+        "bases": verdict.bases,
         **facts(run),
         "caveats": list(verdict.caveats),
     }

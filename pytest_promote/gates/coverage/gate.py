@@ -393,6 +393,7 @@ class CoverageGate(Gate):
         if change is not None:
             figures["new_lines"] = {"percent": round(change.percent(), FIGURES),
                                     "statements": change.statements, "missing": change.missing}
+            figures["base"] = change.base
         return figures
 
 
