@@ -77,11 +77,12 @@ class ToolGate(Gate):
         return f"{self.tool} not found (neither beside {sys.executable} nor on PATH)\n{self.hint}"
 
     def fingerprint(self) -> str | None:
-        """The tool's identity, the options and every file the tool may read."""
+        """The tool's identity, the options, its environment and every file the tool
+        may read."""
         if self.command is None:
             return None  # an error is never stored; nothing to fingerprint
         root = self.context.rootpath
-        from pytest_promote.runner.cache import files_digest
+        from pytest_promote.runner.cache import environment_digest, files_digest
 
         files = self.inputs()
         if files is None:
@@ -91,6 +92,7 @@ class ToolGate(Gate):
                 tool_identity(self.command, self.dist),
                 repr(self.options),
                 repr(self.paths),
+                environment_digest(self.environment()),
                 files_digest(root, files),
             ]
         )
