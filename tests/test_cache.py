@@ -188,3 +188,27 @@ def test_every_input_the_tool_reads_is_in_the_fingerprint(layered, change, gate)
     change(layered.path)
 
     assert not gates(layered)[gate]["cached"]
+
+
+def test_a_variable_of_the_tools_environment_is_in_the_fingerprint(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyright finds ``helper`` only through ``PYTHONPATH``: a pass stored with it is
+    never reused without it, where pyright reports the import as an error."""
+    monkeypatch.delenv("CI", raising=False)
+    pytester.makepyprojecttoml(
+        '[tool.promote]\npaths = ["app.py"]\n[tool.promote.stage.development]\nrequired = ["types"]\n'
+    )
+    pytester.makepyfile(app="import helper\n\nx: int = helper.VALUE\n")
+    (pytester.path / "lib").mkdir()
+    (pytester.path / "lib" / "helper.py").write_text("VALUE: int = 1\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "lib"))
+    assert gates(pytester)["types"]["status"] == "passed"
+    assert gates(pytester)["types"]["cached"]  # unchanged: reused
+
+    monkeypatch.delenv("PYTHONPATH")
+    types = gates(pytester)["types"]
+    assert (types["cached"], types["status"]) == (False, "failed")
+    assert "helper" in types["findings"][0]["message"]
+    monkeypatch.setenv("PYTEST_SOMETHING", "x")  # the shell's and pytest's own state is not
+    assert gates(pytester)["types"]["cached"]

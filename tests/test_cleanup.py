@@ -82,6 +82,52 @@ def test_a_command_gates_background_child_ends_with_the_gate(project) -> None:
     assert settle(sleeper) == []
 
 
+#: A daemon's start: fork, leave the session (setsid), fork again, the middle one exits;
+#: the daemon runs ``argv``, belongs to no process group of the run, and its parent is
+#: gone. Then "started" is written, and the command waits ``then`` seconds.
+DAEMON = """
+import os, sys, time, pathlib
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp(sys.argv[1], sys.argv[1:])
+    os._exit(0)
+os.wait()
+pathlib.Path("started").write_text("yes")
+time.sleep(float(os.environ.get("THEN", "0")))
+"""
+
+
+@pytest.mark.parametrize(("how", "end"), [("setsid", "finished"), ("double fork", "finished"),
+                                         ("setsid", "timed out")])
+def test_a_command_gates_descendant_that_left_its_session_ends_with_the_gate(project, how, end) -> None:
+    sleeper = unique_sleep()
+    then = "600" if end == "timed out" else "0"
+    if how == "setsid":
+        command = f"setsid {sleeper} & echo started > started; sleep {then}"
+    else:
+        project_daemon = f"{sys.executable} daemon.py {sleeper}"
+        command = f"THEN={then} {project_daemon}"
+    pytester = project(f"""
+        [tool.promote]
+        stages = ["development"]
+        enforce_path = false
+        [tool.promote.gates.starter]
+        command = "{command}"
+        shell = true
+        timeout = {4 if end == "timed out" else 600}
+        [tool.promote.stage.development]
+        required = ["tests", "starter"]
+    """)
+    pytester.path.joinpath("daemon.py").write_text(DAEMON)
+    result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
+    assert (pytester.path / "started").exists()  # the escape ran before the gate ended
+    assert result.ret == (0 if end == "finished" else 1), result.stdout.str()
+    if end == "timed out":
+        result.stdout.fnmatch_lines(["*starter*timed out after 4s*"])
+    assert settle(sleeper) == []
+
+
 SLOW_PLUGIN = """
 import time
 from detect_secrets.plugins.base import RegexBasedDetector

@@ -101,7 +101,9 @@ def test_parse_diff_and_ranges() -> None:
     assert ranges([9, 3, 4, 5, 12, 13]) == "3-5, 9, 12-13"
 
 
-def test_new_lines_judge_only_the_change(pytester: pytest.Pytester, repo: Repo) -> None:
+def test_new_lines_judge_only_the_change(
+    pytester: pytest.Pytester, repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     start(repo, '{ min = 0, new_lines = 90, base = "main" }')
     repo.git("checkout", "-q", "-b", "feature")
 
@@ -129,11 +131,21 @@ def test_new_lines_judge_only_the_change(pytester: pytest.Pytester, repo: Repo) 
     assert "(1 changed Python file not measured by coverage: test_calc.py)" in gate["summary"]
     result.stdout.fnmatch_lines([
         "*< 90% required for development*", "pkg/calc.py:10: new_lines changed lines not covered: 10-12",
+        "base of coverage: main@* (from [[]tool.promote.gates.coverage[]] base)",
     ])
     here = judge_here(pytester, {"new_lines": 90}, "--promote-base=main")
     assert (here.status, [str(f) for f in here.findings]) == (
         "failed", ["pkg/calc.py:10: new_lines changed lines not covered: 10-12"])
-    assert here.summary.startswith(gate["summary"].split(" (1 changed")[0])
+    assert here.summary.startswith(gate["summary"].split(" (from ")[0])
+    assert here.figures["base"].endswith("(from --promote-base)")
+
+    # The CI's target branch (here HEAD itself: nothing changed) never moves the
+    # policy's base, so it cannot turn this RED into a GREEN.
+    monkeypatch.setenv("GITHUB_BASE_REF", "feature")
+    result, moved = promote(pytester)
+    assert (moved["status"], moved["summary"]) == ("failed", gate["summary"])
+    assert moved["figures"]["base"] == gate["figures"]["base"]
+    assert gate["figures"]["base"].endswith("(from [tool.promote.gates.coverage] base)")
 
 
 def test_no_measurable_new_line_passes_and_says_so(pytester: pytest.Pytester, repo: Repo) -> None:

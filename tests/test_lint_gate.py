@@ -167,3 +167,33 @@ def test_output_of_the_wrong_shape_is_an_error_not_a_pass(
         f"shape, judged as nothing: {wrong}; it began: {printed}"
     ) in result.stdout.str()
     result.stdout.fnmatch_lines(["*lint*required*error*"])
+
+
+FINDING = ('[{"message": "x", "filename": "app.py", "code": "F401", '
+           '"location": {"row": 1, "column": 1}}]')
+
+
+@pytest.mark.parametrize(
+    ("printed", "code", "wrong"),
+    [("[]", 1, "it exited 1, yet its output reports 0 problems"),
+     (FINDING, 0, "it exited 0, yet its output reports 1 problem")],
+    ids=["exit 1 with no finding", "exit 0 with a finding"],
+)
+def test_an_exit_status_the_output_contradicts_is_an_error_not_a_pass(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    printed: str, code: int, wrong: str,
+) -> None:
+    pytester.makepyprojecttoml(RUFF_CONFIG)
+    pytester.makepyfile(app="X = 1\n")
+    python = bare_python(tmp_path)
+    fakebin = fake_tool(tmp_path, "ruff", f"print({printed!r}); raise SystemExit({code})")
+
+    result = run_bare(pytester, monkeypatch, python, [fakebin, python.parent],
+                      "--promote-to=development")
+
+    assert result.ret == 1
+    assert (
+        "lint: `ruff check --output-format=json --no-fix` printed output of an unexpected "
+        f"shape, judged as nothing: {wrong}"
+    ) in result.stdout.str()
+    result.stdout.fnmatch_lines(["*lint*required*error*"])

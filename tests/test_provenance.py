@@ -61,7 +61,8 @@ def test_passes_when_the_change_is_approved(pytester: pytest.Pytester, repo: Rep
     repo.git("checkout", "-q", "feature")
     summary = gate_summary(pytester, "provenance", *PROMOTE)
     assert summary == (
-        f"provenance: 4 changed files since main@{base[:12]} (tasks: t1; 0 exempt), "
+        f"provenance: 4 changed files since main@{base[:12]} (from [tool.promote.gates.provenance] "
+        "base) (tasks: t1; 0 exempt), "
         "all within approved provenance"
     )
 
@@ -193,7 +194,7 @@ require = ["codex/audit", "claude/review"]"""
     promote(pytester).assert_outcomes(passed=2)
 
 
-def test_base_option_beats_ci_target_beats_policy(
+def test_base_option_beats_policy_beats_ci_target(
     pytester: pytest.Pytester, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo.git("branch", "release")
@@ -203,20 +204,36 @@ def test_base_option_beats_ci_target_beats_policy(
     repo.commit("work", {"src/app.py": "x = 2\n", **task(release)})
     # Against the policy's main the change also holds fix.txt (out of scope).
     promote(pytester).stdout.fnmatch_lines(["fix.txt: unapproved change outside*"])
+    # The CI's target never moves a base the policy names, and the base is stated.
     monkeypatch.setenv("GITHUB_BASE_REF", "release")
-    promote(pytester).assert_outcomes(passed=2)
-    monkeypatch.setenv("GITHUB_BASE_REF", "main")
-    promote(pytester, "--promote-base=release").assert_outcomes(passed=2)
+    result = promote(pytester)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "promote: base of changes: $GITHUB_BASE_REF=release where neither --promote-base nor "
+        "the policy's base names one",
+        "*fix.txt: unapproved change outside*",
+        "base of provenance: main@* (from [[]tool.promote.gates.provenance[]] base)",
+    ])
+    result = promote(pytester, "--promote-base=release")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["promote: base of changes: --promote-base=release",
+                                 f"base of provenance: release@{release[:12]} (from --promote-base)"])
 
 
 def test_ci_target_found_as_remote_tracking_branch(
     pytester: pytest.Pytester, repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = repo.git("rev-parse", "main")
-    repo.commit("work", {"src/app.py": "x = 2\n", **task(base)})
+    policy = POLICY.replace('base = "main"', "").format(extra="")
+    scope = ["src/**", "pyproject.toml"]
+    repo.commit("work", {"src/app.py": "x = 2\n", "pyproject.toml": policy, **task(base, scope=scope)})
     repo.git("update-ref", "refs/remotes/origin/develop", base)
     monkeypatch.setenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "develop")
-    assert "since origin/develop@" in gate_summary(pytester, "provenance", *PROMOTE)
+    # With no base in the policy, the CI's target is the base, and every output says so.
+    said = f"since origin/develop@{base[:12]} (from $CI_MERGE_REQUEST_TARGET_BRANCH_NAME)"
+    assert said in gate_summary(pytester, "provenance", *PROMOTE)
+    report = json.loads((pytester.path / "promote-report.json").read_text())
+    assert report["bases"] == {"provenance": said.removeprefix("since ")}
 
 
 def test_unknown_base_is_an_error(pytester: pytest.Pytester, repo: Repo) -> None:

@@ -157,3 +157,31 @@ def test_a_conftest_editing_the_environment_does_not_change_the_count(
     result.assert_outcomes(failed=2)
     assert gate(pytester)["measured"] == summary["errorCount"]
     result.stdout.fnmatch_lines(['src/m.py:1: reportMissingImports Import "helperpkg" could not be resolved'])
+
+
+ERROR = ('{"generalDiagnostics": [{"file": "src/m.py", "severity": "error", "message": "bad", '
+         '"range": {"start": {"line": 0, "character": 0}}}], '
+         '"summary": {"filesAnalyzed": 1, "errorCount": 1, "warningCount": 0}}')
+
+
+@pytest.mark.parametrize(
+    ("printed", "code", "wrong"),
+    [('{"generalDiagnostics": [], %s}' % (SUMMARY % 1), 1, "it exited 1, yet its output reports 0 problems"),
+     (ERROR, 0, "it exited 0, yet its output reports 1 problem")],
+    ids=["exit 1 with no error", "exit 0 with an error"],
+)
+def test_an_exit_status_the_output_contradicts_is_an_error_not_a_pass(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    printed: str, code: int, wrong: str,
+) -> None:
+    project(pytester, "x: int = 1\n")
+    python = bare_python(tmp_path)
+    fakebin = fake_tool(tmp_path, "pyright", f"print({printed!r}); raise SystemExit({code})")
+
+    result = run_bare(pytester, monkeypatch, python, [fakebin, python.parent],
+                      "--promote-to=development")
+
+    assert result.ret == 1
+    said = "types: `pyright --outputjson src` printed output of an unexpected shape, judged "
+    assert f"{said}as nothing: {wrong}" in result.stdout.str()
+    result.stdout.fnmatch_lines(["*types*required*error*"])

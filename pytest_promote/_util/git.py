@@ -6,6 +6,8 @@ import contextlib
 import dataclasses
 import os
 import random
+import re
+import socket
 import subprocess
 import time
 import uuid
@@ -18,11 +20,29 @@ def run(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``git args`` in ``root``, its output captured as text; every git command
-    pytest-promote runs goes through here. Raises OSError or TimeoutExpired."""
+    pytest-promote runs goes through here. Raises OSError or TimeoutExpired.
+
+    Text is UTF-8 both ways, and a byte that is not UTF-8 (in a note, a path, a
+    name) stays itself as a lone surrogate (``surrogateescape``): what is read can
+    be written back unchanged, and :func:`undecodable` finds it.
+    """
     return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=False, timeout=timeout,
-        input=input, env=env,
+        ["git", *args], cwd=root, capture_output=True, encoding="utf-8", errors="surrogateescape",
+        check=False, timeout=timeout, input=input, env=env,
     )
+
+
+def undecodable(text: str) -> str | None:
+    """Where ``text`` (as git's output is decoded) holds a byte that is not UTF-8, or None."""
+    for column, char in enumerate(text, 1):
+        if "\udc80" <= char <= "\udcff":
+            return f"byte 0x{ord(char) - 0xDC00:02x} at column {column} is not UTF-8"
+    return None
+
+
+def printable(text: str) -> str:
+    """``text`` with each byte that is not UTF-8 shown as ``\\xNN``, safe to print or write."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def git(root: Path, *args: str, input: str | None = None) -> str | None:
@@ -60,6 +80,7 @@ def add_note(root: Path, ref: str, commit: str, text: str) -> None:
     (Read and rewritten rather than ``git notes append --no-separator``, which needs
     git 2.42; ``append`` without it puts a blank line between records.)
     """
+    drop_stale_refs(root)
     deadline = time.monotonic() + CAS_DEADLINE
     pause = 0.01
     while True:
@@ -85,17 +106,68 @@ def _append_once(root: Path, ref: str, commit: str, text: str) -> str | None:
         lines = f"{before}\n{text}\n" if before else f"{text}\n"
         done = notes_command(root, private, "add", "-f", "-F", "-", commit, input=lines)
         if done.returncode != 0:
-            raise RuntimeError(f"git notes append failed: {done.stderr.strip()}")
+            raise RuntimeError(f"git notes append failed: {_said(done)}")
         return compare_and_swap(root, ref, private, old)
+
+
+#: Where the private refs of notes writers live (see :func:`private_ref`).
+PRIVATE_REFS = "refs/notes/promote-tmp/"
+#: This host's name as a ref name may hold it.
+_HOST = re.sub(r"[^A-Za-z0-9.]+", ".", socket.gethostname()).strip(".") or "host"
+#: A private ref older than this is stale whoever made it: no writer holds one as long
+#: (its git commands time out well before).
+STALE_AFTER = 3600.0
+
+
+def drop_stale_refs(root: Path) -> list[str]:
+    """Delete the private refs whose writer is gone (killed before it could delete
+    its own): made on this host by a process that no longer runs, or older than
+    ``STALE_AFTER``. Those of live writers are left alone. The refs deleted."""
+    listing = git(root, "for-each-ref", "--format=%(refname)", PRIVATE_REFS)
+    dropped = []
+    for ref in (listing or "").splitlines():
+        host, pid, start = _private_name(ref.removeprefix(PRIVATE_REFS))
+        gone = host == _HOST and pid is not None and not _alive(pid)
+        old = start is not None and time.time() - start > STALE_AFTER
+        if (gone or old) and git(root, "update-ref", "-d", ref) is not None:
+            dropped.append(ref)
+    return dropped
+
+
+def _private_name(name: str) -> tuple[str | None, int | None, float | None]:
+    """``host-pid-start-uuid`` -> (host, pid, start); None for what is not there."""
+    parts = name.rsplit("-", 3)
+    if len(parts) != 4 or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None, None, None
+    return parts[0], int(parts[1]), float(parts[2])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process: alive
+    return True
+
+
+def _said(done: subprocess.CompletedProcess[str]) -> str:
+    """What a failed git command said (its last lines), or its exit status."""
+    return printable(done.stderr.strip() or done.stdout.strip()) or f"git exited {done.returncode}"
 
 
 @contextlib.contextmanager
 def private_ref(root: Path, start: str | None) -> Iterator[str]:
     """A notes ref of this process alone, at ``start`` (None: absent); deleted after."""
     # Under refs/notes/, where `git notes --ref` looks; never pushed by the ledger.
-    private = f"refs/notes/promote-tmp/{os.getpid()}-{uuid.uuid4().hex}"
-    if start and git(root, "update-ref", private, start) is None:
-        raise RuntimeError(f"cannot make the private ref {private}")
+    # Named by host, process and start, so that a later writer can tell when the one
+    # that made it is gone (killed before it could delete it): see drop_stale_refs.
+    private = f"{PRIVATE_REFS}{_HOST}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex}"
+    if start:
+        done = run(root, "update-ref", private, start)
+        if done.returncode != 0:
+            raise RuntimeError(f"cannot make the private ref {private}: {_said(done)}")
     try:
         yield private
     finally:
@@ -105,13 +177,19 @@ def private_ref(root: Path, start: str | None) -> Iterator[str]:
 def compare_and_swap(root: Path, ref: str, source: str, old: str | None) -> str | None:
     """Point ``ref`` at what ``source`` names if ``ref`` still is ``old`` (None: absent).
 
-    None when it moved; else why not (another writer moved ``ref`` first).
+    None when it moved; else why not (another writer moved ``ref`` first). When git
+    refuses although ``ref`` did not move (a full disk, a read-only repository, a
+    broken ref), no retry can mend it: RuntimeError with git's reason.
     """
     new = git(root, "rev-parse", "--verify", "-q", source)
     if new is None:
-        return f"{source} names no commit"
+        raise RuntimeError(f"{source} names no commit")
     done = run(root, "update-ref", "-m", "pytest-promote", ref, new, old or "")  # "": must not exist
-    return None if done.returncode == 0 else (done.stderr.strip() or f"{ref} moved")
+    if done.returncode == 0:
+        return None
+    if git(root, "rev-parse", "--verify", "-q", ref) == old:
+        raise RuntimeError(f"git update-ref {ref} failed: {_said(done)}")
+    return _said(done)
 
 
 def notes_command(root: Path, ref: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -241,9 +319,15 @@ def all_notes(root: Path, ref: str) -> dict[str, str]:
         return {}
     out, pos, notes = done.stdout, 0, {}
     for _, commit in pairs:
-        header_end = out.index(b"\n", pos)
-        size = int(out[pos:header_end].split()[2])  # "<sha> blob <size>"
-        notes[commit] = out[header_end + 1 : header_end + 1 + size].decode("utf-8", "replace")
+        header_end = out.find(b"\n", pos)
+        header = out[pos:header_end].split()  # "<sha> blob <size>", or "<sha> missing"
+        if header_end >= 0 and header[1:] == [b"missing"]:
+            pos = header_end + 1
+            continue
+        if header_end < 0 or len(header) != 3 or not header[2].isdigit():
+            break  # git stopped short: the notes read so far are all there is
+        size = int(header[2])
+        notes[commit] = out[header_end + 1 : header_end + 1 + size].decode("utf-8", "surrogateescape")
         pos = header_end + 1 + size + 1
     return notes
 

@@ -4,8 +4,10 @@ failing closed.
 Every process pytest-promote starts besides git goes through :class:`BackgroundTool`:
 the tool gates (lint, types, ...), command and drift gates, the test counter, the
 secrets scan's and the coverage analysis's workers. Each runs in its own process
-group (killed whole when it ends, times out or the session stops early), at a lower
-priority when it works beside the tests, with its output in files. Everything that
+group and session, killed whole when it ends, times out or the session stops early,
+together with every descendant that left them (``setsid``, a daemon's double fork),
+found by a mark in its environment; at a lower priority when it works beside the
+tests, with its output in files. Everything that
 can go wrong (not installed, not runnable, crashed, timed out, cancelled, printed
 something that is not JSON) becomes a :class:`ToolError` whose message carries the
 program's own words; a gate turns it into ``GateResult.error`` and never passes.
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
@@ -43,6 +46,10 @@ ENVIRON_KEY = pytest.StashKey[dict[str, str]]()
 #: coverage.py's requests that every new Python process measure itself: they are
 #: for the processes the tests start, never for the gates' tools and workers.
 MEASURING_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
+#: Set, to a value of its own, in the environment of every process started here: its
+#: descendants inherit it, also those that leave its process group and session, so
+#: that they end with it (see :func:`_end`).
+MARK = "PYTEST_PROMOTE_PROCESS"
 
 
 class ToolError(Exception):
@@ -92,28 +99,77 @@ def fresh_bytecode(config: pytest.Config, env: Mapping[str, str] | None = None) 
     return {**(os.environ if env is None else env), "PYTHONPYCACHEPREFIX": prefix}
 
 
-def _spawn(argv: Sequence[str], *, nice: int = 0, **popen: Any) -> subprocess.Popen[bytes]:
+def _spawn(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, nice: int = 0, **popen: Any
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``argv`` as the leader of a new process group (and session), so that
-    :func:`_end` can reach every process it starts, also after it exited itself.
+    :func:`_end` can reach every process it starts, also after it exited itself; and
+    with :data:`MARK` in its environment, for the descendants that leave the group.
+    The process, and the value of its mark.
 
     ``nice`` lowers the group's priority after the start (a background tool yields
     the CPU to the tests), never in the child before exec: ``preexec_fn`` is unsafe
     while threads run, and the secrets scan starts its workers from a thread.
     Raises OSError when ``argv`` cannot be started.
     """
-    proc = cast("subprocess.Popen[bytes]", subprocess.Popen(list(argv), start_new_session=True, **popen))
+    mark = uuid.uuid4().hex
+    marked = {**(os.environ if env is None else env), MARK: mark}
+    proc = cast(
+        "subprocess.Popen[bytes]",
+        subprocess.Popen(list(argv), start_new_session=True, env=marked, **popen),
+    )
     if nice:
         with contextlib.suppress(OSError):  # already gone, or not permitted: no harm
             target = min(os.getpriority(os.PRIO_PROCESS, 0) + nice, 19)
             os.setpriority(os.PRIO_PGRP, proc.pid, target)
-    return proc
+    return proc, mark
 
 
-def _end(proc: subprocess.Popen[Any]) -> None:
-    """Kill ``proc``'s whole process group (what it left running, too) and reap it."""
+def _end(proc: subprocess.Popen[Any], mark: str) -> None:
+    """Kill ``proc``'s whole process group (what it left running, too), then every
+    process that still carries its ``mark`` (those that left the group: ``setsid``,
+    a daemon), and reap ``proc``."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # A process may fork while the others are killed: look again until none is left.
+    for _ in range(SWEEPS):
+        found = marked(mark)
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+#: How often :func:`_end` looks for marked processes left running.
+SWEEPS = 20
+
+
+def marked(mark: str) -> list[int]:
+    """The live processes of this user whose environment holds ``MARK=mark`` (found
+    through ``/proc``; none where there is no ``/proc``). A process that cleared its
+    environment (``env -i``) cannot be told apart, and is not found."""
+    needle = f"{MARK}={mark}".encode()
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/environ", "rb") as handle:
+                if needle not in handle.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{name}/stat", "rb") as handle:
+                if handle.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue  # a zombie: already dead, its parent reaps it
+        except (OSError, IndexError):
+            continue  # gone, or another user's
+        found.append(int(name))
+    return found
 
 
 def find_tool(name: str, module: str | None = None) -> list[str] | None:
@@ -187,10 +243,12 @@ class BackgroundTool:
         self.hint = hint
         self.env = env
         self._proc: subprocess.Popen[bytes] | None = None
+        self._mark = ""
         self._error: str | None = None
         self._began = 0.0
-        #: The tool's stdout, once :meth:`json_output` read it.
+        #: The tool's stdout and exit status, once :meth:`json_output` read them.
         self.stdout = ""
+        self.returncode: int | None = None
 
     def start(self) -> None:
         """Launch the tool; a failure to launch is kept and reported by :meth:`wait`."""
@@ -211,7 +269,7 @@ class BackgroundTool:
         self._began = time.monotonic()
         try:
             # Its own group, so its children (node, a command's background jobs) end with it.
-            self._proc = _spawn(
+            self._proc, self._mark = _spawn(
                 self.argv, cwd=self.cwd, env=self.env, stdin=stdin,
                 stdout=self._out, stderr=self._err, nice=self.nice,
             )
@@ -235,15 +293,15 @@ class BackgroundTool:
         try:
             code = self._wait(self._proc, deadline, cancel)
         except subprocess.TimeoutExpired:
-            _end(self._proc)
+            _end(self._proc, self._mark)
             said = tail(_read(self._out) + _read(self._err)) or "(no output)"
             raise TimedOut(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
         except InterruptedError:
-            _end(self._proc)
+            _end(self._proc, self._mark)
             self._out.close()
             self._err.close()
             raise Cancelled(f"{self.shown()} was cancelled") from None
-        _end(self._proc)  # what it started in the background ends with it
+        _end(self._proc, self._mark)  # what it started in the background ends with it
         return code, _read(self._out), _read(self._err)
 
     @staticmethod
@@ -266,7 +324,7 @@ class BackgroundTool:
         """Kill the tool and every process of its group (the session ended early:
         Ctrl-C, SIGTERM, ``-x``, a crash before the gates ran, or it left children)."""
         if self._proc is not None:
-            _end(self._proc)
+            _end(self._proc, self._mark)
 
     def json_output(self, ok_codes: Sequence[int]) -> Any:
         """The tool's stdout parsed as JSON, if it exited with one of ``ok_codes``."""
@@ -275,7 +333,7 @@ class BackgroundTool:
         if code not in ok_codes:
             how = f"killed by signal {-code}" if code < 0 else f"exited {code}"
             raise ToolError(self._with_hint(f"{self.shown()} {how}:\n{said}"))
-        self.stdout = out
+        self.stdout, self.returncode = out, code
         try:
             return json.loads(out)
         except ValueError:

@@ -40,10 +40,11 @@ TOOLS = ("pytest", "coverage", "ruff", "pyright", "detect-secrets", "pytest-xdis
 
 
 def canonical(value: object) -> bytes:
-    """The canonical JSON of ``value``: keys sorted, no whitespace, UTF-8."""
+    """The canonical JSON of ``value``: keys sorted, no whitespace, UTF-8 (a lone
+    surrogate, from bytes that were not UTF-8, as its JSON escape ``\\udcXX``)."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    ).encode("utf-8")
+    ).encode("utf-8", "backslashreplace")
 
 
 def policy_digest(table: Mapping[str, Any] | None, default: str) -> str:

@@ -91,6 +91,10 @@ class LintGate(ToolGate):
         """Not cacheable with a ratchet: the result depends on the ledger."""
         return None if self.options.ratchet else super().fingerprint()
 
+    def reported(self, data: Any) -> int:
+        """``ruff check`` exits 1 exactly when it reports a diagnostic."""
+        return len(data)
+
     def judge(self, data: Any) -> GateResult:
         """One finding per diagnostic; any finding fails."""
         root = self.context.rootpath

@@ -53,13 +53,16 @@ class ProvenanceOptions:
 
 @dataclasses.dataclass(frozen=True)
 class Base:
-    """The commit the change is measured from, and the ref it was found through."""
+    """The commit the change is measured from, the ref it was found through, and
+    what named that ref (``--promote-base``, the policy's key, a CI variable)."""
 
     sha: str
     ref: str
+    source: str = ""
 
     def __str__(self) -> str:
-        return f"{self.ref}@{self.sha[:12]}"
+        said = f" (from {self.source})" if self.source else ""
+        return f"{self.ref}@{self.sha[:12]}{said}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,10 +113,11 @@ class ProvenanceGate(Gate):
             return GateResult.failed(
                 f"{self.id}: {len(findings)} provenance {problems} in {what}; "
                 f"none allowed for {self.context.stage}",
-                measured=len(findings), threshold=0, findings=findings,
+                measured=len(findings), threshold=0, findings=findings, figures={"base": str(base)},
             )
         return GateResult.passed(
-            f"{self.id}: {what}, all within approved provenance", measured=0, threshold=0
+            f"{self.id}: {what}, all within approved provenance", measured=0, threshold=0,
+            figures={"base": str(base)},
         )
 
     def _base(self) -> Base | GateResult:
@@ -154,16 +158,21 @@ class ProvenanceGate(Gate):
 
 def find_base(config: pytest.Config, root: Path, configured: str | None, key: str) -> Base | str:
     """The commit a change is measured from: the merge base of HEAD with
-    ``--promote-base``, else with the CI's target branch, else with ``configured``
-    (the policy's ``base``, named ``key`` in messages); or why there is none."""
+    ``--promote-base``, else with ``configured`` (the policy's ``base``, named ``key``
+    in messages), else with the CI's target branch; or why there is none.
+
+    The policy comes before the CI's variable: a variable of the environment never
+    moves a base the policy names (an older base only adds changed lines to judge);
+    whichever named it is part of the base as every output states it.
+    """
     given = config.getoption("promote_base", None)
     ci = next(((v, os.environ[v]) for v in CI_TARGET_VARS if os.environ.get(v)), None)
     if given:
         ref, source = given, "--promote-base"
-    elif ci:
-        ref, source = ci[1], f"${ci[0]}"
     elif configured:
         ref, source = configured, key
+    elif ci:
+        ref, source = ci[1], f"${ci[0]}"
     else:
         setting = "" if key.startswith("--") else f' or set {key} = "main"'
         return f"no base to measure the change from; pass --promote-base=REF{setting}"
@@ -175,7 +184,7 @@ def find_base(config: pytest.Config, root: Path, configured: str | None, key: st
             if sha is None:
                 return (f"{candidate} ({source}) and HEAD share no history; "
                         "in a shallow clone fetch more (e.g. fetch-depth: 0)")
-            return Base(sha, candidate)
+            return Base(sha, candidate, source)
     return (f"base {ref!r} ({source}) names no commit here; fetch it "
             "(e.g. fetch-depth: 0) or pass --promote-base=REF")
 

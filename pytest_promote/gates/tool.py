@@ -77,11 +77,12 @@ class ToolGate(Gate):
         return f"{self.tool} not found (neither beside {sys.executable} nor on PATH)\n{self.hint}"
 
     def fingerprint(self) -> str | None:
-        """The tool's identity, the options and every file the tool may read."""
+        """The tool's identity, the options, its environment and every file the tool
+        may read."""
         if self.command is None:
             return None  # an error is never stored; nothing to fingerprint
         root = self.context.rootpath
-        from pytest_promote.runner.cache import files_digest
+        from pytest_promote.runner.cache import environment_digest, files_digest
 
         files = self.inputs()
         if files is None:
@@ -91,6 +92,7 @@ class ToolGate(Gate):
                 tool_identity(self.command, self.dist),
                 repr(self.options),
                 repr(self.paths),
+                environment_digest(self.environment()),
                 files_digest(root, files),
             ]
         )
@@ -112,7 +114,7 @@ class ToolGate(Gate):
         assert self._run is not None
         try:
             data = self._run.json_output(self.ok_codes)
-            wrong = mismatch(data, self.shape) or self.implausible(data)
+            wrong = mismatch(data, self.shape) or self.disagrees(data) or self.implausible(data)
             if wrong is None:
                 return self.judge(data)
         except ToolError as exc:
@@ -128,6 +130,19 @@ class ToolGate(Gate):
     def implausible(self, data: Any) -> str | None:
         """What makes well-shaped output impossible for this tree, or None."""
         return None
+
+    def reported(self, data: Any) -> int | None:
+        """How many problems the output holds that make the tool exit 1 (0: it must
+        exit 0); None where the exit status says nothing about the output."""
+        return None
+
+    def disagrees(self, data: Any) -> str | None:
+        """The exit status and the output tell two stories (a tool that exits 1
+        printing no finding, or 0 printing some): neither is believed."""
+        count, code = self.reported(data), self._run.returncode if self._run else None
+        if count is None or code is None or (code == 1) == (count > 0):
+            return None
+        return f"it exited {code}, yet its output reports {count} problem{'s' * (count != 1)}"
 
     def where(self) -> str:
         """The checked paths as the summary names them."""

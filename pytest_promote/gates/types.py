@@ -73,6 +73,10 @@ class TypesGate(ToolGate):
         return (f"summary.filesAnalyzed is 0, yet {self.where()} holds Python files "
                 f"(e.g. {relative(python[0], root)}); check pyright's include/exclude")
 
+    def reported(self, data: Any) -> int:
+        """pyright exits 1 exactly when it reports an error."""
+        return int(data["summary"]["errorCount"])
+
     def arguments(self) -> list[str]:
         """``--outputjson`` and the paths (pyright's config ``include`` otherwise)."""
         return ["--outputjson", *(self.paths or ())]

@@ -52,6 +52,9 @@ def read(root: Path, commit: str) -> tuple[list[Approval], list[str]]:
     for line in (git.note(root, APPROVALS_REF, commit) or "").splitlines():
         if not line.strip():
             continue
+        if git.undecodable(line) is not None:
+            bad.append(git.printable(line))
+            continue
         try:
             data = json.loads(line)
             attestation, override = data.get("attestation"), data.get("override")

@@ -88,8 +88,9 @@ class Malformed:
     problem: str
 
     def as_dict(self) -> dict[str, str]:
-        """As ``--promote-status --promote-json`` shows it."""
-        return {"commit": self.commit, "line": self.line[:200], "problem": self.problem}
+        """As ``--promote-status --promote-json`` shows it (a byte that is not UTF-8
+        as ``\\xNN``)."""
+        return {"commit": self.commit, "line": git.printable(self.line[:200]), "problem": self.problem}
 
 
 def now() -> str:
@@ -214,6 +215,10 @@ def parse(commit: str, text: str) -> tuple[list[Record], list[Malformed]]:
     for line in text.splitlines():
         if not line.strip():
             continue
+        undecodable = git.undecodable(line)
+        if undecodable is not None:  # kept in the note as it is, never trusted
+            bad.append(Malformed(commit, line, undecodable))
+            continue
         try:
             data = json.loads(line)
         except ValueError:
@@ -296,6 +301,10 @@ def write(root: Path, record: Record) -> None:
     git.add_note(root, REF, record.commit, json.dumps(data, sort_keys=True))
 
 
+class RecordLost(RuntimeError):
+    """The run's record could not be written; the message says why, in git's words."""
+
+
 class LedgerPlugin:
     """Records the verdict of every run that is not a dry run (one record per
     component when a session judges several)."""
@@ -305,8 +314,18 @@ class LedgerPlugin:
 
     @pytest.hookimpl(trylast=True)
     def pytest_promote_verdict(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
-        """Write the record (after the reports, whose digest it carries)."""
-        self.messages.append(self._record(config, verdict, run))
+        """Write the record (after the reports, whose digest it carries). A record
+        that cannot be written fails the session (exit 4), saying why."""
+        try:
+            message = self._record(config, verdict, run)
+        except Exception as exc:  # whatever stops the record is said, never a traceback
+            why = str(exc) if isinstance(exc, (OSError, RecordLost)) else f"{type(exc).__name__}: {exc}"
+            message = f"ledger: NOT recorded: {git.printable(why)}"
+            run.failed_outputs.append(
+                f"{message}; the verdict above holds no record in {REF}: "
+                "make the repository writable (free disk space, permissions) and run again"
+            )
+        self.messages.append(message)
 
     def _record(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> str:
         from pytest_promote.report import json_report
@@ -323,8 +342,8 @@ class LedgerPlugin:
         record = build(run, verdict, report, commit)  # typed values, free text masked at entry
         try:
             write(root, record)
-        except RuntimeError as exc:
-            return f"ledger: NOT recorded on {commit[:12]}: {exc}"
+        except (RuntimeError, OSError) as exc:
+            raise RecordLost(f"on {commit[:12]}: {exc}") from None
         whose = f"component {record.component} " if run.node != "promote" else ""
         return (
             f"ledger: recorded {whose}{record.stage} {record.headline} on {commit[:12]} ({REF}), "

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
     for ref in REFS:
         try:
             print(f"ledger sync: {sync(root, args.remote, ref, args.timeout)}")
-        except SyncError as exc:
+        except RuntimeError as exc:  # SyncError, or git refusing to move a ref
             print(plain(f"ledger sync: {exc}"), file=sys.stderr)
             return 1
     return 0

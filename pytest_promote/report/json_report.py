@@ -60,7 +60,8 @@ def digest(report: dict[str, Any]) -> str:
     """``sha256:<hex>`` of the canonical JSON of ``report`` without its ``digest``."""
     body = {k: v for k, v in report.items() if k != "digest"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # A lone surrogate (bytes that were not UTF-8) as its JSON escape, as the file holds it.
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
@@ -87,6 +88,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         ],
         "overridden": len(verdict.overridden),
         "selection": run.selection.as_dict() if run.selection else None,
+        "bases": verdict.bases,
         **facts(run),
         "caveats": list(verdict.caveats),
     }

@@ -10,7 +10,7 @@ from pytest_promote.runner.scorecard import Verdict
 def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str, str]]:
     """``promote.stage``, ``.component`` (in a component's run), ``.colour``,
     ``.accepted``, ``.caveat`` (one per reason it is not accepted despite its colour)
-    and per gate mode/status/figures."""
+    and per gate mode/status/figures (and the base a gate measured a change from)."""
     props = [("promote.component", component)] if component else []
     props += [
         ("promote.stage", verdict.stage),
@@ -27,6 +27,7 @@ def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str
             (f"promote.{gate.id}.measured", "" if result is None else str(result.measured)),
             (f"promote.{gate.id}.threshold", "" if result is None else str(result.threshold)),
         ]
+    props += [(f"promote.{gid}.base", base) for gid, base in verdict.bases.items()]
     props.append(("promote.overrides", str(len(verdict.overridden))))
     for gate in verdict.gates:
         if gate.override:

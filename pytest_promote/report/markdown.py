@@ -60,6 +60,7 @@ def render(
                 lines.append(f"| {o.gate} | {used} | {cell(o.by)} | {until} | {cell(o.reason)} |")
     if run.selection:
         lines += ["", f"Stage chosen {run.selection.describe()}."]
+    lines += [f"\nBase of {gid}: {cell(base)}." for gid, base in verdict.bases.items()]
     from pytest_promote.report.json_report import signature
 
     lines += ["", f"Policy: {run.policy.source}", "", f"Attestation: {signature(run)}", ""]

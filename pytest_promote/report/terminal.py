@@ -73,6 +73,8 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
             # Its item is an xfail, which pytest's short summary leaves out by default.
             for line in findings_text(gate.result.findings, limit=10).splitlines():
                 tr.line(f"    {line}")
+    for gid, base in verdict.bases.items():
+        tr.write_line(f"base of {gid}: {base}")
     for line in override_lines(verdict):
         tr.write_line(line)
     tr.write_line(f"attestation: {json_report.signature(run)}")

@@ -73,20 +73,13 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
 
 
 def _append(path: str, text: str) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
+    with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
         handle.write(text)
 
 
-def _output(failed: list[tuple[str, str, str]], option: str, path: str, write: Callable[[], None]) -> None:
+def _output(failed: list[str], option: str, path: str, write: Callable[[], None]) -> None:
     try:
         write()
     except OSError as exc:
-        failed.append((option, path, exc.strerror or str(exc)))
-
-
-def failed_outputs(failed: list[tuple[str, str, str]]) -> list[str]:
-    """One line per output that could not be written: where, why, and the fix."""
-    return [
-        f"{option} = {path!r}: cannot be written ({why}); give a writable file path"
-        for option, path, why in failed
-    ]
+        why = exc.strerror or str(exc)
+        failed.append(f"{option} = {path!r}: cannot be written ({why}); give a writable file path")

@@ -13,7 +13,8 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,26 @@ FORMAT = 1
 #: Directory names no tool gate reads (ruff and pyright skip them by default).
 #: Configuration files that change what ruff or pyright report.
 CONFIG_FILES = ("pyproject.toml", "ruff.toml", ".ruff.toml", "pyrightconfig.json")
+
+
+#: Environment variables no tool's result depends on: the state of the shell, the
+#: terminal and the login session, and pytest's own. Every other variable of a tool's
+#: environment is part of its fingerprint: a tool may read any (``PYTHONPATH``,
+#: ``RUFF_*``, ``NODE_OPTIONS``, ``VIRTUAL_ENV``, ...), and a stale pass must never
+#: stand in for a run under another value.
+SHELL_STATE = (
+    "PWD", "OLDPWD", "SHLVL", "_", "TERM", "TERM_*", "COLORTERM", "COLUMNS", "LINES",
+    "PS1", "PS2", "PROMPT_COMMAND", "SSH_*", "DISPLAY", "WINDOWID", "TMUX", "TMUX_*",
+    "STY", "HISTFILE", "HISTSIZE", "LS_COLORS", "PYTEST_*", "XDG_SESSION_*",
+    "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "GPG_TTY", "MAIL", "PAGER", "LESS*",
+)
+
+
+def environment_digest(env: Mapping[str, str]) -> str:
+    """A hash of every variable of ``env`` a tool may read (all but :data:`SHELL_STATE`);
+    a hash, so that no value (a token, say) is kept in the cache."""
+    kept = sorted((k, v) for k, v in env.items() if not any(fnmatchcase(k, p) for p in SHELL_STATE))
+    return digest(kept)
 
 
 def reuse_allowed(config: pytest.Config) -> bool:

@@ -68,8 +68,9 @@ class PromoteRun:
         self.dirty: list[str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
         self.environment: dict[str, str] = {}
-        #: Outputs (reports, summaries) that could not be written: (option, path, why).
-        self.failed_outputs: list[tuple[str, str, str]] = []
+        #: What the run could not write (a report, a summary, its ledger record): one
+        #: message each, naming where, why and the fix; any makes the session exit 4.
+        self.failed_outputs: list[str] = []
         #: Masks the free text that enters the run (see pytest_promote._util.redact);
         #: the run's own words (gate ids, stage and component names) are never masked.
         self.redact = Redactor(vocabulary(policy))

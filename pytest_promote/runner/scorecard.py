@@ -73,6 +73,14 @@ class Verdict:
         return tuple(g.override for g in self.gates if g.override and not g.overridden)
 
     @property
+    def bases(self) -> dict[str, str]:
+        """Gate id -> the base its change was measured from, and what named it."""
+        return {
+            g.id: str(g.result.figures["base"]) for g in self.gates
+            if g.result is not None and g.result.figures and "base" in g.result.figures
+        }
+
+    @property
     def headline(self) -> str:
         """``GREEN``, ``YELLOW``, ``RED``; ``GREEN with 1 override`` when one was used."""
         count = len(self.overridden)

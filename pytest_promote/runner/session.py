@@ -203,6 +203,20 @@ class PromotePlugin:
             f"promote: {name}={value} changes how this run judges: judged, never accepted"
             for name, value in (first.shown_environment().items() if first else ())
         ]
+        lines += self._bases() if first else []
+        return lines
+
+    def _bases(self) -> list[str]:
+        """What names the base a change is measured from, where something does."""
+        from pytest_promote.gates.provenance import CI_TARGET_VARS
+
+        given = self.config.getoption("promote_base", None)
+        lines = [f"promote: base of changes: --promote-base={given}"] if given else []
+        lines += [
+            f"promote: base of changes: ${name}={os.environ[name]} where neither "
+            "--promote-base nor the policy's base names one"
+            for name in CI_TARGET_VARS if os.environ.get(name) and not given
+        ]
         return lines
 
     def _describe(self, run: PromoteRun) -> list[str]:
@@ -377,7 +391,6 @@ class PromotePlugin:
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The ``promotion`` section (one per component judged)."""
         from pytest_promote.report import terminal
-        from pytest_promote.report.write import failed_outputs
 
         if is_worker(self.config):
             return
@@ -390,7 +403,7 @@ class PromotePlugin:
         if self.judged.several and decided:
             terminal.components(terminalreporter, decided)
         for run in decided:
-            for line in failed_outputs(run.failed_outputs):
+            for line in run.failed_outputs:
                 terminalreporter.write_line(f"ERROR: {line}", red=True, bold=True)
 
 

@@ -165,6 +165,7 @@ class CoverageGate(Gate):
             cache.files_digest(self.context.rootpath, files), self.options,
             component and (component.name, component.source, component.tests),
             self.context.config.stash.get(contexts.PER_COMPONENT, False),
+            cache.environment_digest(os.environ),  # COVERAGE_RCFILE, COVERAGE_FILE, ...
         )
 
     def evaluate(self) -> GateResult:
@@ -393,6 +394,7 @@ class CoverageGate(Gate):
         if change is not None:
             figures["new_lines"] = {"percent": round(change.percent(), FIGURES),
                                     "statements": change.statements, "missing": change.missing}
+            figures["base"] = change.base
         return figures
 
 

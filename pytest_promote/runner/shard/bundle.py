@@ -404,7 +404,7 @@ def read(path: Path) -> Bundle:
                   f"version {VERSION}", "run the shards and the final job with one pytest-promote")
     try:
         bundle = _parse(path, raw)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise bad(manifest, f"is malformed ({type(exc).__name__}: {exc})", fix) from None
     if bundle.coverage is not None:
         expected = raw["coverage"].get("sha256")
