@@ -33,7 +33,10 @@ from pytest_promote._util import git
 from pytest_promote._util.paths import walk
 
 #: Where, in pytest's cache, the outputs of earlier runs are remembered.
-OUTPUTS_KEY = "promote/outputs"
+REMEMBERED = "promote/outputs"
+#: The untracked files, relative to the root, that earlier runs wrote and that still
+#: hold what they wrote: no change, and nothing of the project's to scan.
+OUTPUTS_KEY = pytest.StashKey[frozenset[str]]()
 #: Files read by name from the project root: the policy and the baselines, and the
 #: configuration of pytest and of the tools the gates run (ruff, pyright, coverage.py).
 READ_AT_ROOT = (
@@ -67,9 +70,11 @@ class Tree:
         self._before = self._snapshot()
         found = bundle.without_bundles(self.root, git.changes(self.root))
         remembered = self._remembered()
+        outputs = frozenset(p for p in remembered if self._written_before(p, remembered))
+        config.stash[OUTPUTS_KEY] = outputs
         #: What under the root differs from HEAD at the start (None: git cannot say).
         self.dirty: list[str] | None = None if found is None else [
-            p for p in found if not self._written_before(p, remembered)
+            p for p in found if p not in outputs
         ]
 
     def _read_by_name(self) -> set[str]:
@@ -99,7 +104,7 @@ class Tree:
 
     def _remembered(self) -> dict[str, str]:
         cache = getattr(self.config, "cache", None)
-        value = cache.get(OUTPUTS_KEY, {}) if cache is not None else {}
+        value = cache.get(REMEMBERED, {}) if cache is not None else {}
         if not isinstance(value, dict):
             return {}
         return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
@@ -197,4 +202,4 @@ class Tree:
         for path, wrote in self._remembered().items():
             if path not in outputs and path not in self.reads and digest(self.root / path) == wrote:
                 outputs[path] = wrote
-        cache.set(OUTPUTS_KEY, dict(sorted(outputs.items())))
+        cache.set(REMEMBERED, dict(sorted(outputs.items())))
