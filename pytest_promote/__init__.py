@@ -3,6 +3,12 @@
 The public surface for writing gates of your own is :mod:`pytest_promote.api`, re-exported
 here; see docs/custom-gates.md.
 Names load on first use, so the pytest entry point stays free of import cost.
+
+The package's own asserts are not the tests' business: PYTEST_DONT_REWRITE. Its
+commands (``python -m pytest_promote``) import it before they start pytest, and an
+installed (not editable) copy is marked for assertion rewriting when pytest starts;
+without this marker pytest would warn that it was imported too early, an error under
+``filterwarnings = ["error"]``.
 """
 
 from __future__ import annotations

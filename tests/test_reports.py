@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -126,3 +128,29 @@ def test_write_atomic_leaves_old_file_on_failure(tmp_path, monkeypatch) -> None:
         write_atomic(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+@pytest.fixture(params=[0o022, 0o002, 0o077], ids=["umask-022", "umask-002", "umask-077"])
+def umask(request: pytest.FixtureRequest):
+    """The process umask for one test, restored after it."""
+    old = os.umask(request.param)
+    yield request.param
+    os.umask(old)
+
+
+def test_outputs_take_the_mode_the_umask_gives(project, umask: int) -> None:
+    from pytest_promote.gates.baseline import write as write_baseline
+    from pytest_promote.runner.shard.bundle import write as write_bundle
+
+    pytester = project()
+    outputs = ["out/report.json", "summary.md", "findings.sarif", "quality.json"]
+    pytester.runpytest("--promote-to=development", f"--promote-report={outputs[0]}",
+                       f"--promote-summary={outputs[1]}", f"--promote-sarif={outputs[2]}",
+                       f"--promote-codequality={outputs[3]}")
+    written = [pytester.path / name for name in outputs]
+    written.append(write_baseline(pytester.path, {}))
+    write_bundle(pytester.path / "bundle", {"coverage": {}}, None)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in written}
+    assert modes == {path.name: 0o666 & ~umask for path in written}
+    assert stat.S_IMODE((pytester.path / "bundle").stat().st_mode) == 0o777 & ~umask
+    assert stat.S_IMODE((pytester.path / "bundle" / "promote-shard.json").stat().st_mode) == 0o666 & ~umask

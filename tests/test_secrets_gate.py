@@ -238,6 +238,29 @@ def test_exclude_globs_read_as_gitignore_lines(pytester: pytest.Pytester) -> Non
     assert "server.pem" not in result.stdout.str()
 
 
+def test_untracked_files_git_would_add_are_scanned_and_named_untracked(
+    pytester: pytest.Pytester,
+) -> None:
+    """A pre-check before ``git add`` sees what the commit will hold; what git ignores,
+    and what earlier promotion runs wrote, it leaves out."""
+    root = project(pytester)
+    add(root, ".gitignore", "ignored/\n")
+    git(root, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "-m", "first")
+    pytester.runpytest("--promote-to=development", "--promote-report=report.json").assert_outcomes(passed=3)
+    assert "untracked" not in report(root)["summary"]  # its own report is left out
+    add(root, "creds.py", f'aws = "{OLD}"\n', track=False)
+    add(root, "ignored/creds.py", f'token = "{NEW}"\n', track=False)
+
+    result = pytester.runpytest("--promote-to=development", "--promote-report=report.json")
+
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines([
+        "*1 potential secret and no baseline*; 4 files (1 untracked)*",
+        "creds.py:1: AWS Access Key potential secret (in a file git does not track yet*",
+    ])
+    assert "ignored/creds.py" not in result.stdout.str()
+
+
 def test_outside_git_every_file_is_walked_except_environments(pytester: pytest.Pytester) -> None:
     root = project(pytester, use_git=False)
     add(root, "cfg/settings.py", f'token = "{NEW}"\n', track=False)
@@ -255,14 +278,15 @@ def test_outside_git_every_file_is_walked_except_environments(pytester: pytest.P
         ('[tool.promote.gates]\nsecrets = { baseline = "missing.baseline" }',
          "*the configured baseline missing.baseline does not exist*"),
         ('paths = ["nowhere"]', "*the configured path nowhere does not exist*"),
-        ('paths = ["empty"]', "*no files to scan under empty (none is tracked by git*"),
+        ('paths = ["empty"]', "*no files to scan under empty (git tracks none and ignores the others)*"),
     ],
 )
 def test_what_cannot_be_scanned_fails_closed(
     pytester: pytest.Pytester, extra: str, message: str
 ) -> None:
     root = project(pytester, extra=extra)
-    add(root, "empty/untracked.py", "x = 1\n", track=False)
+    add(root, "empty/ignored.py", "x = 1\n", track=False)
+    (root / ".git" / "info" / "exclude").write_text("empty/ignored.py\n")
     result = pytester.runpytest("--promote-to=development")
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["secrets: cannot scan for secrets: " + message.lstrip("*")])

@@ -287,15 +287,24 @@ WRITTEN_BY_PYTEST = "__pycache__"
 
 
 def changes(root: Path) -> list[str] | None:
-    """What under ``root`` differs from HEAD: tracked files changed (staged or not) and
-    untracked files git does not ignore, as paths relative to ``root``; None when git
-    cannot tell (not a repository, no commit)."""
-    tracked = git(root, "diff", "HEAD", "--name-only", "--relative", "-z", "--", ".")
+    """What under ``root`` differs from HEAD: tracked files changed (staged or not),
+    untracked files git does not ignore, and submodules whose checkout differs from
+    HEAD's or holds changes of its own (whatever their ``ignore`` setting says), as
+    paths relative to ``root``; None when git cannot tell (not a repository, no commit)."""
+    tracked = git(root, "diff", "HEAD", "--name-only", "--relative", "--ignore-submodules=none",
+                  "-z", "--", ".")
     untracked = git(root, "ls-files", "--others", "--exclude-standard", "-z", "--", ".")
     if tracked is None or untracked is None:
         return None
     found = {p for p in (tracked + "\0" + untracked).split("\0") if p}
     return sorted(p for p in found if WRITTEN_BY_PYTEST not in p.split("/"))
+
+
+def tracked(root: Path) -> set[str] | None:
+    """The files under ``root`` that git tracks (in the index, submodules' files
+    included), relative to ``root``; None when git cannot tell."""
+    out = git(root, "ls-files", "-z", "--recurse-submodules", "--", ".")
+    return None if out is None else {p for p in out.split("\0") if p}
 
 
 def tags_at(root: Path, rev: str = "HEAD") -> list[str]:

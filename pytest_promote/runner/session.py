@@ -49,11 +49,10 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks: one
     promotion run, or one per component judged."""
-    from pytest_promote._util import git
     from pytest_promote.ledger import records as ledger
     from pytest_promote.policy import stages
     from pytest_promote.report import write as report
-    from pytest_promote.runner import interrupt
+    from pytest_promote.runner import interrupt, worktree
     from pytest_promote.runner.shard import bundle as shardbundle
 
     shardbundle.check_options(config)
@@ -72,8 +71,8 @@ def activate(config: pytest.Config) -> None:
 
         signers = promotion.signers(config)
     # Before the run writes anything: the tree judged is the tree at the start.
-    dirty = None if is_worker(config) else shardbundle.without_bundles(
-        config.rootpath, git.changes(config.rootpath))
+    tree = None if is_worker(config) else worktree.Tree(config)
+    dirty = tree.dirty if tree is not None else None
     for run in runs:
         run.redact = runs[0].redact  # a secret any run finds is masked in every output
         run.peers = runs
@@ -97,6 +96,8 @@ def activate(config: pytest.Config) -> None:
     if config.getoption("promote_from"):
         from_shards(config, runs[0], str(config.getoption("promote_from")))
     config.stash[RUNS_KEY] = runs
+    if tree is not None:
+        tree.watch(runs)
     config.pluginmanager.register(count, "promote-suite")
     interrupt.install(config, runs)
     components = [run.policy.component for run in runs if run.policy.component]

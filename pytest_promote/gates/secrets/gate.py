@@ -22,6 +22,7 @@ from pytest_promote.api import Finding, Gate, GateResult, Secret
 from pytest_promote.gates.secrets.scan import Hit, ScanError, ScanReport, read_baseline, scan
 from pytest_promote.policy.schema import bounded, timeout
 from pytest_promote.runner.cache import reuse_allowed
+from pytest_promote.runner.worktree import OUTPUTS_KEY
 
 DEFAULT_BASELINE = ".secrets.baseline"
 #: The most worker processes a scan may be given.
@@ -33,7 +34,8 @@ class SecretsOptions:
     """``[tool.promote.gates.secrets]``."""
 
     #: Files or directories to scan (default: the policy's ``paths``, else every
-    #: git-tracked file; outside git, every file under the root).
+    #: file git tracks or would add (untracked, not ignored); outside git, every file
+    #: under the root).
     paths: tuple[str, ...] | None = None
     #: The detect-secrets baseline (default: ``.secrets.baseline`` when present).
     baseline: str | None = None
@@ -67,6 +69,7 @@ class SecretsGate(Gate):
     def start(self) -> None:
         """List the files and begin scanning them in the background."""
         self._report: ScanReport | None = None
+        self._untracked: frozenset[str] = frozenset()
         self._error: str | None = None
         self._cancel = threading.Event()
         self._thread = threading.Thread(target=self._work, name="promote-secrets", daemon=True)
@@ -85,7 +88,10 @@ class SecretsGate(Gate):
         try:
             self._baseline = baseline_path(root, opts.baseline)
             self._known = known_secrets(root, self._baseline)
-            self._files = files_to_scan(root, self.context.paths_for(opts.paths), opts.exclude)
+            self._files, self._untracked = files_to_scan(
+                root, self.context.paths_for(opts.paths), opts.exclude,
+                leave_out=self.context.config.stash.get(OUTPUTS_KEY, frozenset()),
+            )
             config = self.context.config
             self._report = scan(
                 root, self._files, baseline=self._baseline, verify=opts.verify,
@@ -123,6 +129,8 @@ class SecretsGate(Gate):
         new = [h for h in report.hits if (h.path, h.type, h.hashed_secret) not in self._known]
         known = len(report.hits) - len(new)
         files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
+        if self._untracked:
+            files += f" ({len(self._untracked)} untracked)"
         counts = f"{files}{_skipped(report)}{_reuse(report)}{_originals(report)}"
         if not new:
             held = f"{known} known in {self._baseline}" if self._baseline else "no baseline"
@@ -144,8 +152,10 @@ class SecretsGate(Gate):
         summary = f"{self.id}: {found} (0 allowed for {self.context.stage}); {counts}{hint}"
         absent = " not in the baseline" if self._baseline else ""
         shown = excerpts(self.context.rootpath, report.hits, self.secrets())
+        untracked = " (in a file git does not track yet: commit it and CI scans it too)"
         findings = [
-            Finding(f"potential secret{absent}{shown.get((h.path, h.line), '')}",
+            Finding(f"potential secret{absent}{untracked if h.path in self._untracked else ''}"
+                    f"{shown.get((h.path, h.line), '')}",
                     file=h.path, line=h.line, rule=h.type)
             for h in new
         ]
@@ -274,12 +284,18 @@ def known_secrets(root: Path, baseline: str | None) -> frozenset[tuple[str, str,
     )
 
 
-def files_to_scan(root: Path, paths: tuple[str, ...] | None, exclude: tuple[str, ...]) -> list[str]:
-    """The regular files to hand to detect-secrets, relative to ``root``, sorted.
+def files_to_scan(
+    root: Path, paths: tuple[str, ...] | None, exclude: tuple[str, ...],
+    leave_out: Iterable[str] = (),
+) -> tuple[list[str], frozenset[str]]:
+    """The regular files to hand to detect-secrets, relative to ``root``, sorted, and
+    which of them git does not track.
 
-    Directories expand to their git-tracked files (every file, outside git); a named
-    file is scanned even if untracked; a named path that does not exist, or a list
-    that comes out empty, is an error: a scan of nothing must not pass.
+    Directories expand to the files git tracks or would add (untracked and not
+    ignored: what a commit before a push would take), less ``leave_out`` (the
+    untracked outputs earlier promotion runs left); outside git, every file. A named
+    file is scanned even if untracked or ignored; a named path that does not exist, or
+    a list that comes out empty, is an error: a scan of nothing must not pass.
     """
     named = paths or (".",)
     for path in named:
@@ -287,16 +303,23 @@ def files_to_scan(root: Path, paths: tuple[str, ...] | None, exclude: tuple[str,
             raise ScanError(f"the configured path {path} does not exist")
     in_git = git.git(root, "rev-parse", "--is-inside-work-tree") == "true"
     found: set[str] = set()
+    untracked: set[str] = set()
     for path in named:
         if (root / path).is_file():
             found.add(PurePosixPath(Path(path).as_posix()).as_posix())
         elif in_git:
             listed = git.git(root, "ls-files", "-z", "--cached", "--", path)
-            if listed is None:
+            others = git.git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", path)
+            if listed is None or others is None:
                 raise ScanError(f"`git ls-files {path}` failed")
             found.update(p for p in listed.split("\0") if p)
+            untracked.update(
+                p for p in others.split("\0")
+                if p and p not in leave_out and git.WRITTEN_BY_PYTEST not in p.split("/")
+            )
         else:
             found.update(f.relative_to(root).as_posix() for f in walk(root / path, hidden=True))
+    found |= untracked
     excluded = matcher(exclude)
     files = sorted(
         p for p in found
@@ -306,6 +329,6 @@ def files_to_scan(root: Path, paths: tuple[str, ...] | None, exclude: tuple[str,
         where = ", ".join(named)
         raise ScanError(
             f"no files to scan under {where}"
-            + (" (none is tracked by git; `git add` them)" if in_git else "")
+            + (" (git tracks none and ignores the others)" if in_git else "")
         )
-    return files
+    return files, frozenset(untracked.intersection(files))

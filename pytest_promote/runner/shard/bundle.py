@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util import git
+from pytest_promote._util.files import new_directory
 from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, tail
 from pytest_promote.runner.suite import is_worker
 from pytest_promote.runner.testlog import TestLog
@@ -338,10 +339,7 @@ def write(directory: Path, manifest: dict[str, Any], data: CoverageData | None) 
     if directory.exists() and not _is_bundle(directory):
         raise OSError(f"{directory} exists and is no shard bundle; give a new or empty directory")
     directory.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    mask = os.umask(0)
-    os.umask(mask)
-    building.chmod(0o777 & ~mask)  # as a directory made by mkdir (mkdtemp's is private)
+    building = new_directory(directory.parent, f".{directory.name}.")
     try:
         if data is not None:
             write_data_file(data, building / COVERAGE_FILE)
