@@ -57,7 +57,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
         for stage in component.stages if component else policy.stages:
             need = policy.trust.requires(stage.name) if policy.trust else ()
             mine = [r for r in everything if r.stage == stage.name and r.component == name]
-            shown = {id(r): _shown(r, signers, need, policy.trust is not None) for r in mine}
+            shown = {id(r): as_shown(r, signers, need, policy.trust is not None) for r in mine}
             accepted = [shown[id(r)] for r in mine if shown[id(r)]["counts"]]
             failed = [shown[id(r)] for r in mine if not shown[id(r)]["counts"]]
             here = [r for r in at_head if r.stage == stage.name]
@@ -82,7 +82,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     }
 
 
-def _shown(
+def as_shown(
     record: ledger.Record, signers: list[AllowedSigner], need: tuple[str, ...], trusting: bool
 ) -> dict[str, Any]:
     """The record as the status shows it: without its envelope, with ``signature``
