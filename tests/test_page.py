@@ -68,7 +68,8 @@ def promote(root: Path, env: dict[str, str], *args: str) -> int:
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """Two commits promoted (once for the module): the first through development
     (YELLOW, lint failed) and staging (YELLOW, smoke overridden by octocat); the second
-    RED at development, with ``--promote-html=run-page``."""
+    RED at development, with ``--promote-html=run-page`` and a Markdown summary, where
+    GitLab says its Pages are."""
     root = tmp_path_factory.mktemp("promoted")
     env = {k: v for k, v in os.environ.items() if k not in CI_VARIABLES and k != "PYTEST_ADDOPTS"}
     env.update(GIT_CONFIG_GLOBAL=str(root / ".no-global-gitconfig"), GIT_CONFIG_NOSYSTEM="1",
@@ -81,7 +82,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
         assert promote(root, env, "--promote-to=development") == 0
         assert promote(root, env, "--promote-to=staging", "--promote-override=smoke:staging env down, INC-7") == 0
         repo.commit("a failing test", {"test_more.py": "def test_broken():\n    assert False\n"})
-        assert promote(root, env, "--promote-to=development", "--promote-html=run-page") == 1
+        pages = {**env, "CI_PAGES_URL": "https://octo.pages.example/app/"}
+        assert promote(root, pages, "--promote-to=development", "--promote-html=run-page",
+                       "--promote-summary=summary.md") == 1
     return root, env
 
 
@@ -123,6 +126,12 @@ def test_the_run_and_the_ledger_draw_one_self_contained_page(history, capsys) ->
     assert "This run." in run_page and "· this run" in run_page
     # A finding links to its file:line, relative from the page to the checkout.
     assert '<a href="../app.py">app.py:1</a>' in run_page
+    # Each stage's badge beside the page, and the summary links the published one.
+    root = Path(history["root"])
+    assert f">YELLOW {history['first'][:7]}</text>" in (root / "run-page" / "badge-staging.svg").read_text()
+    assert ">none accepted</text>" in (root / "ledger-page" / "badge-production.svg").read_text()
+    summary = (root / "summary.md").read_text()
+    assert "![development](https://octo.pages.example/app/badge-development.svg)" in summary
     ledger_page = page_of(history, "ledger-page").read_text(encoding="utf-8")
     assert f"The ledger&#39;s newest record of HEAD: commit {second}" in ledger_page
 

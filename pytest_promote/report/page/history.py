@@ -80,6 +80,8 @@ class History:
     overrides: tuple[Override, ...]
     trends: tuple[Series, ...]
     records: int
+    #: stage -> the newest accepted record of the whole repository (None: none yet).
+    accepted: Mapping[str, Cell | None]
 
 
 def cell(record: Record, shown: Mapping[str, Any], this_run: bool = False) -> Cell:
@@ -142,7 +144,16 @@ def build(
         o for (r, _), c in zip(everything, labelled, strict=True) if r.commit in kept
         for o in overrides(r, c.signature)
     ]
-    return History(grids, tuple(found), _trends(everything, stages, kept), len(everything))
+    return History(
+        grids, tuple(found), _trends(everything, stages, kept), len(everything),
+        {stage: newest_accepted(labelled, stage) for stage in stages},
+    )
+
+
+def newest_accepted(labelled: Sequence[Cell], stage: str) -> Cell | None:
+    """The newest record of ``stage`` (whole repository) that counts as accepted."""
+    found = [c for c in labelled if c.stage == stage and c.component is None and c.counts]
+    return found[-1] if found else None
 
 
 def cells(records: Sequence[Record], trust: Any, this_run: Sequence[bool] = ()) -> list[Cell]:

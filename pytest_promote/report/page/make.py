@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
+from pytest_promote._util.files import write_atomic
 from pytest_promote.attest.promotion import check_trust
 from pytest_promote.ledger import records as ledger
+from pytest_promote.report.page import badge as svg
 from pytest_promote.report.page import history, render
 
 if TYPE_CHECKING:
@@ -32,7 +34,8 @@ def page(
     reports: Sequence[Mapping[str, Any]] = (), this_run: Sequence[ledger.Record] = (),
     environ: Mapping[str, str] = os.environ,
 ) -> Path:
-    """Write ``out/index.html``: the scorecard of ``reports`` (else of the newest
+    """Write ``out/index.html`` and each stage's badge beside it (``badge-STAGE.svg``):
+    the scorecard of ``reports`` (else of the newest
     record of HEAD, else the newest record), the history and the trends."""
     records, _ = ledger.read(root)
     judged = trust(policy, root)
@@ -51,15 +54,19 @@ def page(
             ), link)
             for r in newest
         ]
-    return render.write(out, render.page(f"Promotion of {root.name}", head, cards, shown))
+    target = render.write(out, render.page(f"Promotion of {root.name}", head, cards, shown))
+    for stage, newest in shown.accepted.items():
+        write_atomic(out / badge_name(stage), svg.render(stage, newest and newest.colour, newest and newest.commit))
+    return target
+
+
+def badge_name(stage: str) -> str:
+    """The file name of a stage's badge in a page directory."""
+    return f"badge-{stage}.svg"
 
 
 def badge(root: Path, policy: Policy, stage: str) -> str:
     """The badge of ``stage``: the colour of its newest accepted record."""
-    from pytest_promote.report.page import badge as svg
-
     records, _ = ledger.read(root)
-    cells = history.cells(records, trust(policy, root))
-    accepted = [c for c in cells if c.stage == stage and c.component is None and c.counts]
-    newest = accepted[-1] if accepted else None
-    return svg.render(stage, newest.colour if newest else None, newest.commit if newest else None)
+    newest = history.newest_accepted(history.cells(records, trust(policy, root)), stage)
+    return svg.render(stage, newest and newest.colour, newest and newest.commit)
