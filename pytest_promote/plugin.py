@@ -39,6 +39,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the Markdown summary here (also appended to $GITHUB_STEP_SUMMARY)",
     )
     group.addoption(
+        "--promote-html", metavar="DIR", default=None,
+        help="draw the run's scorecard, the ledger's history and the figures' trends as one "
+        "self-contained page, DIR/index.html (needs the [html] extra)",
+    )
+    group.addoption(
         "--promote-sarif", metavar="PATH", default=None,
         help="write the findings as SARIF 2.1.0 here (for code scanning)",
     )
@@ -153,7 +158,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if config.getoption("promote_to") is None:
         for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
-                       "promote_component", "promote_shard", "promote_from", "promote_sign_key"):
+                       "promote_component", "promote_shard", "promote_from", "promote_sign_key",
+                       "promote_html"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")
@@ -163,6 +169,10 @@ def pytest_configure(config: pytest.Config) -> None:
             f"--promote-to: pytest-promote runs on POSIX systems only (Linux, macOS), not on "
             f"{os.name!r}: its gates run tools in process groups; run it in WSL or a container"
         )
+    if config.getoption("promote_html"):
+        from pytest_promote.report.page.render import require_jinja
+
+        require_jinja("--promote-html")
     from pytest_promote.runner.session import activate
 
     activate(config)

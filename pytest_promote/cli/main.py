@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pytest_promote import __version__
-from pytest_promote.cli import approve, baseline, sign, verify
+from pytest_promote.cli import approve, baseline, report, sign, verify
 from pytest_promote.ledger import sync as ledgersync
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -31,6 +31,15 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "sign": (
         "sign a report's attestation with a key kept out of the test run (a separate CI step)",
         sign.add_arguments, sign.run,
+    ),
+    "report": (
+        "draw the promotion from the ledger alone: report html --out DIR writes one "
+        "self-contained page (scorecard, history, trends)",
+        report.add_report_arguments, report.run_report,
+    ),
+    "badge": (
+        "write a stage's badge (SVG) from the ledger: the colour of its newest accepted commit",
+        report.add_badge_arguments, report.run_badge,
     ),
     "ledger": (
         "share the ledger (refs/notes/promote) with a remote, losing nothing: ledger sync",

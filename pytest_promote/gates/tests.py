@@ -96,7 +96,10 @@ class TestsGate(Gate):
                                                     (opts.max_xfailed, "xfailed"))
             if cap is not None
         )
+        figures = {"passed": passed, "failed": len(failed)}
         if findings:
             summary = f"tests: {measured}; all must pass, >= {opts.min}, for {self.context.stage}"
-            return GateResult.failed(summary, measured=measured, threshold=threshold, findings=findings)
-        return GateResult.passed(f"tests: {measured}", measured=measured, threshold=threshold)
+            return GateResult.failed(
+                summary, measured=measured, threshold=threshold, findings=findings, figures=figures
+            )
+        return GateResult.passed(f"tests: {measured}", measured=measured, threshold=threshold, figures=figures)

@@ -21,10 +21,9 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.redact import plain_value
-from pytest_promote.attest import dsse
-from pytest_promote.attest.promotion import check_trust, describe, record_standing
-from pytest_promote.attest.signers import AllowedSigner
+from pytest_promote.attest.promotion import check_trust
 from pytest_promote.ledger import records as ledger
+from pytest_promote.ledger.standing import as_shown
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component
@@ -57,7 +56,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
         for stage in component.stages if component else policy.stages:
             need = policy.trust.requires(stage.name) if policy.trust else ()
             mine = [r for r in everything if r.stage == stage.name and r.component == name]
-            shown = {id(r): _shown(r, signers, need, policy.trust is not None) for r in mine}
+            shown = {id(r): as_shown(r, signers, need, policy.trust is not None) for r in mine}
             accepted = [shown[id(r)] for r in mine if shown[id(r)]["counts"]]
             failed = [shown[id(r)] for r in mine if not shown[id(r)]["counts"]]
             here = [r for r in at_head if r.stage == stage.name]
@@ -80,28 +79,6 @@ def collect(config: pytest.Config) -> dict[str, Any]:
         "branch": git.branch(root), "stages": stages,
         "malformed": [m.as_dict() for m in malformed],
     }
-
-
-def _shown(
-    record: ledger.Record, signers: list[AllowedSigner], need: tuple[str, ...], trusting: bool
-) -> dict[str, Any]:
-    """The record as the status shows it: without its envelope, with ``signature``
-    (unsigned, signed by whom, or untrusted and why), ``proves`` and ``counts``
-    (it proves, and is signed as the stage requires)."""
-    data = record.as_dict()
-    attestation = data.pop("attestation", None)
-    if trusting:
-        standing = record_standing(record.as_dict(), signers, need)
-        signature = standing.describe()
-        trusted = standing.state == "trusted"
-    else:
-        try:
-            signature = describe(dsse.parse(attestation) if attestation else None)
-        except ValueError:
-            signature = "untrusted: unreadable attestation"
-        trusted = False
-    counts = record.proves and (trusted or not need)
-    return {**data, "signature": signature, "proves": record.proves, "counts": counts}
 
 
 def _short(record: dict[str, Any] | None) -> str:

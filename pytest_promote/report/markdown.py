@@ -64,8 +64,24 @@ def render(
     from pytest_promote.report.json_report import signature
 
     lines += ["", f"Policy: {run.policy.source}", "", f"Attestation: {signature(run)}", ""]
+    badge = badge_link(run, verdict.stage)
+    if badge:
+        lines += [badge, ""]
     head = "\n".join(lines)
     return head + findings(found, budget - len(head.encode("utf-8")))
+
+
+def badge_link(run: PromoteRun, stage: str) -> str | None:
+    """The stage's badge, where the CI says the run's page is published: GitLab Pages
+    (``CI_PAGES_URL``) when the run writes its page (``--promote-html``)."""
+    import os
+
+    pages = os.environ.get("CI_PAGES_URL")
+    if not pages or not run.context.config.getoption("promote_html"):
+        return None
+    from pytest_promote.report.page.make import badge_name
+
+    return f"![{stage}]({pages.rstrip('/')}/{badge_name(stage)})"
 
 
 def findings(found: list[Issue], budget: int) -> str:

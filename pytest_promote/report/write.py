@@ -64,12 +64,33 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
     if summary:
         whole = markdown.render_all(runs)
         _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), whole))
+    html = config.getoption("promote_html")
+    if html:
+        _output(failed, "--promote-html", html, lambda: _page(config, runs, Path(html)))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         # The limit is the step's: what earlier commands of the step wrote counts too.
         used = Path(step_summary).stat().st_size if Path(step_summary).is_file() else 0
         step = markdown.render_all(runs, markdown.STEP_SUMMARY_LIMIT - used)
         _output(failed, "GITHUB_STEP_SUMMARY", step_summary, lambda: _append(step_summary, step))
+
+
+def _page(config: pytest.Config, runs: tuple[PromoteRun, ...], out: Path) -> None:
+    """The page of this session's runs: their reports as the scorecard, and their
+    records (which the ledger gets after this) in the history, marked as this run."""
+    from pytest_promote._util import git
+    from pytest_promote.ledger import records
+    from pytest_promote.report import json_report
+    from pytest_promote.report.page import make
+
+    judged = [(run, run.verdict) for run in runs if run.verdict is not None]
+    reports = [json_report.of(config, run, verdict) for run, verdict in judged]
+    head = git.head(config.rootpath)
+    mine = [
+        records.build(run, verdict, report, head)
+        for (run, verdict), report in zip(judged, reports, strict=True) if head
+    ]
+    make.page(config.rootpath, runs[-1].policy, out, reports=reports, this_run=mine)
 
 
 def _append(path: str, text: str) -> None:
