@@ -72,8 +72,11 @@ def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, 
     assert part(data, "alpha")["partial"] is None and part(data, "beta")["partial"] is None
 
     headings = [line for line in summary.read_text().splitlines() if line.startswith("## ")]
-    assert headings == ["## Promotion of component alpha to development: GREEN",
-                        "## Promotion of component beta to development: RED"]
+    assert headings == [
+        "## Promotion of component alpha to development: GREEN, accepted",
+        "## Promotion of component beta to development: RED, not accepted: RED (required gate "
+        "tests failed), development accepts yellow",
+    ]
 
     # Two records, one per component; each satisfies its own component's path gate only.
     records = ledger.records(repo.path)

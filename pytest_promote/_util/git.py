@@ -220,6 +220,25 @@ def changes(root: Path) -> list[str] | None:
     return sorted(p for p in found if WRITTEN_BY_PYTEST not in p.split("/"))
 
 
+def differs_from_head(root: Path, path: Path) -> str | None:
+    """Why ``path`` is not a file HEAD holds as it is: ``outside the repository``,
+    ``not committed`` or ``changed since HEAD``; None when HEAD holds it unchanged or
+    git cannot tell (not a repository, no commit)."""
+    top = git(root, "rev-parse", "--show-toplevel")
+    if top is None or head(root) is None:
+        return None
+    try:
+        inside = path.resolve().relative_to(Path(top).resolve()).as_posix()
+    except ValueError:
+        return "outside the repository"
+    held = git(root, "rev-parse", "--verify", "-q", f"HEAD:{inside}")
+    if held is None:
+        return "not committed"
+    if git(Path(top), "hash-object", "--", inside) != held:
+        return "changed since HEAD"
+    return None
+
+
 def tags_at(root: Path, rev: str = "HEAD") -> list[str]:
     """The tags pointing at ``rev``."""
     out = git(root, "tag", "--points-at", rev)
