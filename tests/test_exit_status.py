@@ -314,3 +314,14 @@ def test_bad_exit_options_are_usage_errors(
     result.stderr.fnmatch_lines([message])
     assert "Traceback" not in result.stderr.str()
 
+
+
+def test_under_xdist_the_controller_decides_the_same(
+    repo: Repo, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CI", "true")
+
+    out = promote(pytester, *dirty(repo), "-n", "2")
+
+    assert_all_say(out, fails=True)
+    assert out.line == "not accepted: working tree dirty: 1 path differs from HEAD (stray.txt)"

@@ -113,7 +113,7 @@ def components(reporter: pytest.TerminalReporter, runs: list[PromoteRun]) -> Non
         reporter.write_line(run.redact(f"{component.name:<{width}}  {verdict.stage}: {verdict.describe()}"),
                             **markup(run))
     failing = [run.policy.component.name for run in runs
-               if run.decision and run.decision.fails and run.policy.component]
+               if run.decision and run.decision.exits_non_zero and run.policy.component]
     if failing:
         reporter.write_line(f"failed: {', '.join(failing)} (the exit status fails when any "
                             "component's decision fails: see the last lines)", red=True, bold=True)
