@@ -78,6 +78,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="evaluate and report everything, exit 0, record nothing",
     )
     group.addoption(
+        "--promote-exit", metavar="RULE", default=None,
+        help="what decides the exit status: 'accepted' (a run the stage does not accept "
+        "fails: dirty tree, partial run, ...; the default with CI=true) or 'colour' "
+        "(the colour decides; the default without CI)",
+    )
+    group.addoption(
         "--promote-no-ledger", action="store_true", default=False,
         help="write no git note (refs/notes/promote) for this run; exit status as usual",
     )
@@ -159,7 +165,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("promote_to") is None:
         for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
                        "promote_component", "promote_shard", "promote_from", "promote_sign_key",
-                       "promote_html"):
+                       "promote_html", "promote_exit"):
             if config.getoption(option):
                 flag = "--" + option.replace("_", "-")
                 raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")

@@ -72,6 +72,12 @@ def test_findings_as_sarif_and_code_quality(pytester: pytest.Pytester) -> None:
     prints = [r["partialFingerprints"][sarif.FINGERPRINT] for r in run["results"]]
     assert len(set(prints)) == 3
 
+    decided, *quality = quality  # first, the run's decision: RED fails it anywhere
+    assert (decided["check_name"], decided["severity"], decided["location"]) == (
+        "scorecard", "blocker", {"path": "pyproject.toml", "lines": {"begin": 1}})
+    assert decided["description"] == (
+        "not accepted: RED (required gate lint failed; advisory gate invariants error), "
+        "staging accepts yellow")
     assert [q["fingerprint"] for q in quality] == prints
     assert [(q["check_name"], q["severity"], q["location"]) for q in quality] == [
         ("lint/F811", "major", {"path": "pkg/m.py", "lines": {"begin": 2}}),

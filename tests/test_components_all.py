@@ -43,10 +43,14 @@ def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, 
         "*= promotion of components =*",
         "alpha  development: GREEN: accepted*",
         "beta   development: RED (required gate tests failed): not accepted*",
-        "failed: beta (the exit status fails when any component does not meet its stage)",
+        "failed: beta (the exit status fails when any component's decision fails: see the last lines)",
         "ledger: recorded component alpha development GREEN on *",
         "ledger: recorded component beta development RED on *",
     ])
+    assert result.outlines[-2:] == [
+        "component alpha: accepted: GREEN, development accepts yellow",
+        "component beta: not accepted: RED (required gate tests failed), development accepts yellow",
+    ]
 
     # JUnit: each component's gate items under a name of its own, its verdict in
     # properties named after it.
@@ -72,8 +76,11 @@ def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, 
     assert part(data, "alpha")["partial"] is None and part(data, "beta")["partial"] is None
 
     headings = [line for line in summary.read_text().splitlines() if line.startswith("## ")]
-    assert headings == ["## Promotion of component alpha to development: GREEN",
-                        "## Promotion of component beta to development: RED"]
+    assert headings == [
+        "## Promotion of component alpha to development: GREEN, accepted",
+        "## Promotion of component beta to development: RED, not accepted: RED (required gate "
+        "tests failed), development accepts yellow",
+    ]
 
     # Two records, one per component; each satisfies its own component's path gate only.
     records = ledger.records(repo.path)

@@ -6,6 +6,7 @@ import pytest
 
 from pytest_promote.api import Finding, GateResult
 from pytest_promote.report.github import lines as github_lines
+from pytest_promote.runner.acceptance import Decision, ExitRule
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 POLICY = """
@@ -41,8 +42,16 @@ def verdict(*outcomes: GateOutcome) -> Verdict:
     return Verdict("staging", "green", "red", outcomes, ())
 
 
+def every_line(v: Verdict) -> list[str]:
+    """The annotations of ``v``'s run, its decision first."""
+    return github_lines(Decision(v, ExitRule("accepted", "CI=true")), "report.json")
+
+
 def lines(v: Verdict) -> list[str]:
-    return github_lines(v, "report.json")
+    """The annotations after the decision's."""
+    decided, *rest = every_line(v)
+    assert decided.startswith("::error title=promote scorecard::not accepted: RED")
+    return rest
 
 
 def test_values_are_escaped() -> None:
@@ -79,23 +88,41 @@ def test_ten_errors_and_ten_warnings_then_one_notice_of_the_rest() -> None:
         found = [Finding(f"{gate} {n}", file="m.py", line=n, rule="R") for n in range(1, count + 1)]
         return GateResult.failed(f"{gate}: {count}", findings=found)
 
-    shown = lines(verdict(
+    shown = every_line(verdict(
         GateOutcome("types", "advisory", failed("types", 12)),
         GateOutcome("lint", "required", failed("lint", 25)),
     ))
 
     errors = [line for line in shown if line.startswith("::error ")]
     warnings = [line for line in shown if line.startswith("::warning ")]
-    assert shown == [*errors, *warnings, shown[-1]]  # the required gate's errors come first
-    assert [e.split("::")[-1] for e in errors] == [f"R lint {n}" for n in range(1, 11)]
+    assert shown == [*errors, *warnings, shown[-1]]  # the decision, then the required gate's errors
+    assert errors[0].startswith("::error title=promote scorecard::not accepted")
+    assert [e.split("::")[-1] for e in errors[1:]] == [f"R lint {n}" for n in range(1, 10)]
     assert [w.split("::")[-1] for w in warnings] == [f"R types {n}" for n in range(1, 11)]
     assert shown[-1] == (
-        "::notice title=promote::15 errors, 2 warnings more not annotated "
+        "::notice title=promote::16 errors, 2 warnings more not annotated "
         "(GitHub shows 10 of each per step): see report.json"
     )
 
 
 def test_no_notice_when_everything_is_annotated() -> None:
-    result = GateResult.failed("lint: 10", findings=[Finding(str(n), file="m.py") for n in range(10)])
+    result = GateResult.failed("lint: 9", findings=[Finding(str(n), file="m.py") for n in range(9)])
 
-    assert len(lines(verdict(GateOutcome("lint", "required", result)))) == 10
+    assert len(every_line(verdict(GateOutcome("lint", "required", result)))) == 10
+
+
+@pytest.mark.parametrize(
+    ("colour", "caveats", "rule", "expected"),
+    [
+        ("green", (), "accepted", "::notice title=promote scorecard::accepted: GREEN, staging accepts green"),
+        ("green", ("partial: 1 of 2 tests",), "accepted",
+         "::error title=promote scorecard::not accepted: partial: 1 of 2 tests"),
+        ("green", ("partial: 1 of 2 tests",), "colour",
+         "::warning title=promote scorecard::not accepted: partial: 1 of 2 tests"),
+        ("yellow", (), "colour",
+         "::error title=promote scorecard::not accepted: YELLOW, staging accepts green"),
+    ],
+)
+def test_the_decision_is_the_first_annotation(colour, caveats, rule, expected) -> None:
+    v = Verdict("staging", "green", colour, (), (), caveats)
+    assert github_lines(Decision(v, ExitRule(rule, "test")), "report.json")[0] == expected

@@ -58,7 +58,7 @@ def test_markdown_summary_and_github_step_summary(project, monkeypatch) -> None:
     result = pytester.runpytest("--promote-to=staging", "--promote-summary=summary.md")
     assert result.ret == 0
     summary = (pytester.path / "summary.md").read_text()
-    assert summary.startswith("## Promotion to staging: GREEN\n")
+    assert summary.startswith("## Promotion to staging: GREEN, accepted\n")
     assert "| tests | required | ✅ passed | 2 passed, 0 failed | all pass, >= 1 |" in summary
     assert step.read_text() == "# earlier step\n" + summary
 

@@ -7,11 +7,15 @@ are annotated, then one notice says how many more there are and where to read th
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_promote.report.issues import level
 from pytest_promote.runner.scorecard import Verdict
+
+if TYPE_CHECKING:
+    from pytest_promote.runner.acceptance import Decision
 
 #: Annotations of each level GitHub shows per step.
 PER_LEVEL = 10
@@ -52,14 +56,26 @@ def every_annotation(verdict: Verdict) -> list[str]:
     return found["error"] + found["warning"]
 
 
-def lines(verdict: Verdict, where: str) -> list[str]:
-    """At most 10 errors and 10 warnings, the most important first; then a notice of
-    how many were not annotated and ``where`` they are listed."""
-    out: list[str] = []
-    shown = {"error": 0, "warning": 0}
+def _kind(line: str) -> str:
+    return line[2:].split(" ", 1)[0]
+
+
+def decided(decision: Decision, title: str = "promote scorecard") -> str:
+    """The run's decision: an error when it fails the run, a warning when the run is
+    not accepted but its colour decides the exit status, else a notice."""
+    kind = "error" if decision.fails else "notice" if decision.accepted else "warning"
+    return f"::{kind} title={_prop(title)}::{_data(decision.statement)}"
+
+
+def lines(decision: Decision, where: str, title: str = "promote scorecard") -> list[str]:
+    """The decision first, then at most 10 errors and 10 warnings in all, the most
+    important first; then a notice of how many were not annotated and ``where`` they
+    are listed."""
+    out = [decided(decision, title)]
+    shown = {"error": 0, "warning": 0, "notice": 0, _kind(out[0]): 1}
     left = {"error": 0, "warning": 0}
-    for line in every_annotation(verdict):
-        kind = line[2:].split(" ", 1)[0]
+    for line in every_annotation(decision.verdict):
+        kind = _kind(line)
         if shown[kind] < PER_LEVEL:
             shown[kind] += 1
             out.append(line)

@@ -80,6 +80,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         "accept": verdict.accept,
         "accepted": verdict.accepted,
         "reasons": list(verdict.reasons),
+        "decision": run.decision.as_dict() if run.decision else None,
         "dry_run": run.dry_run,
         "gates": [gate_entry(o) for o in verdict.gates],
         "overrides": [

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pytest_promote.runner.scorecard import Verdict
 
+if TYPE_CHECKING:
+    from pytest_promote.runner.acceptance import Decision
 
-def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str, str]]:
+
+def properties(
+    verdict: Verdict, component: str | None = None, decision: Decision | None = None,
+) -> list[tuple[str, str]]:
     """``promote.stage``, ``.component`` (in a component's run), ``.colour``,
-    ``.accepted``, ``.caveat`` (one per reason it is not accepted despite its colour)
-    and per gate mode/status/figures (and the base a gate measured a change from)."""
+    ``.accepted``, ``.decision`` (``not accepted: REASON``) and ``.exit`` (what decides
+    the exit status), ``.caveat`` (one per reason it is not accepted despite its
+    colour) and per gate mode/status/figures (and the base a gate measured a change from)."""
     props = [("promote.component", component)] if component else []
     props += [
         ("promote.stage", verdict.stage),
@@ -18,6 +26,8 @@ def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str
         ("promote.verdict", verdict.headline),
         ("promote.accepted", str(verdict.accepted).lower()),
     ]
+    if decision is not None:
+        props += [("promote.decision", decision.line), ("promote.exit", decision.rule.mode)]
     props += [("promote.caveat", caveat) for caveat in verdict.caveats]
     for gate in verdict.gates:
         result = gate.result
@@ -43,7 +53,7 @@ def properties(verdict: Verdict, component: str | None = None) -> list[tuple[str
 
 def add_properties(
     config: pytest.Config, verdict: Verdict, signature: str,
-    component: str | None = None, several: bool = False,
+    component: str | None = None, several: bool = False, decision: Decision | None = None,
 ) -> None:
     """Hand the properties, and ``promote.signature`` (how the run's attestation is
     signed), to the JUnit writer, if ``--junitxml`` is on. With ``several`` components
@@ -52,7 +62,7 @@ def add_properties(
     The writer is found by its public ``add_global_property`` method, the one the
     ``record_testsuite_property`` fixture uses.
     """
-    props = properties(verdict, component)  # typed values; the free text masked at entry
+    props = properties(verdict, component, decision)  # typed values; the free text masked at entry
     props.append(("promote.signature", signature))
     if several:
         props = [(f"promote[{component}]{name.removeprefix('promote')}", v) for name, v in props]

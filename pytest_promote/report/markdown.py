@@ -30,10 +30,11 @@ def whose(run: PromoteRun) -> str:
 def render(
     run: PromoteRun, verdict: Verdict, found: list[Issue], budget: int = STEP_SUMMARY_LIMIT
 ) -> str:
-    """A heading with the verdict, one table row per gate, then the findings of the
-    gates that did not pass, as many as fit in ``budget`` bytes."""
+    """A heading with the verdict and the run's decision, one table row per gate, then
+    the findings of the gates that did not pass, as many as fit in ``budget`` bytes."""
+    decided = f", {run.decision.line}" if run.decision else ""
     lines = [
-        f"## Promotion{whose(run)} to {verdict.stage}: {verdict.headline}",
+        f"## Promotion{whose(run)} to {verdict.stage}: {verdict.headline}{decided}",
         "",
         f"{verdict.describe()}.",
         "",

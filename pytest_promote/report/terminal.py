@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -78,8 +79,9 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
     for line in override_lines(verdict):
         tr.write_line(line)
     tr.write_line(f"attestation: {json_report.signature(run)}")
-    if os.environ.get("GITHUB_ACTIONS") == "true":
-        for line in github.lines(verdict, github.where(run.context.config)):
+    if os.environ.get("GITHUB_ACTIONS") == "true" and run.decision is not None:
+        title = f"promote {component.name} scorecard" if component else "promote scorecard"
+        for line in github.lines(run.decision, github.where(run.context.config), title):
             tr.write_line(line)
 
 
@@ -91,10 +93,28 @@ def components(reporter: pytest.TerminalReporter, runs: list[PromoteRun]) -> Non
     for run in runs:
         verdict, component = run.verdict, run.policy.component
         assert verdict is not None and component is not None
-        markup = {"green": True} if verdict.accepted else {"yellow": True} if verdict.meets else {"red": True}
-        reporter.write_line(f"{component.name:<{width}}  {verdict.stage}: {verdict.describe()}", **markup)
+        reporter.write_line(f"{component.name:<{width}}  {verdict.stage}: {verdict.describe()}", **markup(run))
     failing = [run.policy.component.name for run in runs
-               if run.verdict and not run.verdict.meets and run.policy.component]
+               if run.decision and run.decision.exits_non_zero and run.policy.component]
     if failing:
         reporter.write_line(f"failed: {', '.join(failing)} (the exit status fails when any "
-                            "component does not meet its stage)", red=True, bold=True)
+                            "component's decision fails: see the last lines)", red=True, bold=True)
+
+
+def markup(run: PromoteRun) -> dict[str, bool]:
+    """Green when accepted, red when the decision fails the run, else yellow."""
+    decision = run.decision
+    if decision is None or decision.fails:
+        return {"red": True}
+    return {"green": True} if decision.accepted else {"yellow": True}
+
+
+def decisions(reporter: pytest.TerminalReporter, runs: Sequence[PromoteRun]) -> None:
+    """The session's last lines: each run's decision (``not accepted: REASON``), and
+    what it makes of the exit status; with several components, each named."""
+    for run in runs:
+        decision, component = run.decision, run.policy.component
+        if decision is None or run.shard:
+            continue
+        whose = f"component {component.name}: " if component and len(runs) > 1 else ""
+        reporter.write_line(f"{whose}{decision.last_line}", bold=True, **markup(run))

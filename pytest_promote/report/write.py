@@ -1,13 +1,14 @@
 """The verdict's outputs: JSON report, Markdown summary, SARIF, GitLab Code Quality,
 JUnit properties.
 
-The terminal section and GitHub annotations are written from the terminal summary.
+The terminal section and GitHub annotations are written from the terminal summary;
+each run's decision is the session's last line, after pytest's own summary.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,18 @@ from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:
     from pytest_promote.runner.run import PromoteRun
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """After pytest's own summary: each run's decision (``not accepted: REASON``)."""
+    yield
+    from pytest_promote.report import terminal
+    from pytest_promote.runner.run import RUNS_KEY
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        terminal.decisions(reporter, session.config.stash.get(RUNS_KEY, ()))
 
 
 def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: PromoteRun) -> None:
@@ -40,7 +53,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
     component = run.policy.component
     junit.add_properties(
         config, verdict, json_report.signature(run), component.name if component else None,
-        several,
+        several, run.decision,
     )
     if run is not runs[-1]:
         return  # every output holds every verdict: written after the last one
@@ -55,7 +68,8 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
         _output(failed, "--promote-sarif", sarif_path, lambda: write_atomic(Path(sarif_path), text))
     quality_path = config.getoption("promote_codequality")
     if quality_path:
-        quality = codequality.render(found)
+        where = issues.policy_file(run.policy.source, run.context.rootpath)
+        quality = codequality.render(found, run.decision, where)
         _output(
             failed, "--promote-codequality", quality_path,
             lambda: write_atomic(Path(quality_path), quality),

@@ -74,13 +74,18 @@ class ScorecardItem(GateItem):
     """The last item: the stage's verdict over every gate."""
 
     def runtest(self) -> None:
-        """Fail unless the stage accepts the scorecard's colour; xfail when it does but
-        the run proves nothing (partial, dirty tree, moved clock): never accepted."""
+        """The run's decision: fail when it fails the run (a colour below the stage;
+        with ``CI=true``, any run not accepted), xfail when the run is not accepted
+        but the colour decides the exit status."""
         verdict = self.run.decide()
-        if not verdict.meets:
-            pytest.fail(f"scorecard {verdict.describe()}", pytrace=False)
-        if not verdict.accepted:
-            pytest.xfail(f"scorecard {verdict.describe()}")
+        decision = self.run.decision
+        assert decision is not None
+        text = f"scorecard {verdict.headline}, {decision.line}"
+        if decision.fails:
+            note = f" ({decision.note})" if decision.note else ""
+            pytest.fail(f"{text}{note}", pytrace=False)
+        if not decision.accepted:
+            pytest.xfail(text)
 
 
 def gate_text(outcome: GateOutcome) -> str:

@@ -13,7 +13,8 @@ from pytest_promote._util.process import ToolError
 from pytest_promote._util.redact import Redactor
 from pytest_promote.api import Gate, GateContext, GateResult
 from pytest_promote.policy.load import Policy, Stage
-from pytest_promote.runner import cache
+from pytest_promote.runner import acceptance, cache
+from pytest_promote.runner.acceptance import dirty_text
 from pytest_promote.runner.scorecard import GateOutcome, Verdict, decide
 from pytest_promote.runner.suite import SuiteCount
 from pytest_promote.runner.testlog import TestLog
@@ -56,6 +57,11 @@ class PromoteRun:
         self._fingerprints: dict[str, str] = {}  # fresh cacheable gates: what to store under
         self.outcomes: dict[str, GateOutcome] = {}
         self.verdict: Verdict | None = None
+        #: Whether the stage accepts the verdict, why not, and what that makes of the
+        #: exit status: every output that says whether the run passed reads it.
+        self.decision: acceptance.Decision | None = None
+        #: What decides the exit status: acceptance (CI) or the colour (a local run).
+        self.exit_rule = acceptance.exit_rule(config)
         #: Gate id -> the override that applies (session.activate resolves them).
         self.overrides: dict[str, Override] = {}
         #: How ``--promote-to=auto`` chose the stage; None when it was named.
@@ -66,6 +72,9 @@ class PromoteRun:
         self.count = count or SuiteCount(config, promote_only)
         #: What under the root differs from HEAD at session start (None: git cannot say).
         self.dirty: list[str] | None = None
+        #: Why the policy file (``--promote-config``) is not the one HEAD holds (outside
+        #: the repository, not committed, changed), read at session start; None: it is.
+        self.policy_outside: str | None = None
         #: Environment variables that changed how this run judged (name -> value).
         self.environment: dict[str, str] = {}
         #: What the run could not write (a report, a summary, its ledger record): one
@@ -109,6 +118,8 @@ class PromoteRun:
             found.append(suite.describe())
         if self.dirty:
             found.append(dirty_text(self.dirty))
+        if self.policy_outside:
+            found.append(f"{acceptance.POLICY_OUTSIDE}: {self.policy_outside}")
         found += [f"{name}={value} set" for name, value in self.shown_environment().items()]
         return found
 
@@ -208,6 +219,7 @@ class PromoteRun:
             for gid in self.stage.gates
         ]
         self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
+        self.decision = acceptance.Decision(self.verdict, self.exit_rule, self.dry_run)
         return self.verdict
 
 
@@ -219,13 +231,6 @@ def vocabulary(policy: Policy) -> set[str]:
 
 def _finds_secrets(gate: Gate | None) -> bool:
     return gate is not None and type(gate).secrets is not Gate.secrets
-
-
-def dirty_text(paths: list[str], shown: int = 3) -> str:
-    """``working tree dirty: 2 paths differ from HEAD (a.py, b.py)``."""
-    names = ", ".join(paths[:shown]) + (", ..." if len(paths) > shown else "")
-    count = len(paths)
-    return f"working tree dirty: {count} path{'s' * (count != 1)} differ{'s' * (count == 1)} from HEAD ({names})"
 
 
 def _crashed(exc: BaseException) -> GateResult:

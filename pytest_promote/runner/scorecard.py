@@ -58,9 +58,17 @@ class Verdict:
         return COLOUR_RANK[self.colour] >= COLOUR_RANK[self.accept]
 
     @property
+    def refusals(self) -> tuple[str, ...]:
+        """Why the stage does not accept this run (empty: it does): a colour below
+        what the stage accepts, then every caveat."""
+        why = f" ({'; '.join(self.reasons)})" if self.reasons else ""
+        below = () if self.meets else (f"{self.headline}{why}, {self.stage} accepts {self.accept}",)
+        return below + self.caveats
+
+    @property
     def accepted(self) -> bool:
         """Whether the colour meets the stage and nothing makes it untrustworthy."""
-        return self.meets and not self.caveats
+        return not self.refusals
 
     @property
     def overridden(self) -> tuple[GateOutcome, ...]:

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from pytest_promote.policy import load as policy_mod
+from pytest_promote.runner import acceptance
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
-from pytest_promote.runner.run import RUNS_KEY, PromoteRun, dirty_text
+from pytest_promote.runner.run import RUNS_KEY, PromoteRun
 from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
 
@@ -73,12 +74,14 @@ def activate(config: pytest.Config) -> None:
     # Before the run writes anything: the tree judged is the tree at the start.
     tree = None if is_worker(config) else worktree.Tree(config)
     dirty = tree.dirty if tree is not None else None
+    outside = None if is_worker(config) else acceptance.policy_outside(config)
     for run in runs:
         run.redact = runs[0].redact  # a secret any run finds is masked in every output
         run.peers = runs
         run.selection = selection
         run.signers = signers
         run.dirty = dirty
+        run.policy_outside = outside
         if judged.several:
             run.node = f"promote::{run.policy.component.name}"  # type: ignore[union-attr]
     shard = config.getoption("promote_shard")
@@ -198,12 +201,7 @@ class PromotePlugin:
         lines += dict.fromkeys(
             f"promote: override {o.gate} {o.describe()}" for r in self.runs for o in r.overrides.values()
         )
-        if first and first.dirty:
-            lines.append(f"promote: {dirty_text(first.dirty)}: judged, never accepted")
-        lines += [
-            f"promote: {name}={value} changes how this run judges: judged, never accepted"
-            for name, value in (first.shown_environment().items() if first else ())
-        ]
+        lines += acceptance.header(first) if first else []
         lines += self._bases() if first else []
         return lines
 
@@ -366,9 +364,9 @@ class PromotePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Decide, report, and make a colour a stage does not accept fail the run (a
-        caveat alone does not: a local pre-check still sees its colour). With no run
-        (no component changed), nothing was judged: never a pass."""
+        """Decide, report, and set the exit status the decisions make (see
+        :mod:`pytest_promote.runner.acceptance`). With no run (no component changed),
+        nothing was judged: never a pass."""
         if is_worker(self.config) or self.config.option.collectonly:
             return
         if not self.runs:
@@ -380,14 +378,7 @@ class PromotePlugin:
             run.decide()
         for run in self.runs:
             self.config.hook.pytest_promote_verdict(config=self.config, verdict=run.verdict, run=run)
-        if any(run.failed_outputs for run in self.runs):
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        elif any(run.dry_run for run in self.runs):
-            session.exitstatus = pytest.ExitCode.OK
-        elif session.exitstatus == pytest.ExitCode.OK and not all(
-            run.verdict.meets for run in self.runs if run.verdict
-        ):
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        session.exitstatus = acceptance.exit_status(self.runs, session.exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The ``promotion`` section (one per component judged)."""
