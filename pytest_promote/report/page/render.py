@@ -42,7 +42,11 @@ def scorecard(report: Mapping[str, Any], origin: str, link: Any) -> dict[str, An
     accepted = bool(report.get("accepted"))
     files: dict[str, list[dict[str, Any]]] = {}
     for gate in report.get("gates") or ():
-        for finding in (gate.get("findings") or ()) if isinstance(gate, Mapping) else ():
+        # A statement's gate holds a digest of its findings, not the list.
+        found = gate.get("findings") if isinstance(gate, Mapping) else None
+        for finding in found if isinstance(found, list) else ():
+            if not isinstance(finding, Mapping):
+                continue
             where = str(finding.get("file") or "(no file)")
             files.setdefault(where, []).append({
                 **finding, "gate": gate.get("id"),
