@@ -111,7 +111,15 @@ def record_standing(
         signers, need,
     )
     if standing.state == "trusted" and standing.statement is not None:
-        differs = agrees(record, standing.statement.predicate, RECORD_FIELDS)
+        signed = standing.statement.predicate
+        shown = {  # what a record shows in its own words, as the statement says it
+            "headline": signed.get("verdict"),
+            "gates": {
+                g["id"]: "overridden" if g.get("overridden") else g.get("status")
+                for g in signed.get("gates") or [] if isinstance(g, dict) and "id" in g
+            },
+        }
+        differs = agrees(record, {**signed, **shown}, (*RECORD_FIELDS, "headline", "gates", "partial"))
         if differs is not None:
             return Standing("untrusted", f"its {differs} differs from what was signed",
                             standing.lines)
