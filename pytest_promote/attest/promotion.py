@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,11 @@ def stage_digest(stage: Stage) -> str:
         for gid, o in stage.options.items()
     }
     asked = {"accept": stage.accept, "required": stage.required, "advisory": stage.advisory, "options": options}
-    return "sha256:" + hashlib.sha256(statement.canonical(asked)).hexdigest()
+    body = json.dumps(
+        asked, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        default=lambda o: sorted(map(str, o)) if isinstance(o, (set, frozenset)) else str(o),
+    )
+    return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def record_standing(
