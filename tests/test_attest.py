@@ -161,3 +161,26 @@ def test_a_bad_signing_key_is_a_usage_error(project) -> None:
     assert "--promote-sign-key: env:NO_SUCH_KEY: the environment variable NO_SUCH_KEY is not set" in result.stderr.str()
     result = pytester.runpytest("--promote-sign-key=k.pem")
     assert "--promote-sign-key needs --promote-to=STAGE" in result.stderr.str()
+
+
+def test_the_stage_digest_covers_gates_modes_and_thresholds() -> None:
+    from pytest_promote.attest.promotion import stage_digest
+    from pytest_promote.cli.verify import gate_kinds
+    from pytest_promote.policy.load import load
+
+    def digest(stage: str, **production: object) -> str:
+        table = {
+            "stages": ["development", "production"],
+            "stage": {
+                "development": {"required": ["tests"], "advisory": ["coverage"], "coverage": {"min": 60}},
+                "production": {"required": ["tests"], "advisory": ["coverage"], "coverage": {"min": 60},
+                               **production},
+            },
+        }
+        return stage_digest(load(table, "pyproject.toml [tool.promote]", gate_kinds()).stage(stage))
+
+    same = digest("production")
+    assert same == digest("production")  # stable: the sign job computes it again from the policy
+    assert digest("production", coverage={"min": 80}) != same
+    assert digest("production", required=["tests", "coverage"], advisory=[]) != same
+    assert digest("production", accept="yellow") != same

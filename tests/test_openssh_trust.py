@@ -10,6 +10,10 @@ the keys and signatures are made once and the calls for one file run at the same
 time. A line pytest-promote calls malformed makes the whole file an error in a
 run; here the decision is taken on the other lines, and ``ssh-keygen`` (which logs
 and skips such a line) must agree: a bad line never trusts anyone.
+
+``ssh-keygen -Y find-principals`` is not the oracle: it answers which principals a key
+has (OpenSSH 9.2 prints the first matching line's, ignoring ``namespaces``), while
+pytest-promote, like ``-Y verify -I``, decides one principal at a time.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def lines(draw: st.DrawFn, publics: list[str]) -> str:
 
 @pytest.fixture(scope="module")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], dict, Path]:
-    """Three keys made by ssh-keygen; the first signs: an SSHSIG signature of a
+    """Three Ed25519 keys and an ECDSA one made by ssh-keygen; the first signs: an SSHSIG signature of a
     message (what ssh-keygen checks) and a DSSE envelope (what pytest-promote checks)."""
     where = tmp_path_factory.mktemp("openssh")
     publics = []
@@ -86,6 +90,10 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], d
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(where / f"k{n}")],
                        check=True, capture_output=True)
         publics.append(" ".join((where / f"k{n}.pub").read_text().split()[:2]))
+    # A key of another type: OpenSSH reads its lines, and it never verifies our signature.
+    subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-C", "", "-f", str(where / "other")],
+                   check=True, capture_output=True)
+    publics.append(" ".join((where / "other.pub").read_text().split()[:2]))
     message = where / "message"
     message.write_text("a verdict\n")
     subprocess.run(["ssh-keygen", "-Y", "sign", "-q", "-f", str(where / "k0"), "-n", "pytest-promote", str(message)],

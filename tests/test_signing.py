@@ -386,3 +386,17 @@ def test_all_a_signed_report_shows_is_signed(trusted, keys, capsys, field, edit)
         path.write_text(json.dumps(data))
         assert verify(trusted, path, "development") == 1
         assert f"its {name!r} differs from what its attestation says" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [("headline", {"headline": "GREEN (reviewed)"}), ("gates", {"gates": {"tests": "passed", "security": "passed"}})],
+)
+def test_a_signed_ledger_record_shows_only_what_was_signed(trusted, git, keys, field, edit) -> None:
+    assert promote(trusted, "development", f"--promote-sign-key={keys['ci'].path}").ret == 0
+    note = json.loads(git("notes", "--ref=refs/notes/promote", "show", "HEAD"))
+    git("notes", "--ref=refs/notes/promote", "add", "-f", "-m", json.dumps({**note, **edit}), "HEAD")
+    status = json.loads(trusted.runpytest("--promote-status", "--promote-json", *NO_CACHE).stdout.str())
+    development = status["stages"][0]
+    assert development["head"] != "accepted"
+    assert json.dumps(development).count(f"untrusted: its {field} differs from what was signed") >= 1

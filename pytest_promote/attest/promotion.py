@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,11 @@ def stage_digest(stage: Stage) -> str:
         for gid, o in stage.options.items()
     }
     asked = {"accept": stage.accept, "required": stage.required, "advisory": stage.advisory, "options": options}
-    return "sha256:" + hashlib.sha256(statement.canonical(asked)).hexdigest()
+    body = json.dumps(
+        asked, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        default=lambda o: sorted(map(str, o)) if isinstance(o, (set, frozenset)) else str(o),
+    )
+    return "sha256:" + hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def record_standing(
@@ -111,7 +116,15 @@ def record_standing(
         signers, need,
     )
     if standing.state == "trusted" and standing.statement is not None:
-        differs = agrees(record, standing.statement.predicate, RECORD_FIELDS)
+        signed = standing.statement.predicate
+        shown = {  # what a record shows in its own words, as the statement says it
+            "headline": signed.get("verdict"),
+            "gates": {
+                g["id"]: "overridden" if g.get("overridden") else g.get("status")
+                for g in signed.get("gates") or [] if isinstance(g, dict) and "id" in g
+            },
+        }
+        differs = agrees(record, {**signed, **shown}, (*RECORD_FIELDS, "headline", "gates", "partial"))
         if differs is not None:
             return Standing("untrusted", f"its {differs} differs from what was signed",
                             standing.lines)
