@@ -22,7 +22,9 @@ LOGGED = "hunter2-Zq8Lm3Vx"  # in the command gate's output tail
 GITHUB_TOKEN = "ghp_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7j"  # pragma: allowlist secret (override)
 HEALTH_TOKEN = "tok-9f8e7d6c5b4a"  # a query parameter of the health URL, from $HEALTH_TOKEN
 HEALTH_PASSWORD = "pw-Kq7Lz2Xc"  # pragma: allowlist secret (the health URL's password)
-SECRETS = (RUFF_KEY, AWS_KEY, LOGGED, GITHUB_TOKEN, HEALTH_TOKEN, HEALTH_PASSWORD)
+#: Longer than the 50 characters of a literal pyright shows before its ``…``.
+CUT_KEY = "Qm7Xv2Lp9Rt4Wz8Kc3Nb6Hy1Fd5Gs0Ja7Ue2Ti9Ok4Pl8Mn3Bv6Cx1Zq5Ws0Ed7Rf"  # pragma: allowlist secret
+SECRETS = (RUFF_KEY, AWS_KEY, LOGGED, GITHUB_TOKEN, HEALTH_TOKEN, HEALTH_PASSWORD, CUT_KEY)
 
 
 @pytest.fixture
@@ -67,6 +69,7 @@ def test_no_planted_secret_reaches_any_output(
         password = "{RUFF_KEY}"
         TABLE = {{"{RUFF_KEY}": 1, "{RUFF_KEY}": 2}}
         key: int = "{AWS_KEY}"
+        api_token: int = "{CUT_KEY}"
     """), encoding="utf-8")
     (pytester.path / "deploy.log").write_text(f'connecting\npassword = "{LOGGED}"\nrefused\n')
     pytester.makepyfile(test_app="def test_works():\n    assert True\n")
@@ -111,6 +114,10 @@ def test_no_planted_secret_reaches_any_output(
     assert GITHUB_TOKEN[4:] not in "".join(outputs.values())
     leaks = [(where, s) for where, text in outputs.items() for s in SECRETS if s in text]
     assert leaks == []
+    # pyright cut CUT_KEY at 50 characters: no 12 characters of it show anywhere.
+    assert "…" in terminal
+    runs = {CUT_KEY[i:i + 12] for i in range(len(CUT_KEY) - 11)}
+    assert not [(where, r) for where, text in outputs.items() for r in runs if r in text]
 
 
 def test_url_credentials_and_query_values_are_masked() -> None:
