@@ -174,3 +174,16 @@ def test_the_ledger_status_masks_free_text_and_keeps_its_structure(
     assert stage["last_accepted"]["caveats"] == [f"X={MASK} set"]
     assert stage["last_accepted"]["environment"] == {"X": MASK}
     assert shown["malformed"][0]["line"] == f"{MASK} junk"
+
+
+def test_values_of_secret_looking_environment_variables_are_masked() -> None:
+    from pytest_promote._util.redact import environment_secrets
+
+    environ = {"db_password": "pw-0nE-x9Kq", "MY_SECRET_X": "s3cr3t-V4lue", "api_key": "k3y-Zz8Yy7",
+               "AWS_SESSION_TOKEN": "t0k3n-Aa1Bb2Cc3Dd4", "PWD": "/srv/app", "HOME": "/home/ci",
+               "EMPTY_TOKEN": ""}
+    assert sorted(environment_secrets(environ)) == sorted(
+        v for k, v in environ.items() if k not in ("PWD", "HOME", "EMPTY_TOKEN"))
+    redact = Redactor(environ=environ)
+    text = " ".join(environ.values())
+    assert redact(text) == " ".join([MASK] * 4 + ["/srv/app", "/home/ci", ""])
