@@ -324,7 +324,7 @@ class LedgerPlugin:
         try:
             write(root, record)
         except RuntimeError as exc:
-            return f"ledger: NOT recorded on {commit[:12]}: {exc}"
+            return f"ledger: NOT recorded on {commit[:12]}: {run.redact(str(exc))}"  # git's words
         whose = f"component {record.component} " if run.node != "promote" else ""
         return (
             f"ledger: recorded {whose}{record.stage} {record.headline} on {commit[:12]} ({REF}), "
