@@ -211,6 +211,7 @@ def check(root: Path, terminal: str, outputs: dict[str, str], secrets: list[str]
     assert lines <= {("test_data.py", i + 1, "Basic Auth Credentials") for i in range(len(secrets))}
     assert gates["secrets"]["measured"] == len(lines) > 0
     found = [secrets[line - 1] for _, line, _ in sorted(lines)]
+    assert report["signature"].startswith("signed with SHA256:")
     statement = statement_of(report)
     assert statement["subject"][0]["digest"]["gitCommit"] == head
     predicate = statement["predicate"]
