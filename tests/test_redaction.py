@@ -22,7 +22,9 @@ LOGGED = "hunter2-Zq8Lm3Vx"  # in the command gate's output tail
 GITHUB_TOKEN = "ghp_" + "Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7j"  # pragma: allowlist secret (override)
 HEALTH_TOKEN = "tok-9f8e7d6c5b4a"  # a query parameter of the health URL, from $HEALTH_TOKEN
 HEALTH_PASSWORD = "pw-Kq7Lz2Xc"  # pragma: allowlist secret (the health URL's password)
-SECRETS = (RUFF_KEY, AWS_KEY, LOGGED, GITHUB_TOKEN, HEALTH_TOKEN, HEALTH_PASSWORD)
+#: Longer than the 50 characters of a literal pyright shows before its ``…``.
+CUT_KEY = "Qm7Xv2Lp9Rt4Wz8Kc3Nb6Hy1Fd5Gs0Ja7Ue2Ti9Ok4Pl8Mn3Bv6Cx1Zq5Ws0Ed7Rf"  # pragma: allowlist secret
+SECRETS = (RUFF_KEY, AWS_KEY, LOGGED, GITHUB_TOKEN, HEALTH_TOKEN, HEALTH_PASSWORD, CUT_KEY)
 
 
 @pytest.fixture
@@ -67,6 +69,7 @@ def test_no_planted_secret_reaches_any_output(
         password = "{RUFF_KEY}"
         TABLE = {{"{RUFF_KEY}": 1, "{RUFF_KEY}": 2}}
         key: int = "{AWS_KEY}"
+        api_token: int = "{CUT_KEY}"
     """), encoding="utf-8")
     (pytester.path / "deploy.log").write_text(f'connecting\npassword = "{LOGGED}"\nrefused\n')
     pytester.makepyfile(test_app="def test_works():\n    assert True\n")
@@ -82,9 +85,16 @@ def test_no_planted_secret_reaches_any_output(
     result = pytester.runpytest(
         "--promote-to=development", "--promote-report=out/report.json",
         "--promote-summary=out/summary.md", "--junitxml=out/junit.xml", "-rA",
-        f"--promote-override=deploy:redeployed by hand with {GITHUB_TOKEN}",
+        # The reason comes in before the secrets gate finds RUFF_KEY: masked all the same.
+        f"--promote-override=deploy:redeployed by hand with {GITHUB_TOKEN}; {RUFF_KEY} rotated",
     )
     terminal = result.stdout.str() + result.stderr.str()
+    # The header states the override as given, before any gate has found a secret (the
+    # command line shows it anyway): only what detect-secrets flags is masked there.
+    header = [line for line in terminal.splitlines() if line.startswith("promote: override ")]
+    assert header == [f"promote: override deploy by T <t@e>: redeployed by hand with {MASK}; "
+                      f"{RUFF_KEY} rotated"]
+    terminal = terminal.replace(header[0], "")
     # The run did echo them: each gate that would show a secret ran and shows a mask.
     for shown in ("Dictionary key literal", "Literal['" + MASK, f"password = \"{MASK}\"",
                   f"ops:{MASK}@", f"token={MASK}", f"redeployed by hand with {MASK}"):
@@ -104,6 +114,10 @@ def test_no_planted_secret_reaches_any_output(
     assert GITHUB_TOKEN[4:] not in "".join(outputs.values())
     leaks = [(where, s) for where, text in outputs.items() for s in SECRETS if s in text]
     assert leaks == []
+    # pyright cut CUT_KEY at 50 characters: no 12 characters of it show anywhere.
+    assert "…" in terminal
+    runs = {CUT_KEY[i:i + 12] for i in range(len(CUT_KEY) - 11)}
+    assert not [(where, r) for where, text in outputs.items() for r in runs if r in text]
 
 
 def test_url_credentials_and_query_values_are_masked() -> None:
@@ -160,3 +174,16 @@ def test_the_ledger_status_masks_free_text_and_keeps_its_structure(
     assert stage["last_accepted"]["caveats"] == [f"X={MASK} set"]
     assert stage["last_accepted"]["environment"] == {"X": MASK}
     assert shown["malformed"][0]["line"] == f"{MASK} junk"
+
+
+def test_values_of_secret_looking_environment_variables_are_masked() -> None:
+    from pytest_promote._util.redact import environment_secrets
+
+    environ = {"db_password": "pw-0nE-x9Kq", "MY_SECRET_X": "s3cr3t-V4lue", "api_key": "k3y-Zz8Yy7",
+               "AWS_SESSION_TOKEN": "t0k3n-Aa1Bb2Cc3Dd4", "PWD": "/srv/app", "HOME": "/home/ci",
+               "EMPTY_TOKEN": ""}
+    assert sorted(environment_secrets(environ)) == sorted(
+        v for k, v in environ.items() if k not in ("PWD", "HOME", "EMPTY_TOKEN"))
+    redact = Redactor(environ=environ)
+    text = " ".join(environ.values())
+    assert redact(text) == " ".join([MASK] * 4 + ["/srv/app", "/home/ci", ""])

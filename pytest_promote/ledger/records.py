@@ -343,7 +343,7 @@ class LedgerPlugin:
         try:
             write(root, record)
         except (RuntimeError, OSError) as exc:
-            raise RecordLost(f"on {commit[:12]}: {exc}") from None
+            raise RecordLost(f"on {commit[:12]}: {run.redact(str(exc))}") from None  # git's words
         whose = f"component {record.component} " if run.node != "promote" else ""
         return (
             f"ledger: recorded {whose}{record.stage} {record.headline} on {commit[:12]} ({REF}), "

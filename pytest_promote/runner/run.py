@@ -201,21 +201,25 @@ class PromoteRun:
         outcome = GateOutcome(
             gate_id, self.stage.mode(gate_id), self.redact.result(result),
             time.perf_counter() - begin,
-            self.overrides.get(gate_id),
+            self._override(gate_id),
         )
         self.outcomes[gate_id] = outcome
         return outcome
 
+    def _override(self, gate_id: str) -> Override | None:
+        """The gate's override, its reason masked with every secret found so far (it
+        came in before the gates found theirs)."""
+        override = self.overrides.get(gate_id)
+        if override is None:
+            return None
+        return dataclasses.replace(override, reason=self.redact(override.reason))
+
     def decide(self) -> Verdict:
         """The scorecard over every gate of the stage; gates that did not run count."""
-        # Override reasons came in before the gates found their secrets: masked again.
-        self.overrides = {
-            gid: dataclasses.replace(o, reason=self.redact(o.reason)) for gid, o in self.overrides.items()
-        }
         outcomes = [
-            dataclasses.replace(self.outcomes[gid], override=self.overrides.get(gid))
+            dataclasses.replace(self.outcomes[gid], override=self._override(gid))
             if gid in self.outcomes
-            else GateOutcome(gid, self.stage.mode(gid), None, override=self.overrides.get(gid))
+            else GateOutcome(gid, self.stage.mode(gid), None, override=self._override(gid))
             for gid in self.stage.gates
         ]
         self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
