@@ -5,6 +5,7 @@ their union, whose verdict and gates must equal the unsharded run's."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -135,10 +136,15 @@ def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One CI job: ``python -m pytest ARGS`` as its own process in ``cwd``."""
+    """One CI job: ``python -m pytest ARGS`` as its own process in ``cwd``.
+
+    Without hypothesis's plugin, which FILES' tests do not use: the job and the
+    listing of the whole suite it starts (compiled afresh) load less."""
+    addopts = f"{os.environ.get('PYTEST_ADDOPTS', '')} -p no:hypothesispytest".strip()
     return subprocess.run(
         [sys.executable, "-m", "pytest", *PROMOTE, *args], cwd=cwd,
         capture_output=True, text=True, check=False, timeout=300,
+        env={**os.environ, "PYTEST_ADDOPTS": addopts},
     )
 
 
