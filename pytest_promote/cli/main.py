@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pytest_promote import __version__
-from pytest_promote.cli import approve, baseline, sign, verify
+from pytest_promote.cli import approve, baseline, hook, sign, verify
 from pytest_promote.ledger import sync as ledgersync
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "sign": (
         "sign a report's attestation with a key kept out of the test run (a separate CI step)",
         sign.add_arguments, sign.run,
+    ),
+    "hook": (
+        "promote HEAD before git pushes it: hook install writes a pre-push hook that refuses "
+        "a push the target's stage would not accept",
+        hook.add_arguments, hook.run,
     ),
     "ledger": (
         "share the ledger (refs/notes/promote) with a remote, losing nothing: ledger sync",
