@@ -4,13 +4,13 @@ pre-commit hook of ``.pre-commit-hooks.yaml``, tested with a real ``pre-commit``
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import environ
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -37,16 +37,6 @@ required = ["tests", "lint"]
 match = ["v*"]
 """
 CLEAN = "import os\n\nSEP = os.sep\n"
-
-
-def environ(home: Path) -> dict[str, str]:
-    """This environment active, nothing of the test run's own pytest or coverage."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "COVERAGE_"))}
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PRE_COMMIT_HOME=str(home / "pre-commit"),
-               GIT_CONFIG_GLOBAL=str(home / "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="Tess Ter", GIT_AUTHOR_EMAIL="tess@example.com",
-               GIT_COMMITTER_NAME="Tess Ter", GIT_COMMITTER_EMAIL="tess@example.com")
-    return env
 
 
 class Project:

@@ -6,7 +6,8 @@ pushed, that takes the stage the push target needs (the stage whose ``match`` pa
 fits the target's name best, as ``--promote-to=auto`` chooses; ``--stage`` names one
 for every push), promotes HEAD to it with ``pytest --promote-to=STAGE``, and refuses
 the push with the verdict line unless the run is accepted. A target no stage matches
-is pushed unchecked, saying so.
+is pushed unchecked, saying so; other refs (the ledger's notes) and deletions are
+never checked.
 """
 
 from __future__ import annotations
@@ -82,8 +83,8 @@ def pre_push(args: argparse.Namespace) -> int:
     stages: list[str] = []
     for line in sys.stdin.read().splitlines():
         parts = line.split()
-        if len(parts) != 4 or parts[1] == ZERO:
-            continue  # not a ref update, or a deletion: nothing to promote
+        if len(parts) != 4 or parts[1] == ZERO or not parts[2].startswith(("refs/heads/", "refs/tags/")):
+            continue  # a deletion, or no branch or tag (the ledger's notes): nothing to promote
         local_sha, target = parts[1], parts[2]
         try:
             stage = args.stage or target_stage(root, target)

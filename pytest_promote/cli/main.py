@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
         sign.add_arguments, sign.run,
     ),
     "hook": (
-        "promote HEAD before git pushes it: hook install writes a pre-push hook that refuses "
+        "promote HEAD before git pushes it: hook install writes a git hook that refuses "
         "a push the target's stage would not accept",
         hook.add_arguments, hook.run,
     ),
