@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,22 @@ WRITTEN_BY_RUNS = (
 
 #: Options that keep pytest's cache out of a ledger test's repository.
 NO_CACHE = ("-p", "no:cacheprovider")
+
+
+def environ(home: Path) -> dict[str, str]:
+    """The environment a separate process of a test runs in, as a user's shell would
+    have it: this virtual environment active (its console scripts first on PATH),
+    nothing of the test run's own pytest or coverage, a fixed git identity and no
+    global git configuration, pre-commit's cache under ``home``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "COVERAGE_"))}
+    env.update(
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        PRE_COMMIT_HOME=str(home / "pre-commit"),
+        GIT_CONFIG_GLOBAL=str(home / "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Tess Ter", GIT_AUTHOR_EMAIL="tess@example.com",
+        GIT_COMMITTER_NAME="Tess Ter", GIT_COMMITTER_EMAIL="tess@example.com",
+    )
+    return env
 
 
 def run_git(path: Path, *args: str) -> str:

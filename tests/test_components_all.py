@@ -109,9 +109,9 @@ def test_all_records_signed_like_any_other(pytester, monkeypatch) -> None:
     import subprocess
 
     repo = monorepo(pytester, monkeypatch, ["alpha", "beta"])
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(pytester.path / "key")],
-                   check=True)
-    result = promote(pytester, "development", "all", f"--promote-sign-key={pytester.path / 'key'}")
+    key = pytester.path.parent / f"{pytester.path.name}-key"  # out of the tree: a committed run
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    result = promote(pytester, "development", "all", f"--promote-sign-key={key}")
     assert result.ret == 0, result.stdout.str()
     records = ledger.records(repo.path)
     assert sorted(r.component for r in records) == ["alpha", "beta"]

@@ -59,8 +59,9 @@ def test_lint_failure_fixed_but_not_committed_is_never_accepted(
     data = report(pytester)
     assert (data["colour"], data["accepted"], data["dirty"]) == ("green", False, ["app.py"])
     assert 'name="promote.caveat" value="working tree dirty' in (pytester.path / "j.xml").read_text()
-    record = records(git)[-1]
-    assert (record["accepted"], record["dirty"]) == (False, 1)
+    assert git("notes", "--ref=refs/notes/promote", "list") == ""  # a pre-check: no record
+    result.stdout.fnmatch_lines(["ledger: not recorded: working tree dirty: 1 path differs from HEAD "
+                                 "(app.py), so the run says nothing about *"])
     assert verify(pytester.path / "r.json") == 1
     assert "REJECTED: it judged something other than development's whole suite on the " \
            "committed tree (working tree dirty" in capsys.readouterr().err
@@ -93,12 +94,26 @@ def report_of(result: pytest.RunResult, pytester: pytest.Pytester) -> dict:
     return report(pytester)
 
 
-def test_the_path_gate_never_counts_a_dirty_run(git_project, git) -> None:
+def test_local_pre_checks_on_a_dirty_tree_leave_no_records(git_project, git) -> None:
+    pytester = git_project(POLICY, test_app="def test_ok():\n    pass\n", app=CLEAN)
+    for attempt in range(3):
+        (pytester.path / "app.py").write_text(CLEAN + f"# attempt {attempt}\n")
+        assert promote(pytester).ret == 0
+    assert git("notes", "--ref=refs/notes/promote", "list") == ""
+    git("checkout", "app.py")
+    promote(pytester).stdout.fnmatch_lines(["ledger: recorded development GREEN on *"])
+    assert [r["accepted"] for r in records(git)] == [True]
+
+
+def test_the_path_gate_never_counts_a_dirty_run(git_project, git, monkeypatch) -> None:
     policy = POLICY.replace('"staging"]', '"staging"]\n\n[tool.promote.stage.staging]\n'
                             'required = ["tests"]')
     pytester = git_project(policy, test_app="def test_ok():\n    pass\n", app=CLEAN)
     (pytester.path / "app.py").write_text(CLEAN + "# edited\n")
-    assert promote(pytester).ret == 0  # development, dirty: GREEN, recorded, not accepted
+    monkeypatch.setenv("CI", "true")  # CI records every run: GREEN, not accepted
+    promote(pytester)
+    assert [(r["accepted"], r["dirty"]) for r in records(git)] == [(False, 1)]
+    monkeypatch.delenv("CI")
     git("checkout", "app.py")
     result = pytester.runpytest("--promote-to=staging", *NO_CACHE)
     assert result.ret == 1

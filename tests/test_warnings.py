@@ -6,45 +6,18 @@ as a wheel installs it (marked for pytest's assertion rewriting)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from gitrepo import environ
+from test_worktree import POLICY
 
 BIN = Path(sys.executable).parent
-PROJECT = """
-[project]
-name = "app"
-version = "0"
-
-[tool.pytest.ini_options]
-pythonpath = ["."]
-filterwarnings = ["error"]
-
-[tool.coverage.run]
-source = ["app"]
-
-[tool.ruff.lint]
-select = ["F"]
-
-[tool.promote]
-stages = ["development", "staging"]
-paths = ["app"]
-enforce_path = false
-
-[tool.promote.gates]
-secrets = { verify = false }
-approval = { reviewers = ["tess@example.com"] }
-
-[tool.promote.stage.development]
-required = ["tests", "secrets", "lint", "coverage"]
-coverage = { min = 100 }
-
-[tool.promote.stage.staging]
-required = ["tests", "secrets", "lint", "coverage", "approval"]
-"""
+#: Every warning an error; no `path` gate, so every stage can be promoted at once.
+PROJECT = POLICY.replace('pythonpath = ["."]', 'pythonpath = ["."]\nfilterwarnings = ["error"]').replace(
+    'paths = ["app"]', 'paths = ["app"]\nenforce_path = false')
 
 
 def installed_as_a_wheel(where: Path) -> str:
@@ -69,14 +42,8 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]
     (root / "app" / "__init__.py").write_text("def add(a: int, b: int) -> int:\n    return a + b\n")
     (root / "test_app.py").write_text("from app import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n")
     (root / ".gitignore").write_text(".pytest_cache/\n__pycache__/\n.coverage\n*.json\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "COVERAGE_"))}
-    env.update(
-        PYTHONWARNINGS="error",
-        PYTHONPATH=installed_as_a_wheel(tmp_path_factory.mktemp("site")),
-        GIT_CONFIG_GLOBAL=str(root / ".no-global-gitconfig"), GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="Tess Ter", GIT_AUTHOR_EMAIL="tess@example.com",
-        GIT_COMMITTER_NAME="Tess Ter", GIT_COMMITTER_EMAIL="tess@example.com",
-    )
+    env = environ(tmp_path_factory.mktemp("home"))
+    env.update(PYTHONWARNINGS="error", PYTHONPATH=installed_as_a_wheel(tmp_path_factory.mktemp("site")))
     for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "first")):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
     return root, env
@@ -97,9 +64,9 @@ def run(repo: tuple[Path, dict[str, str]], *command: str) -> subprocess.Complete
 def test_a_promotion_passes_when_every_warning_is_an_error(
     repo: tuple[Path, dict[str, str]], options: tuple[str, ...]
 ) -> None:
-    done = run(repo, "pytest", "--promote-to=development", "--promote-no-ledger", *options)
+    done = run(repo, "pytest", "--promote-to=production", "--promote-no-ledger", *options)
     assert done.returncode == 0, done.stdout
-    assert "stage development: GREEN: accepted" in done.stdout
+    assert "stage production: GREEN: accepted" in done.stdout
 
 
 def test_every_command_runs_when_every_warning_is_an_error(
@@ -118,11 +85,16 @@ def test_every_command_runs_when_every_warning_is_an_error(
     for args in (("add", "-f", ".promote-baseline.json"), ("commit", "-q", "-m", "baseline")):
         subprocess.run(["git", *args], cwd=root, env=env, check=True)
     assert run(repo, "pytest-promote", "approve", "--stage", "staging", "--as", "tess@example.com").returncode == 0
-    promoted = run(repo, "pytest", "--promote-to=development", "--promote-report=r.json")
+    promoted = run(repo, "pytest", "--promote-to=production", "--promote-report=r.json")
     assert promoted.returncode == 0, promoted.stdout
-    assert run(repo, "pytest-promote", "verify", "r.json", "--stage", "development").returncode == 0
+    assert run(repo, "pytest-promote", "verify", "r.json", "--stage", "production").returncode == 0
     signed = run(repo, "pytest-promote", "sign", "r.json", "--key", str(key))
     assert signed.returncode == 0, signed.stderr
+    assert run(repo, "pytest-promote", "hook", "install", "--stage", "production").returncode == 0
+    pushed = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=root, env=env,
+                            capture_output=True, text=True, check=False, timeout=300)
+    assert pushed.returncode == 0 and "Warning" not in pushed.stderr, pushed.stderr
+    assert "promote: stage production: GREEN: accepted, push goes ahead" in pushed.stderr
     synced = run(repo, "pytest-promote", "ledger", "sync")
     assert synced.returncode == 0, synced.stderr
     assert run(repo, "pytest", "--promote-status").returncode == 0

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pytest_promote import __version__
-from pytest_promote.cli import approve, baseline, report, sign, verify
+from pytest_promote.cli import approve, baseline, hook, report, sign, verify
 from pytest_promote.ledger import sync as ledgersync
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
@@ -40,6 +40,11 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     "badge": (
         "write a stage's badge (SVG) from the ledger: the colour of its newest accepted commit",
         report.add_badge_arguments, report.run_badge,
+    ),
+    "hook": (
+        "promote HEAD before git pushes it: hook install writes a git hook that refuses "
+        "a push the target's stage would not accept",
+        hook.add_arguments, hook.run,
     ),
     "ledger": (
         "share the ledger (refs/notes/promote) with a remote, losing nothing: ledger sync",

@@ -307,7 +307,8 @@ class RecordLost(RuntimeError):
 
 class LedgerPlugin:
     """Records the verdict of every run that is not a dry run (one record per
-    component when a session judges several)."""
+    component when a session judges several); outside CI, not of runs on a working tree
+    that differs from the commit."""
 
     def __init__(self) -> None:
         self.messages: list[str] = []
@@ -329,6 +330,7 @@ class LedgerPlugin:
 
     def _record(self, config: pytest.Config, verdict: Verdict, run: PromoteRun) -> str:
         from pytest_promote.report import json_report
+        from pytest_promote.runner.run import dirty_text
 
         if run.dry_run:
             return "ledger: dry run, nothing recorded"
@@ -338,6 +340,14 @@ class LedgerPlugin:
         commit = git.head(root)
         if commit is None:
             return "ledger: not recorded: not a git repository (or no commit yet)"
+        if run.dirty and not git.in_ci():
+            # It judged a tree that is not the commit: a pre-check on a laptop, run
+            # again and again, would pile up records that can never count. CI keeps
+            # every run's record as the pipeline's trail.
+            return (
+                f"ledger: not recorded: {dirty_text(run.dirty)}, so the run says nothing "
+                f"about {commit[:12]} (outside CI, runs on an uncommitted tree are not recorded)"
+            )
         report = json_report.of(config, run, verdict)
         record = build(run, verdict, report, commit)  # typed values, free text masked at entry
         try:

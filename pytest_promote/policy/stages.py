@@ -89,6 +89,21 @@ def select(policy: Policy, root: Path, env: Mapping[str, str]) -> Selection:
             "at it and no CI ref variable (GITHUB_REF_NAME, CI_COMMIT_TAG, "
             "CI_COMMIT_REF_NAME) is set; name the stage instead"
         )
+    found = best(policy, refs)
+    if found is None:
+        shown = ", ".join(f"{stage}: {pattern!r}" for stage, pattern in patterns)
+        names = ", ".join(repr(r.name) for r in refs)
+        raise pytest.UsageError(
+            f"--promote-to=auto: {names} matches no stage's pattern in {policy.source} "
+            f"({shown})"
+        )
+    return found
+
+
+def best(policy: Policy, refs: list[Ref]) -> Selection | None:
+    """The stage whose ``match`` pattern fits ``refs`` best; None when none fits, a
+    UsageError on a tie."""
+    patterns = [(s.name, p) for s in policy.stages for p in s.match]
     hits = [
         (specificity(pattern), stage, pattern, ref)
         for ref in refs
@@ -96,14 +111,9 @@ def select(policy: Policy, root: Path, env: Mapping[str, str]) -> Selection:
         if fnmatch.fnmatchcase(ref.name, pattern)
     ]
     if not hits:
-        shown = ", ".join(f"{stage}: {pattern!r}" for stage, pattern in patterns)
-        names = ", ".join(repr(r.name) for r in refs)
-        raise pytest.UsageError(
-            f"--promote-to=auto: {names} matches no stage's pattern in {policy.source} "
-            f"({shown})"
-        )
-    best = max(score for score, *_ in hits)
-    top = [h for h in hits if h[0] == best]
+        return None
+    top_score = max(score for score, *_ in hits)
+    top = [h for h in hits if h[0] == top_score]
     stages = {stage: (pattern, ref) for _, stage, pattern, ref in top}
     if len(stages) > 1:
         tied = " and ".join(f"{s} ({p!r} on {r.name!r})" for s, (p, r) in stages.items())

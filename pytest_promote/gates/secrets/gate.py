@@ -21,8 +21,8 @@ from pytest_promote._util.redact import MASK
 from pytest_promote.api import Finding, Gate, GateResult, Secret
 from pytest_promote.gates.secrets.scan import Hit, ScanError, ScanReport, read_baseline, scan
 from pytest_promote.policy.schema import bounded, timeout
+from pytest_promote.runner import worktree
 from pytest_promote.runner.cache import reuse_allowed
-from pytest_promote.runner.worktree import OUTPUTS_KEY
 
 DEFAULT_BASELINE = ".secrets.baseline"
 #: The most worker processes a scan may be given.
@@ -90,7 +90,7 @@ class SecretsGate(Gate):
             self._known = known_secrets(root, self._baseline)
             self._files, self._untracked = files_to_scan(
                 root, self.context.paths_for(opts.paths), opts.exclude,
-                leave_out=self.context.config.stash.get(OUTPUTS_KEY, frozenset()),
+                leave_out=self.context.config.stash.get(worktree.OUTPUTS_KEY, frozenset()),
             )
             config = self.context.config
             self._report = scan(
