@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -113,4 +114,5 @@ def test_every_gate_kind_has_tests() -> None:
 @pytest.mark.invariant
 def test_ships_type_information() -> None:
     assert (PACKAGE / "py.typed").is_file()
-    assert 'pytest_promote = ["py.typed"]' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["pytest_promote"]
