@@ -3,6 +3,7 @@ extra to install, and the stage is not accepted."""
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -60,7 +61,8 @@ def test_each_gate_extra_is_declared_and_in_all() -> None:
 
     for _, _, extra in GATES.values():
         assert extras[extra], f"extra {extra} installs nothing"
-    assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom,sign]"]
+    assert extras["all"] == ["pytest-promote[lint,types,secrets,sbom,sign,html]"]
+    assert extras["html"] == ["jinja2>=3.1"]
     assert extras["sign"] == ["cryptography>=45.0.1"]
 
 
@@ -80,6 +82,25 @@ def test_signing_without_its_extra_fails_closed_naming_it(
 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert 'need the cryptography library: pip install "pytest-promote[sign]"' in result.stderr.str()
+
+
+def test_the_page_without_its_extra_fails_closed_naming_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page needs Jinja2 (the [html] extra): without it, ``--promote-html`` is a
+    usage error before any test runs, and ``report html`` says the same."""
+    from pytest_promote.cli.main import main
+
+    pytester.makepyprojecttoml('[tool.promote]\nstages = ["dev"]\n[tool.promote.stage.dev]\nrequired = ["tests"]\n')
+    pytester.makepyfile(test_app="def test_ok():\n    pass\n")
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # what importing it finds: nothing
+    result = pytester.runpytest("--promote-to=dev", "--promote-html=page")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--promote-html: drawing the page needs Jinja2; install it with pip install 'pytest-promote[html]'" \
+        in result.stderr.str()
+    monkeypatch.chdir(pytester.path)
+    assert main(["report", "html", "--out", "page"]) == 4
+    assert not (pytester.path / "page").exists()
 
 
 def test_declared_dependencies_cover_every_import() -> None:
