@@ -22,7 +22,7 @@ cp -a "$PROJECT/." "$FULL/"
 dd if=/dev/zero of="$FULL/.git/filler" bs=4k 2>/dev/null || true
 dd if=/dev/zero of="$FULL/.git/filler2" bs=1 2>/dev/null || true
 cd "$FULL"
-exec "$PYTHON" -m pytest --promote-to=development --promote-report=report.json -p no:cacheprovider
+exec "$PYTHON" -m pytest --promote-to=development -p no:cacheprovider "$@"
 """
 
 
@@ -35,23 +35,46 @@ def _namespaces() -> bool:
     return done.returncode == 0
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not _namespaces(),
-                    reason="needs a user and mount namespace to make a full filesystem")
-def test_a_full_disk_fails_the_run_with_the_reason(git_project, tmp_path: Path) -> None:
-    pytester = git_project(THREE_STAGES)
+def on_a_full_disk(project: Path, tmp_path: Path, *args: str) -> tuple[int, str]:
+    """``pytest --promote-to=development args`` in a copy of ``project`` on a tiny
+    filesystem with no byte left: its exit status and output."""
     full = tmp_path / "full"
     full.mkdir()
-    env = {**os.environ, "FULL": str(full), "PROJECT": str(pytester.path), "PYTHON": sys.executable,
+    env = {**os.environ, "FULL": str(full), "PROJECT": str(project), "PYTHON": sys.executable,
            "PYTHONDONTWRITEBYTECODE": "1"}
-    done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", FILL_AND_RUN],
-                          env=env, capture_output=True, text=True, check=False, timeout=300)
-    out = done.stdout + done.stderr
-    assert done.returncode == pytest.ExitCode.USAGE_ERROR, out
+    done = subprocess.run(
+        ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", FILL_AND_RUN, "sh", *args],
+        env=env, capture_output=True, text=True, check=False, timeout=300,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+needs_namespaces = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not _namespaces(),
+    reason="needs a user and mount namespace to make a full filesystem",
+)
+
+
+@needs_namespaces
+def test_a_full_disk_fails_the_run_with_the_reason(git_project, tmp_path: Path) -> None:
+    pytester = git_project(THREE_STAGES)
+    code, out = on_a_full_disk(pytester.path, tmp_path, "--promote-report=report.json")
+    assert code == pytest.ExitCode.USAGE_ERROR, out
     assert "Traceback" not in out
     assert "No space left on device" in out
     assert "ERROR: --promote-report = 'report.json': cannot be written (No space left on device)" in out
     assert "ERROR: ledger: NOT recorded: on " in out
     assert f"the verdict above holds no record in {REF}" in out
+
+
+@needs_namespaces
+def test_a_shard_bundle_on_a_full_disk_fails_the_run_with_the_reason(git_project, tmp_path: Path) -> None:
+    pytester = git_project(THREE_STAGES.replace('["tests"]', '["tests", "coverage"]'))
+    code, out = on_a_full_disk(pytester.path, tmp_path, "--promote-shard=shards/1")
+    assert code == pytest.ExitCode.USAGE_ERROR, out
+    assert "Traceback" not in out
+    assert "shard bundle NOT written to " in out
+    assert "shard bundle NOT written to shards/1: No space left on device" in out
 
 
 #: git commands that write what the run leaves behind (a deletion of a private ref
