@@ -63,18 +63,24 @@ def _posix_only() -> None:
         pytest.skip("counts processes through /proc")
 
 
-def test_a_command_gates_background_child_ends_with_the_gate(project) -> None:
-    sleeper = unique_sleep()
-    pytester = project(f"""
+def starter(project, command: str, timeout: float = 600) -> pytest.Pytester:
+    """A project whose gate ``starter`` runs the shell ``command``."""
+    return project(f"""
         [tool.promote]
         stages = ["development"]
         enforce_path = false
         [tool.promote.gates.starter]
-        command = "{sleeper} & echo started"
+        command = "{command}"
         shell = true
+        timeout = {timeout}
         [tool.promote.stage.development]
         required = ["tests", "starter"]
     """)
+
+
+def test_a_command_gates_background_child_ends_with_the_gate(project) -> None:
+    sleeper = unique_sleep()
+    pytester = starter(project, f"{sleeper} & echo started")
     result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
     assert result.ret == 0
     assert settle(sleeper) == []
@@ -106,17 +112,7 @@ def test_a_command_gates_descendant_that_left_its_session_ends_with_the_gate(pro
     else:
         project_daemon = f"{sys.executable} daemon.py {sleeper}"
         command = f"THEN={then} {project_daemon}"
-    pytester = project(f"""
-        [tool.promote]
-        stages = ["development"]
-        enforce_path = false
-        [tool.promote.gates.starter]
-        command = "{command}"
-        shell = true
-        timeout = {4 if end == "timed out" else 600}
-        [tool.promote.stage.development]
-        required = ["tests", "starter"]
-    """)
+    pytester = starter(project, command, 4 if end == "timed out" else 600)
     pytester.path.joinpath("daemon.py").write_text(DAEMON)
     result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
     assert (pytester.path / "started").exists()  # the escape ran before the gate ended

@@ -203,21 +203,11 @@ class PromotePlugin:
             f"promote: {name}={value} changes how this run judges: judged, never accepted"
             for name, value in (first.environment.items() if first else ())
         ]
-        lines += self._bases() if first else []
+        if first:
+            from pytest_promote.gates.provenance import base_sources
+
+            lines += base_sources(self.config)
         return [(first.redact if first else str)(line) for line in lines]
-
-    def _bases(self) -> list[str]:
-        """What names the base a change is measured from, where something does."""
-        from pytest_promote.gates.provenance import CI_TARGET_VARS
-
-        given = self.config.getoption("promote_base", None)
-        lines = [f"promote: base of changes: --promote-base={given}"] if given else []
-        lines += [
-            f"promote: base of changes: ${name}={os.environ[name]} where neither "
-            "--promote-base nor the policy's base names one"
-            for name in CI_TARGET_VARS if os.environ.get(name) and not given
-        ]
-        return lines
 
     def _describe(self, run: PromoteRun) -> list[str]:
         """A run's stage, component, gates and overrides, for the header."""
