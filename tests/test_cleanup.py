@@ -196,3 +196,32 @@ def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame, ti
                           capture_output=True, text=True, check=True).stdout
     (record,) = [json.loads(line) for line in note.splitlines()]
     assert (record["colour"], record["accepted"], record["terminated"]) == ("red", False, signame)
+
+
+KILLED_WRITER = """
+import os, signal
+from pathlib import Path
+from pytest_promote._util import git
+
+with git.private_ref(Path("."), "refs/notes/promote"):
+    os.kill(os.getpid(), signal.SIGKILL)  # killed before it can delete its ref
+"""
+
+
+def test_a_private_ref_of_a_killed_writer_is_dropped_by_the_next_writer(git_project, git) -> None:
+    from gitrepo import NO_CACHE, THREE_STAGES
+
+    from pytest_promote._util.git import _HOST, PRIVATE_REFS
+
+    pytester = git_project(THREE_STAGES)
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER], cwd=pytester.path, check=False)
+    assert done.returncode == -signal.SIGKILL
+    (left,) = git("for-each-ref", "--format=%(refname)", PRIVATE_REFS).splitlines()
+    live = f"{PRIVATE_REFS}{_HOST}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex}"  # this process's
+    git("update-ref", live, "refs/notes/promote")
+
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
+
+    assert git("for-each-ref", "--format=%(refname)", PRIVATE_REFS).splitlines() == [live]
+    assert left != live
