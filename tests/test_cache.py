@@ -202,13 +202,20 @@ def test_a_variable_of_the_tools_environment_is_in_the_fingerprint(
     pytester.makepyfile(app="import helper\n\nx: int = helper.VALUE\n")
     (pytester.path / "lib").mkdir()
     (pytester.path / "lib" / "helper.py").write_text("VALUE: int = 1\n", encoding="utf-8")
-    monkeypatch.setenv("PYTHONPATH", str(pytester.path / "lib"))
-    assert gates(pytester)["types"]["status"] == "passed"
+    lib = str(pytester.path / "lib")
+    monkeypatch.setenv("PYTHONPATH", lib)
+    types = gates(pytester)["types"]
+    assert types["status"] == "passed"
+    # The variable that changed the verdict, and the tool that judged, are stated.
+    assert types["figures"]["environment"] == {"PYTHONPATH": lib}
+    assert types["summary"].endswith(f"(with PYTHONPATH={lib})")
+    assert types["figures"]["tool"]["version"].startswith("pyright")
     assert gates(pytester)["types"]["cached"]  # unchanged: reused
 
     monkeypatch.delenv("PYTHONPATH")
     types = gates(pytester)["types"]
     assert (types["cached"], types["status"]) == (False, "failed")
+    assert "environment" not in types["figures"]
     assert "helper" in types["findings"][0]["message"]
     monkeypatch.setenv("PYTEST_SOMETHING", "x")  # the shell's and pytest's own state is not
     assert gates(pytester)["types"]["cached"]

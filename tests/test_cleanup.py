@@ -65,18 +65,24 @@ def _posix_only() -> None:
         pytest.skip("counts processes through /proc")
 
 
-def test_a_command_gates_background_child_ends_with_the_gate(project) -> None:
-    sleeper = unique_sleep()
-    pytester = project(f"""
+def starter(project, command: str, timeout: float = 600) -> pytest.Pytester:
+    """A project whose gate ``starter`` runs the shell ``command``."""
+    return project(f"""
         [tool.promote]
         stages = ["development"]
         enforce_path = false
         [tool.promote.gates.starter]
-        command = "{sleeper} & echo started"
+        command = "{command}"
         shell = true
+        timeout = {timeout}
         [tool.promote.stage.development]
         required = ["tests", "starter"]
     """)
+
+
+def test_a_command_gates_background_child_ends_with_the_gate(project) -> None:
+    sleeper = unique_sleep()
+    pytester = starter(project, f"{sleeper} & echo started")
     result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
     assert result.ret == 0
     assert settle(sleeper) == []
@@ -108,17 +114,7 @@ def test_a_command_gates_descendant_that_left_its_session_ends_with_the_gate(pro
     else:
         project_daemon = f"{sys.executable} daemon.py {sleeper}"
         command = f"THEN={then} {project_daemon}"
-    pytester = project(f"""
-        [tool.promote]
-        stages = ["development"]
-        enforce_path = false
-        [tool.promote.gates.starter]
-        command = "{command}"
-        shell = true
-        timeout = {4 if end == "timed out" else 600}
-        [tool.promote.stage.development]
-        required = ["tests", "starter"]
-    """)
+    pytester = starter(project, command, 4 if end == "timed out" else 600)
     pytester.path.joinpath("daemon.py").write_text(DAEMON)
     result = pytester.runpytest("--promote-to=development", "-p", "no:cacheprovider")
     assert (pytester.path / "started").exists()  # the escape ran before the gate ended
@@ -204,3 +200,32 @@ def test_a_signal_ends_every_process_and_records_a_red_run(pytester, signame, ti
                           capture_output=True, text=True, check=True).stdout
     (record,) = [json.loads(line) for line in note.splitlines()]
     assert (record["colour"], record["accepted"], record["terminated"]) == ("red", False, signame)
+
+
+KILLED_WRITER = """
+import os, signal
+from pathlib import Path
+from pytest_promote._util import git
+
+with git.private_ref(Path("."), "refs/notes/promote"):
+    os.kill(os.getpid(), signal.SIGKILL)  # killed before it can delete its ref
+"""
+
+
+def test_a_private_ref_of_a_killed_writer_is_dropped_by_the_next_writer(git_project, git) -> None:
+    from gitrepo import NO_CACHE, THREE_STAGES
+
+    from pytest_promote._util.git import _HOST, PRIVATE_REFS
+
+    pytester = git_project(THREE_STAGES)
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER], cwd=pytester.path, check=False)
+    assert done.returncode == -signal.SIGKILL
+    (left,) = git("for-each-ref", "--format=%(refname)", PRIVATE_REFS).splitlines()
+    live = f"{PRIVATE_REFS}{_HOST}-{os.getpid()}-{int(time.time())}-{uuid.uuid4().hex}"  # this process's
+    git("update-ref", live, "refs/notes/promote")
+
+    assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
+
+    assert git("for-each-ref", "--format=%(refname)", PRIVATE_REFS).splitlines() == [live]
+    assert left != live

@@ -140,49 +140,27 @@ def test_under_xdist(pytester: pytest.Pytester) -> None:
     assert report(pytester)["measured"] == len(plain_ruff(pytester.path)) == 1
 
 
-@pytest.mark.parametrize(
-    ("printed", "wrong"),
-    [
-        ("{}", "the output is an object, not an array"),
-        ('""', 'the output is "" (str), not an array'),
-        ('[{"message": "x", "filename": "app.py", "code": "F401"}]', "[0] has no 'location'"),
-    ],
-    ids=["an object", "a string", "a finding without location"],
-)
-def test_output_of_the_wrong_shape_is_an_error_not_a_pass(
-    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    printed: str, wrong: str,
-) -> None:
-    pytester.makepyprojecttoml(RUFF_CONFIG)
-    pytester.makepyfile(app="X = 1\n")
-    python = bare_python(tmp_path)
-    fakebin = fake_tool(tmp_path, "ruff", f"print({printed!r})")
-
-    result = run_bare(pytester, monkeypatch, python, [fakebin, python.parent],
-                      "--promote-to=development")
-
-    assert result.ret == 1
-    assert (
-        "lint: `ruff check --output-format=json --no-fix` printed output of an unexpected "
-        f"shape, judged as nothing: {wrong}; it began: {printed}"
-    ) in result.stdout.str()
-    result.stdout.fnmatch_lines(["*lint*required*error*"])
-
-
 FINDING = ('[{"message": "x", "filename": "app.py", "code": "F401", '
            '"location": {"row": 1, "column": 1}}]')
 
 
 @pytest.mark.parametrize(
     ("printed", "code", "wrong"),
-    [("[]", 1, "it exited 1, yet its output reports 0 problems"),
-     (FINDING, 0, "it exited 0, yet its output reports 1 problem")],
-    ids=["exit 1 with no finding", "exit 0 with a finding"],
+    [
+        ("{}", 0, "the output is an object, not an array"),
+        ('""', 0, 'the output is "" (str), not an array'),
+        ('[{"message": "x", "filename": "app.py", "code": "F401"}]', 1, "[0] has no 'location'"),
+        ("[]", 1, "it exited 1, yet its output reports 0 problems"),
+        (FINDING, 0, "it exited 0, yet its output reports 1 problem"),
+    ],
+    ids=["an object", "a string", "a finding without location", "exit 1 with no finding",
+         "exit 0 with a finding"],
 )
-def test_an_exit_status_the_output_contradicts_is_an_error_not_a_pass(
+def test_output_of_the_wrong_shape_is_an_error_not_a_pass(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     printed: str, code: int, wrong: str,
 ) -> None:
+    """Also output its exit status contradicts: ruff exits 1 exactly when it reports."""
     pytester.makepyprojecttoml(RUFF_CONFIG)
     pytester.makepyfile(app="X = 1\n")
     python = bare_python(tmp_path)
@@ -194,6 +172,7 @@ def test_an_exit_status_the_output_contradicts_is_an_error_not_a_pass(
     assert result.ret == 1
     assert (
         "lint: `ruff check --output-format=json --no-fix` printed output of an unexpected "
-        f"shape, judged as nothing: {wrong}"
+        f"shape, judged as nothing: {wrong}; it began: {printed}"
     ) in result.stdout.str()
     result.stdout.fnmatch_lines(["*lint*required*error*"])
+

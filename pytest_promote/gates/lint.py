@@ -44,6 +44,7 @@ class LintGate(ToolGate):
     extra = "lint"
     hint = install_hint(extra)
     suffixes = (".py", ".pyi", ".ipynb")
+    reads = ("RUFF_*",)
     #: What ``judge`` reads of ``ruff check --output-format=json``.
     shape: ClassVar[Shape] = [{
         "message": str, "filename": str, "code": (str, type(None)),

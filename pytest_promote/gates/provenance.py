@@ -156,6 +156,19 @@ class ProvenanceGate(Gate):
         return Task(name, scope, tuple(problems))
 
 
+def base_sources(config: pytest.Config) -> list[str]:
+    """Header lines: what names the base a change is measured from, where something
+    other than the policy does."""
+    given = config.getoption("promote_base", None)
+    if given:
+        return [f"promote: base of changes: --promote-base={given}"]
+    return [
+        f"promote: base of changes: ${name}={os.environ[name]} where neither "
+        "--promote-base nor the policy's base names one"
+        for name in CI_TARGET_VARS if os.environ.get(name)
+    ]
+
+
 def find_base(config: pytest.Config, root: Path, configured: str | None, key: str) -> Base | str:
     """The commit a change is measured from: the merge base of HEAD with
     ``--promote-base``, else with ``configured`` (the policy's ``base``, named ``key``

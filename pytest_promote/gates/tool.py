@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,6 +42,9 @@ class ToolGate(Gate):
     suffixes: ClassVar[tuple[str, ...]] = (".py", ".pyi")
     #: The structure of the JSON :meth:`judge` relies on (see ``jsonpath.mismatch``).
     shape: ClassVar[Shape] = object
+    #: The variables of its environment (names or patterns) that change what the tool
+    #: reports: stated with every result the tool gave while one is set.
+    reads: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
         super().__init__(gate_id, options, context)
@@ -116,7 +121,7 @@ class ToolGate(Gate):
             data = self._run.json_output(self.ok_codes)
             wrong = mismatch(data, self.shape) or self.disagrees(data) or self.implausible(data)
             if wrong is None:
-                return self.judge(data)
+                return self.stated(self.judge(data))
         except ToolError as exc:
             return GateResult.error(f"{self.id}: {exc}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -130,6 +135,21 @@ class ToolGate(Gate):
     def implausible(self, data: Any) -> str | None:
         """What makes well-shaped output impossible for this tree, or None."""
         return None
+
+    def stated(self, result: GateResult) -> GateResult:
+        """``result`` saying which tool judged (``figures.tool``: its command and
+        version) and under which of the variables it :attr:`reads` (``figures.environment``,
+        and the summary), so that no variable changes a verdict unsaid."""
+        assert self.command is not None  # a result came from the tool
+        tool = {"command": " ".join(self.command), "version": tool_identity(self.command, self.dist)}
+        env = self.environment()
+        setting = {k: env[k] for k in sorted(env) if any(fnmatchcase(k, p) for p in self.reads)}
+        figures = {**(result.figures or {}), "tool": tool}
+        summary = result.summary
+        if setting:
+            figures["environment"] = setting
+            summary += f" (with {', '.join(f'{k}={v}' for k, v in setting.items())})"
+        return dataclasses.replace(result, summary=summary, figures=figures)
 
     def reported(self, data: Any) -> int | None:
         """How many problems the output holds that make the tool exit 1 (0: it must

@@ -53,6 +53,7 @@ class TypesGate(ToolGate):
         f"{install_hint(extra)} (pyright runs on node.js: node on PATH, or "
         'pip install "pyright[nodejs]")'
     )
+    reads = ("PYTHONPATH", "PYTHONHOME", "PYRIGHT_*", "NODE_OPTIONS", "NODE_PATH")
     #: What ``judge`` reads of ``pyright --outputjson``.
     shape: ClassVar[Shape] = {
         "summary": {"filesAnalyzed": int, "errorCount": int, "warningCount": int},

@@ -76,6 +76,11 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
                 tr.line(f"    {line}")
     for gid, base in verdict.bases.items():
         tr.write_line(f"base of {gid}: {base}")
+    for gate in verdict.gates:
+        setting = (gate.result.figures or {}).get("environment") if gate.result else None
+        if isinstance(setting, dict) and setting:
+            said = ", ".join(f"{k}={v}" for k, v in setting.items())
+            tr.write_line(f"{gate.id} judged with {said}")
     for line in override_lines(verdict):
         tr.write_line(line)
     tr.write_line(f"attestation: {json_report.signature(run)}")

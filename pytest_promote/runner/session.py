@@ -202,20 +202,10 @@ class PromotePlugin:
             f"promote: override {o.gate} {o.describe()}" for r in self.runs for o in r.overrides.values()
         )
         lines += acceptance.header(first) if first else []
-        lines += self._bases() if first else []
-        return lines
+        if first:
+            from pytest_promote.gates.provenance import base_sources
 
-    def _bases(self) -> list[str]:
-        """What names the base a change is measured from, where something does."""
-        from pytest_promote.gates.provenance import CI_TARGET_VARS
-
-        given = self.config.getoption("promote_base", None)
-        lines = [f"promote: base of changes: --promote-base={given}"] if given else []
-        lines += [
-            f"promote: base of changes: ${name}={os.environ[name]} where neither "
-            "--promote-base nor the policy's base names one"
-            for name in CI_TARGET_VARS if os.environ.get(name) and not given
-        ]
+            lines += base_sources(self.config)
         return lines
 
     def _describe(self, run: PromoteRun) -> list[str]:

@@ -332,7 +332,8 @@ class ShardRecorder:
 
 def write(directory: Path, manifest: dict[str, Any], data: CoverageData | None) -> None:
     """Write the bundle into ``directory``, replacing what an earlier shard run left
-    there whole: built beside it, then renamed into place."""
+    there whole: built beside it, then renamed into place. OSError, saying why, when
+    any part cannot be written."""
     from pytest_promote.gates.coverage.data import write_data_file
 
     directory = directory.absolute()
@@ -342,7 +343,12 @@ def write(directory: Path, manifest: dict[str, Any], data: CoverageData | None) 
     building = new_directory(directory.parent, f".{directory.name}.")
     try:
         if data is not None:
-            write_data_file(data, building / COVERAGE_FILE)
+            from coverage.exceptions import CoverageException
+
+            try:
+                write_data_file(data, building / COVERAGE_FILE)
+            except CoverageException as exc:  # SQLite's "database or disk is full"
+                raise OSError(f"cannot write {COVERAGE_FILE}: {exc}") from None
             manifest["coverage"]["sha256"] = _sha256(building / COVERAGE_FILE)
         text = json.dumps(manifest, indent=1) + "\n"
         (building / MANIFEST).write_text(text, encoding="utf-8")
