@@ -18,6 +18,8 @@ import pytest
 
 from pytest_promote.ledger.records import REF
 
+pytestmark = pytest.mark.supported_range
+
 
 def leftovers(marker: str, cwd: Path | None = None) -> list[int]:
     """Live (not zombie) processes whose command line holds ``marker`` (and, given
@@ -127,8 +129,6 @@ def test_a_command_gates_descendant_that_left_its_session_ends_with_the_gate(pro
 SLOW_PLUGIN = """
 import time
 from detect_secrets.plugins.base import RegexBasedDetector
-
-pytestmark = pytest.mark.supported_range
 
 class SlowDetector(RegexBasedDetector):
     secret_type = "Slow"  # pragma: allowlist secret

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.supported_range
+
 DETECT_SECRETS = Path(sys.executable).with_name("detect-secrets")
 HOOK = Path(sys.executable).with_name("detect-secrets-hook")
 POLICY = """
@@ -135,8 +137,6 @@ from pathlib import Path
 
 from detect_secrets.constants import VerifiedResult
 from detect_secrets.plugins.base import RegexBasedDetector
-
-pytestmark = pytest.mark.supported_range
 
 
 class MarkerDetector(RegexBasedDetector):

@@ -88,7 +88,7 @@ def test_every_command_runs_when_every_warning_is_an_error(
     promoted = run(repo, "pytest", "--promote-to=production", "--promote-report=r.json")
     assert promoted.returncode == 0, promoted.stdout
     assert run(repo, "pytest-promote", "verify", "r.json", "--stage", "production").returncode == 0
-    signed = run(repo, "pytest-promote", "sign", "r.json", "--key", str(key))
+    signed = run(repo, "pytest-promote", "sign", "r.json", "--stage", "production", "--key", str(key))
     assert signed.returncode == 0, signed.stderr
     assert run(repo, "pytest-promote", "hook", "install", "--stage", "production").returncode == 0
     pushed = subprocess.run(["git", "push", "-q", "origin", "main"], cwd=root, env=env,
