@@ -51,6 +51,7 @@ class CommandGate(Gate):
         self._run = BackgroundTool(
             self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`",
             env=project_environ(self.context.config), cleanup=self.context.config.add_cleanup,
+            own=False,  # the user's command: its COVERAGE_FILE is the user's
         )
         if not opts.after_tests:
             self._run.start()

@@ -185,6 +185,7 @@ class DriftGate(Gate):
         self._run = BackgroundTool(
             self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown(),
             env=project_environ(self.context.config), cleanup=self.context.config.add_cleanup,
+            own=self.options.source is not None,  # else the user's command
         )
         self._run.start()
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote._util.process import BackgroundTool, ToolError, tail
+from pytest_promote._util.process import BackgroundTool, ToolError, project_environ, tail
 from pytest_promote.runner.suite import is_worker
 from pytest_promote.runner.testlog import TestLog
 
@@ -209,7 +209,7 @@ class ShardRecorder:
         if config.inipath is not None:
             argv += ["-c", str(config.inipath)]
         argv.append("--verbosity=-1")
-        env = {**os.environ, LIST_ENV: name}
+        env = {**project_environ(config), LIST_ENV: name}
         self._lister = BackgroundTool(
             "pytest", argv, config.invocation_params.dir, timeout=600.0, env=env,
             cleanup=config.add_cleanup,

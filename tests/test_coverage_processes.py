@@ -1,0 +1,108 @@
+"""No process the plugin starts for itself is measured or combined: on a project whose
+coverage configuration measures every new Python process (``patch = ["subprocess"]``,
+``parallel = true``, multiprocessing), the gate's figures equal ``coverage run -m
+pytest ARGS; coverage combine; coverage report`` although the plugin starts its own
+``pytest --collect-only`` count, tool gates and workers meanwhile."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from test_coverage_config import CHILDREN_MODULE, CHILDREN_TESTS, leftovers, report_gate
+from test_coverage_gate import coverage_cmd
+
+from pytest_promote._util.process import BackgroundTool
+
+#: Measures every child; ``tests`` too, so a test module imported by a process of the
+#: plugin's (a collect-only count imports them all) would show in the report.
+MEASURE_EVERYTHING = """
+[tool.coverage.run]
+source = ["pkg", "."]
+patch = ["subprocess", "_exit"]
+concurrency = ["multiprocessing", "thread"]
+parallel = true
+"""
+
+POLICY = """
+[tool.promote]
+stages = ["staging"]
+enforce_path = false
+
+[tool.promote.gates]
+scan = { kind = "command", command = ["python", "-c", "import pkg.other"] }
+
+[tool.promote.stage.staging]
+required = ["tests", "coverage", "scan"]
+coverage = { min = 10 }
+tests = { allow_partial = true }
+"""
+
+
+def measured_report(pytester: pytest.Pytester) -> dict[str, list[int]]:
+    """``coverage json`` of the data file: each file's missing lines."""
+    assert coverage_cmd(pytester, "json", "-o", "cov.json").ret == 0
+    raw = json.loads((pytester.path / "cov.json").read_text())
+    (pytester.path / "cov.json").unlink()
+    return {name: entry["missing_lines"] for name, entry in raw["files"].items()}
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_the_plugins_own_processes_are_never_measured(
+    pytester: pytest.Pytester, xdist: list[str]
+) -> None:
+    """Only ``test_kids.py`` runs (so the whole suite is counted by a collect-only run,
+    which imports ``test_other.py`` and ``pkg.other``); a command gate runs Python too.
+    Neither shows in the figures: they equal coverage.py's own on the same run."""
+    if xdist:
+        pytest.importorskip("xdist")
+    pytester.makepyprojecttoml(MEASURE_EVERYTHING + POLICY)
+    pkg = pytester.mkpydir("pkg")
+    (pkg / "mod.py").write_text(CHILDREN_MODULE)
+    (pkg / "other.py").write_text("def other():\n    return 1\n")
+    pytester.makepyfile(test_kids=CHILDREN_TESTS, test_other="import pkg.other\n\n\ndef test_o():\n    pass\n")
+    run = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                       "test_kids.py", *xdist)
+    assert run.ret == 0, run.stdout.str()
+    assert coverage_cmd(pytester, "combine").ret == 0
+    expected = measured_report(pytester)
+    assert expected["pkg/other.py"] == [1, 2] and expected["test_other.py"] == [1, 4, 5]
+    (pytester.path / ".coverage").unlink()
+
+    result = pytester.runpytest_subprocess(
+        "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider",
+        "test_kids.py", *xdist,
+    )
+    result.assert_outcomes(passed=3 + 3, xfailed=1)  # tests, gates, a yellow scorecard (partial)
+    gate = report_gate(pytester)
+    assert gate["status"] == "passed"
+    assert leftovers(pytester) == []  # every parallel file joined the data file
+    assert measured_report(pytester) == expected
+
+
+def test_a_tool_never_inherits_a_request_to_measure_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the launcher gives every process: no ``COVERAGE_PROCESS_*`` request, and
+    for the plugin's own processes a data file of their own, gone once they ended;
+    a user's command keeps the ``COVERAGE_FILE`` it was given."""
+    monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", "{}")
+    monkeypatch.setenv("COVERAGE_PROCESS_START", "pyproject.toml")
+    monkeypatch.setenv("COVERAGE_FILE", str(tmp_path / ".coverage"))
+    code = ("import json, os; print(json.dumps({k: v for k, v in os.environ.items() "
+            "if k.startswith('COVERAGE')}))")
+    for own in (True, False):
+        run = BackgroundTool("probe", [sys.executable, "-c", code], tmp_path, 60, own=own)
+        run.start()
+        seen = run.json_output((0,))
+        assert set(seen) == {"COVERAGE_FILE"}
+        if own:
+            private = Path(seen["COVERAGE_FILE"])
+            assert private.parent != tmp_path
+            assert not private.parent.exists()  # deleted with the process
+        else:
+            assert seen["COVERAGE_FILE"] == str(tmp_path / ".coverage")
+    assert os.environ["COVERAGE_PROCESS_CONFIG"] == "{}"
