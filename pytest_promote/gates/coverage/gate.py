@@ -9,6 +9,7 @@ The numbers come from coverage.py's own reporting over the session's data (see
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import warnings
 from collections.abc import Mapping
@@ -19,7 +20,7 @@ from pytest_promote._util.paths import check_inside
 from pytest_promote._util.process import project_environ
 from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.gates import ratchet
-from pytest_promote.gates.coverage import contexts
+from pytest_promote.gates.coverage import contexts, firstline
 from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage.analysis import FileCoverage, Report, analyse, count, least_covered, summed
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
@@ -160,6 +161,19 @@ class CoverageGate(Gate):
                     "coverage's settings (source, include, omit) leave it out",
                     measured="no data", threshold=f"{self.options.min:g}%",
                 )
+        late = self.imported_unmeasured(gathered, report)
+        if late:
+            shown = ", ".join(late[:5]) + (", ..." if len(late) > 5 else "")
+            return GateResult.error(
+                f"{self.id}: coverage started measuring after pytest had imported "
+                f"{count(len(late), 'measured file')} ({shown}): their import-time lines "
+                f"(def, class, module constants) are not counted, so the figure "
+                f"({report.total.pc_covered_str}%) is known to be partial; run pytest as a "
+                "command (`pytest ...` or `python -m pytest ...`), where the plugin measures "
+                "from the interpreter's first line, or under `coverage run -m pytest`",
+                measured=f"{report.total.pc_covered_str}% (partial)",
+                threshold=f"{self.options.min:g}%",
+            )
         change = None
         if self.options.new_lines is not None:
             change = self.change(gathered, report)
@@ -173,6 +187,16 @@ class CoverageGate(Gate):
         if not notes:
             return result
         return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
+
+    def imported_unmeasured(self, gathered: coverage_data.Gathered, report: Report) -> list[str]:
+        """The reported files whose modules were imported before the tracer measuring
+        this session started (here or in an xdist worker), and never since under it."""
+        measurement = self.context.config.stash.get(coverage_data.MEASUREMENT_KEY, None)
+        if measurement is None or gathered.origin not in (coverage_data.OWN, coverage_data.PYTEST_COV):
+            return []  # read from a data file, or measured by `coverage run` from the start
+        root = self.context.rootpath
+        reported = {os.path.realpath(root / f.path): f.path for f in report.files if f.numbers.n_statements}
+        return firstline.missed(measurement.before, measurement.workers_before, reported)
 
     def change(self, gathered: coverage_data.Gathered, report: Report) -> Change | str:
         """The coverage of the lines changed since the base, or why it cannot be known."""
