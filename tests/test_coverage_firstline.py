@@ -159,7 +159,9 @@ def test_in_process_a_plugin_imported_before_measurement_fails_closed(
     assert gate["status"] == "error"
     assert "myplug/plugin.py" in gate["summary"] and "known to be partial" in gate["summary"]
     assert "(partial)" in gate["measured"]
-    result.stdout.fnmatch_lines(["*coverage started measuring after pytest had imported 1 measured file (myplug/plugin.py)*"])
+    result.stdout.fnmatch_lines(
+        ["*coverage started measuring after pytest had imported 1 measured file (myplug/plugin.py)*"]
+    )
 
 
 def test_the_restart_keeps_the_interpreters_options(pytester: pytest.Pytester) -> None:
