@@ -106,3 +106,59 @@ def test_a_tool_never_inherits_a_request_to_measure_itself(
         else:
             assert seen["COVERAGE_FILE"] == str(tmp_path / ".coverage")
     assert os.environ["COVERAGE_PROCESS_CONFIG"] == "{}"
+
+
+#: itsdangerous's slip: ``source`` names a package that is not the project's, so only
+#: the tests are measured; its warning filters make every warning an error.
+WRONG_SOURCE = """
+[tool.pytest.ini_options]
+filterwarnings = ["error"]
+
+[tool.coverage.run]
+source = ["nothere", "tests"]
+
+[tool.promote]
+stages = ["staging"]
+enforce_path = false
+paths = ["src"]
+
+[tool.promote.stage.staging]
+required = ["tests", "coverage"]
+coverage = { min = 10 }
+"""
+
+
+def test_a_measurement_of_none_of_the_judged_code_never_passes(pytester: pytest.Pytester) -> None:
+    """The tests are measured at 100 %, the policy's code not at all: the gate errors,
+    and coverage.py's warning shows in its message and in the warnings summary
+    although the project's filters turn warnings into errors."""
+    pytester.makepyprojecttoml(WRONG_SOURCE)
+    src = pytester.mkdir("src")
+    (src / "app.py").write_text("def f():\n    return 1\n")
+    tests = pytester.mkpydir("tests")
+    (tests / "test_app.py").write_text(
+        "import sys\nsys.path.insert(0, 'src')\nimport app\n\n\ndef test_f():\n    assert app.f() == 1\n"
+    )
+    result = pytester.runpytest("--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider")
+    gate = report_gate(pytester)
+    assert gate["status"] == "error"
+    said = "Module nothere was never imported. (module-not-imported)"
+    assert "no measured file under the policy's paths (src)" in gate["summary"]
+    assert said in gate["summary"]
+    result.stdout.fnmatch_lines(["*warnings summary*", "promote::coverage", f"*CoverageWarning: {said}*"])
+
+
+def test_the_plugins_own_code_is_never_the_projects(pytester: pytest.Pytester) -> None:
+    """No ``source``: coverage.py measures every file that is not installed, which an
+    editable install of this plugin is not; none of the plugin's files is measured."""
+    pytester.makepyprojecttoml(POLICY.replace(
+        'scan = { kind = "command", command = ["python", "-c", "import pkg.other"] }', "",
+    ).replace(', "scan"', ""))
+    (pytester.mkpydir("pkg") / "other.py").write_text("def other():\n    return 1\n")
+    pytester.makepyfile(test_other="import pkg.other\n\n\ndef test_o():\n    assert pkg.other.other() == 1\n")
+    result = pytester.runpytest("--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1 + 3)
+    measured = measured_report(pytester)
+    assert "pkg/other.py" in measured
+    assert [name for name in measured if "pytest_promote" in name] == []
+    assert report_gate(pytester)["measured"] == "100%"

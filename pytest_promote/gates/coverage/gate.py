@@ -152,6 +152,19 @@ class CoverageGate(Gate):
             return GateResult.error(
                 f"{self.id}: coverage could not report on the data ({gathered.origin}): {exc}"
             )
+        result = self.judged(gathered, report)
+        said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
+        notes = [f"{count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
+        notes += [f"coverage.py warned: {' '.join(_short(m) for m in said)}"] if said else []
+        show_warnings(said)
+        if not notes:
+            return result
+        return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
+
+    def judged(self, gathered: coverage_data.Gathered, report: Report) -> GateResult:
+        """The verdict on the report, unless it is of none of the judged code or known
+        to miss lines; coverage.py's warnings are added to it by :meth:`evaluate`."""
+        component = self.context.policy.component
         if component is not None:
             report = report.only(component.is_source)
             if not report.files:
@@ -161,6 +174,15 @@ class CoverageGate(Gate):
                     "coverage's settings (source, include, omit) leave it out",
                     measured="no data", threshold=f"{self.options.min:g}%",
                 )
+        judged = self.context.paths if component is None else None
+        if judged and not any(report.under(p) for p in judged):
+            # A figure of none of the code the policy judges (a wrong `source`): no pass.
+            return GateResult.error(
+                f"{self.id}: no measured file under the policy's paths ({', '.join(judged)}): "
+                f"coverage measured {count(len(report.files), 'file')} elsewhere; check "
+                "[tool.coverage.run] source / include / omit",
+                measured="no data under the paths", threshold=f"{self.options.min:g}%",
+            )
         late = self.imported_unmeasured(gathered, report)
         if late:
             shown = ", ".join(late[:5]) + (", ..." if len(late) > 5 else "")
@@ -179,14 +201,8 @@ class CoverageGate(Gate):
             change = self.change(gathered, report)
             if isinstance(change, str):
                 return GateResult.error(f"{self.id}: {change}")
-        result = self.judge(report, change)
-        said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
-        notes = [f"{count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
-        notes += [f"coverage.py warned: {' '.join(_short(m) for m in said)}"] if said else []
-        show_warnings(said)
-        if not notes:
-            return result
-        return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
+        return self.judge(report, change)
+
 
     def imported_unmeasured(self, gathered: coverage_data.Gathered, report: Report) -> list[str]:
         """The reported files whose modules were imported before the tracer measuring
