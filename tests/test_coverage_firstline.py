@@ -11,18 +11,9 @@ import json
 import sys
 
 import pytest
+from test_coverage_config import STAGING as POLICY
 from test_coverage_config import report_gate
 from test_coverage_gate import coverage_cmd
-
-POLICY = """
-[tool.promote]
-stages = ["staging"]
-enforce_path = false
-
-[tool.promote.stage.staging]
-required = ["tests", "coverage"]
-coverage = { min = 10 }
-"""
 
 PLUGIN = '''\
 import pytest

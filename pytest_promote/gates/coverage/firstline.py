@@ -120,16 +120,19 @@ def restart(argv: list[str]) -> None:
 def measurable(files: Iterable[str], root: str, sources: Iterable[str]) -> list[str]:
     """Of ``files`` (imported before measurement), those a measurement would likely
     count: under the project's ``root`` or a ``source`` directory or package, and not
-    installed in this interpreter's environment, nor this package's own."""
+    installed in this interpreter's environment, nor this package's own (unless the
+    project is this package)."""
     import sysconfig
 
+    root = os.path.realpath(root)
     installed = {os.path.realpath(p) for p in sysconfig.get_paths().values()}
     installed |= {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
     named = [s for s in sources if s]
     mine = [p for p in installed if _under(p, root)]  # a virtual environment in the project
     out: list[str] = []
+    ours = not _under(OWN, root)  # else the project is pytest-promote itself
     for name in files:
-        if _under(name, OWN):
+        if ours and _under(name, OWN):
             continue
         in_source = any(_under(name, os.path.abspath(s)) or f"/{s.replace('.', '/')}/" in name
                         or name.endswith(f"/{s.replace('.', '/')}.py") for s in named)
