@@ -25,6 +25,21 @@ source = ["pkg", "."]
 patch = ["subprocess", "_exit"]
 concurrency = ["multiprocessing", "thread"]
 parallel = true
+plugins = ["local_cov"]
+omit = ["local_cov.py"]  # the tooling, as filelock omits its own
+"""
+
+#: A coverage plugin of the project's own (as filelock's ``coverage_pragmas``): it
+#: configures the run, here excluding a pragma of its own.
+LOCAL_PLUGIN = """
+def coverage_init(reg, options):
+    reg.add_configurer(Pragmas())
+
+
+class Pragmas:
+    def configure(self, config):
+        exclude = config.get_option("report:exclude_lines")
+        config.set_option("report:exclude_lines", [*exclude, "pragma: local"])
 """
 
 POLICY = """
@@ -60,8 +75,10 @@ def test_the_plugins_own_processes_are_never_measured(
     if xdist:
         pytest.importorskip("xdist")
     pytester.makepyprojecttoml(MEASURE_EVERYTHING + POLICY)
+    pytester.makepyfile(local_cov=LOCAL_PLUGIN)
+    pytester.syspathinsert()  # this process's analysis imports the plugin too
     pkg = pytester.mkpydir("pkg")
-    (pkg / "mod.py").write_text(CHILDREN_MODULE)
+    (pkg / "mod.py").write_text(CHILDREN_MODULE.replace("def never():", "def never():  # pragma: local"))
     (pkg / "other.py").write_text("def other():\n    return 1\n")
     pytester.makepyfile(test_kids=CHILDREN_TESTS, test_other="import pkg.other\n\n\ndef test_o():\n    pass\n")
     run = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider",
@@ -70,6 +87,7 @@ def test_the_plugins_own_processes_are_never_measured(
     assert coverage_cmd(pytester, "combine").ret == 0
     expected = measured_report(pytester)
     assert expected["pkg/other.py"] == [1, 2] and expected["test_other.py"] == [1, 4, 5]
+    assert 20 not in expected["pkg/mod.py"]  # `never`, excluded by the local plugin
     (pytester.path / ".coverage").unlink()
 
     result = pytester.runpytest_subprocess(
