@@ -88,6 +88,22 @@ def minversion_project(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_version=VERSION_TEST)
 
 
+#: The modules of ``packaging`` this plugin's own gates use (``deps``, ``sbom``): as
+#: the project, their lines count only if its tests run them.
+PACKAGING_OWN = {
+    "requirements.py": "class InvalidRequirement(ValueError):\n    pass\n\n\nclass Requirement:\n"
+                       "    def __init__(self, text):\n        self.name = text\n",
+    "utils.py": "def canonicalize_name(name):\n    return name.lower()\n",
+}
+
+
+def dependency_project(pytester: pytest.Pytester) -> None:
+    """A project that is a package the plugin itself imports (``packaging``)."""
+    minversion_project(pytester)
+    for name, text in PACKAGING_OWN.items():
+        (pytester.path / "packaging" / name).write_text(text)
+
+
 def coverage_json(pytester: pytest.Pytester) -> dict[str, object]:
     """The data file's files, their missing lines, and the total, as ``coverage json``
     gives them."""
@@ -109,8 +125,8 @@ def coverage_run(pytester: pytest.Pytester) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     ("shape", "xdist"),
-    [("installed", []), ("addopts", []), ("minversion", []), ("installed", ["-n", "2"]),
-     ("minversion", ["-n", "2"])],
+    [("installed", []), ("addopts", []), ("minversion", []), ("dependency", []),
+     ("installed", ["-n", "2"]), ("minversion", ["-n", "2"])],
 )
 def test_code_pytest_imports_first_counts_as_coverage_run_counts_it(
     pytester: pytest.Pytester, shape: str, xdist: list[str]
@@ -119,12 +135,15 @@ def test_code_pytest_imports_first_counts_as_coverage_run_counts_it(
         pytest.importorskip("xdist")
     if shape == "minversion":
         minversion_project(pytester)
+    elif shape == "dependency":
+        dependency_project(pytester)
     else:
         plugin_project(pytester, shape)
     expected = coverage_run(pytester)
     # The module-level lines count; only the uncalled function's body is missing.
-    missing = [n for lines in expected["files"].values() for n in lines]  # type: ignore[attr-defined]
-    assert len(missing) == 1, expected
+    missing = {name: lines for name, lines in expected["files"].items() if lines}  # type: ignore[attr-defined]
+    untouched = {f"packaging/{name}" for name in PACKAGING_OWN} if shape == "dependency" else set()
+    assert len(missing) == 1 + len(untouched) and untouched <= set(missing), expected
 
     result = pytester.runpytest_subprocess(
         "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider", *xdist
