@@ -16,10 +16,10 @@ from __future__ import annotations
 import sys
 
 if sys.argv and (sys.argv[0] == "-m" or sys.argv[0].endswith(("pytest-promote", "pytest-promote.exe"))):
-    # Run as a command: first of all, keep the checkout's files off the import path.
     from pytest_promote import _safepath
 
-    _safepath.guard()
+    if _safepath.is_command():  # first of all, keep the checkout's files off the import path
+        _safepath.guard()
 
 import importlib
 from typing import TYPE_CHECKING, Any

@@ -57,6 +57,37 @@ def command(argv: list[str]) -> str | None:
     return next((a for a in argv[1:] if not a.startswith("-")), None)
 
 
+def module_run() -> str | None:
+    """The module ``python -m MODULE`` runs (read from the interpreter's own command
+    line), or None when Python was not started with ``-m``."""
+    args = list(getattr(sys, "orig_argv", ()))[1:]
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "-":
+        arg = args[i]
+        i += 1
+        if arg.startswith("--"):
+            continue
+        for at, flag in enumerate(arg[1:], start=2):
+            rest = arg[at:]
+            if flag == "m":
+                return rest or (args[i] if i < len(args) else None)
+            if flag == "c":
+                return None
+            if flag in "WX":  # an option with a value: the rest of the word, or the next one
+                i += 0 if rest else 1
+                break
+    return None
+
+
+def is_command() -> bool:
+    """Whether this process runs pytest-promote's commands: the console script, or
+    ``python -m pytest_promote``; not another module of the package run with ``-m``
+    (the coverage gate restarts pytest through one, with pytest's search path)."""
+    if sys.argv and sys.argv[0].endswith(("pytest-promote", "pytest-promote.exe")):
+        return True
+    return sys.argv[:1] == ["-m"] and module_run() in ("pytest_promote", "pytest_promote.__main__")
+
+
 def guard() -> None:
     """Drop the working directory ``python -m`` put on ``sys.path``; then drop every
     other entry reaching the checkout, or for :data:`STRICT` commands exit 4 with the fix."""

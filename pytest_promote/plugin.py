@@ -7,6 +7,7 @@ and imports nothing else until a promotion run is asked for.
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 
 import pytest
 
@@ -134,25 +135,24 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return main(config)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_load_initial_conftests(
     early_config: pytest.Config, parser: pytest.Parser, args: list[str]
-) -> None:
-    """In a promotion run, before the conftests are imported: keep the environment
-    the gates' tools will run in, and start measuring coverage (unless
-    ``--promote-only``) before the conftests import the project's code, as
-    ``coverage run`` would."""
+) -> Generator[None, None, None]:
+    """In a promotion run, before the conftests are imported (and before pytest
+    captures output, so that a restart from coverage's first line keeps the
+    terminal): keep the environment the gates' tools will run in, and start
+    measuring coverage (unless ``--promote-only``), as ``coverage run`` would."""
     namespace = early_config.known_args_namespace
-    if getattr(namespace, "promote_to", None) is None:
-        return
-    from pytest_promote._util import process as toolrun
+    if getattr(namespace, "promote_to", None) is not None:
+        from pytest_promote._util import process as toolrun
 
-    toolrun.remember_environ(early_config)
-    if getattr(namespace, "promote_only", False):
-        return
-    from pytest_promote.gates.coverage import data as coverage_data
+        toolrun.remember_environ(early_config)
+        if not getattr(namespace, "promote_only", False):
+            from pytest_promote.gates.coverage import start
 
-    coverage_data.start_early(early_config)
+            start.start_early(early_config)
+    return (yield)
 
 
 @pytest.hookimpl(trylast=True)
@@ -179,9 +179,11 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_promote.report.page.render import require_jinja
 
         require_jinja("--promote-html")
+    from pytest_promote.gates.coverage.start import paused
     from pytest_promote.runner.session import activate
 
-    activate(config)
+    with paused(config):  # the plugin's own work is no coverage of the project
+        activate(config)
 
 
 def posix() -> bool:

@@ -127,6 +127,8 @@ def test_new_lines_judge_only_the_change(
     }]
     # Since the base: mul's two lines and div's four, of which its `def` ran on import.
     assert "but new lines 50% (3 of 6 changed lines since main@" in gate["summary"]
+    # The promotion table's row shows the figure that failed, not the total that held.
+    assert (gate["measured"], gate["threshold"]) == ("new lines 50%", "90%")
     # What was not judged is said: the test module is outside coverage's `source`.
     assert "(1 changed Python file not measured by coverage: test_calc.py)" in gate["summary"]
     result.stdout.fnmatch_lines([

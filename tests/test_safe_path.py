@@ -95,3 +95,26 @@ def test_other_commands_run_without_the_checkout_on_the_search_path(
     nothing_ran(hostile, done)
     assert "refused" not in done.stderr
     assert "nowhere" in done.stderr  # it ran, and failed on the remote it was given
+
+
+@pytest.mark.parametrize(("argv", "module"), [
+    (["python", "-m", "pytest_promote", "sign"], "pytest_promote"),
+    (["python", "-I", "-m", "pytest_promote"], "pytest_promote"),
+    (["python", "-Im", "pytest_promote"], "pytest_promote"),
+    (["python", "-mpytest_promote"], "pytest_promote"),
+    (["python", "-W", "error", "-Xdev", "-m", "pytest_promote"], "pytest_promote"),
+    (["python", "-m", "pytest_promote.gates.coverage.firstline", "module"], "pytest_promote.gates.coverage.firstline"),
+    (["python", "x.py", "-m", "pytest_promote"], None),
+    (["python", "-c", "pass", "-m", "pytest_promote"], None),
+])
+def test_only_the_command_module_is_guarded(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], module: str | None
+) -> None:
+    """The guard reads which module ``-m`` runs: the commands are guarded, another module
+    of the package (the coverage gate's restart of pytest) keeps pytest's search path."""
+    from pytest_promote import _safepath
+
+    monkeypatch.setattr(sys, "orig_argv", argv)
+    monkeypatch.setattr(sys, "argv", ["-m"])
+    assert _safepath.module_run() == module
+    assert _safepath.is_command() is (module == "pytest_promote")

@@ -80,6 +80,7 @@ def test_a_new_secret_fails_and_a_baselined_or_audited_one_does_not(
     git(root, "add", ".secrets.baseline")
     add(root, "app/new.py", f'\n\ntoken = "{NEW}"\n')
     add(root, "data/latin1.txt", 'caf\xe9 password = "latinSecret1"\n'.encode("latin-1"))
+    add(root, "data/utf16.txt", 'password = "wideSecret12"\n'.encode("utf-16"))
     add(root, "data/blob.dat", b"\x00\xff\xfe\x00 binary")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = pytester.runpytest(
@@ -88,8 +89,9 @@ def test_a_new_secret_fails_and_a_baselined_or_audited_one_does_not(
     )
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines([
-        "secrets: 2 new potential secrets not in .secrets.baseline (0 allowed for development);"
-        " 7 files (1 excluded by detect-secrets' filters, 2 not text)*",
+        "secrets: 4 new potential secrets not in .secrets.baseline (0 allowed for development);"
+        " 8 files (1 excluded by detect-secrets' filters, 2 not UTF-8, scanned in their encoding,"
+        " 1 binary, not scanned)*",
         # The finding quotes its line, the value masked there.
         'app/new.py:3: Base64 High Entropy String potential secret not in the baseline: token = "[[]REDACTED]"',
         'app/new.py:3: GitHub Token potential secret not in the baseline: token = "[[]REDACTED]"',
@@ -97,8 +99,9 @@ def test_a_new_secret_fails_and_a_baselined_or_audited_one_does_not(
     ])
     assert "app/old.py:" not in result.stdout.str()
     gate = report(root)
-    assert (gate["status"], gate["measured"]) == ("failed", 2)
-    # The same new secrets as detect-secrets' own pre-commit hook reports.
+    assert (gate["status"], gate["measured"]) == ("failed", 4)
+    # The same new secrets as detect-secrets' own pre-commit hook reports, and those of
+    # the files it skips as not UTF-8 (Latin-1, UTF-16), which the gate reads.
     hook = subprocess.run(
         [HOOK, "--json", "--baseline", ".secrets.baseline", *git(root, "ls-files").split()],
         cwd=root, capture_output=True, text=True,
@@ -106,12 +109,12 @@ def test_a_new_secret_fails_and_a_baselined_or_audited_one_does_not(
     new = json.loads(hook.stdout)["results"]
     assert {(f["file"], f["line"], f["rule"]) for f in gate["findings"]} == {
         (path, e["line_number"], e["type"]) for path, entries in new.items() for e in entries
-    }
+    } | {("data/latin1.txt", 1, "Secret Keyword"), ("data/utf16.txt", 1, "Secret Keyword")}
     # A secret's value appears nowhere: terminal, JUnit, JSON, Markdown, annotations, cache.
     outputs = [result.stdout.str(), result.stderr.str()]
     outputs += [(root / name).read_text() for name in ("junit.xml", "report.json", "summary.md")]
     outputs += [p.read_text() for p in (root / ".pytest_cache").rglob("*") if p.is_file()]
-    for secret in (OLD, NEW, AUDITED):
+    for secret in (OLD, NEW, AUDITED, "latinSecret1", "wideSecret12"):
         assert not [text for text in outputs if secret in text]
 
 

@@ -50,6 +50,9 @@ MEASURING_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
 #: descendants inherit it, also those that leave its process group and session, so
 #: that they end with it (see :func:`_end`).
 MARK = "PYTEST_PROMOTE_PROCESS"
+#: Where coverage.py writes its data (``coverage run``, pytest-cov): in a process the
+#: plugin starts for itself, a directory of its own, deleted when the process ends.
+DATA_FILE_VARIABLE = "COVERAGE_FILE"
 
 
 class ToolError(Exception):
@@ -76,10 +79,16 @@ def project_environ(config: pytest.Config | None) -> dict[str, str]:
     conftests later do to ``os.environ``; without coverage.py's requests to measure
     new processes. The current environment where none was kept (``config`` None)."""
     kept = config.stash.get(ENVIRON_KEY, None) if config is not None else None
-    env = dict(os.environ if kept is None else kept)
+    return unmeasured(kept)
+
+
+def unmeasured(env: Mapping[str, str] | None) -> dict[str, str]:
+    """``env`` (None: this process's environment) without coverage.py's requests
+    that a new Python process measure itself."""
+    clean = dict(os.environ if env is None else env)
     for name in MEASURING_VARIABLES:
-        env.pop(name, None)
-    return env
+        clean.pop(name, None)
+    return clean
 
 
 def fresh_bytecode(config: pytest.Config, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -217,6 +226,14 @@ class BackgroundTool:
     reads (nothing by default). ``cleanup`` registers :meth:`stop` once the tool is
     started (a gate passes ``config.add_cleanup``), so a session that ends early
     leaves nothing running.
+
+    No process started here is measured by coverage.py or combined with the
+    project's coverage data: coverage.py's requests to measure new processes are
+    removed from its environment (``env``, else this process's), and a process the
+    plugin starts for itself (``own``: a tool, a worker, a collect-only count) writes
+    whatever coverage data it may still write (a ``--cov`` in the project's
+    ``addopts``) to a directory of its own, deleted once it ended. A user's command
+    (``own=False``) keeps the ``COVERAGE_FILE`` it was given.
     """
 
     def __init__(
@@ -231,8 +248,10 @@ class BackgroundTool:
         display: str | None = None,
         cleanup: Callable[[Callable[[], None]], object] | None = None,
         stdin: bytes | None = None,
+        own: bool = True,
     ) -> None:
         self.name = name
+        self.own = own
         self.input = stdin
         self.cleanup = cleanup
         self.nice = nice
@@ -244,6 +263,7 @@ class BackgroundTool:
         self.env = env
         self._proc: subprocess.Popen[bytes] | None = None
         self._mark = ""
+        self._private: tempfile.TemporaryDirectory[str] | None = None
         self._error: str | None = None
         self._began = 0.0
         #: The tool's stdout and exit status, once :meth:`json_output` read them.
@@ -266,15 +286,20 @@ class BackgroundTool:
             stdin = tempfile.TemporaryFile()  # noqa: SIM115
             stdin.write(self.input)
             stdin.seek(0)
+        env = unmeasured(self.env)
+        if self.own:
+            self._private = tempfile.TemporaryDirectory(prefix="promote-tool-")
+            env[DATA_FILE_VARIABLE] = os.path.join(self._private.name, ".coverage")
         self._began = time.monotonic()
         try:
             # Its own group, so its children (node, a command's background jobs) end with it.
             self._proc, self._mark = _spawn(
-                self.argv, cwd=self.cwd, env=self.env, stdin=stdin,
+                self.argv, cwd=self.cwd, env=env, stdin=stdin,
                 stdout=self._out, stderr=self._err, nice=self.nice,
             )
         except OSError as exc:
             self._error = f"cannot run {self.display or self.argv[0]}: {exc.strerror or exc}"
+            self._forget_private()
             return
         finally:
             if not isinstance(stdin, int):
@@ -293,16 +318,27 @@ class BackgroundTool:
         try:
             code = self._wait(self._proc, deadline, cancel)
         except subprocess.TimeoutExpired:
-            _end(self._proc, self._mark)
+            self._finish(self._proc)
             said = tail(_read(self._out) + _read(self._err)) or "(no output)"
             raise TimedOut(f"{self.shown()} timed out after {self.timeout:g}s\n{said}") from None
         except InterruptedError:
-            _end(self._proc, self._mark)
+            self._finish(self._proc)
             self._out.close()
             self._err.close()
             raise Cancelled(f"{self.shown()} was cancelled") from None
-        _end(self._proc, self._mark)  # what it started in the background ends with it
+        self._finish(self._proc)  # what it started in the background ends with it
         return code, _read(self._out), _read(self._err)
+
+    def _finish(self, proc: subprocess.Popen[bytes]) -> None:
+        """End ``proc``'s group (and what carries its mark), then delete its private
+        data directory."""
+        _end(proc, self._mark)
+        self._forget_private()
+
+    def _forget_private(self) -> None:
+        if self._private is not None:
+            self._private.cleanup()
+            self._private = None
 
     @staticmethod
     def _wait(
@@ -324,7 +360,7 @@ class BackgroundTool:
         """Kill the tool and every process of its group (the session ended early:
         Ctrl-C, SIGTERM, ``-x``, a crash before the gates ran, or it left children)."""
         if self._proc is not None:
-            _end(self._proc, self._mark)
+            self._finish(self._proc)
 
     def json_output(self, ok_codes: Sequence[int]) -> Any:
         """The tool's stdout parsed as JSON, if it exited with one of ``ok_codes``."""

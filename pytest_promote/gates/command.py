@@ -52,6 +52,7 @@ class CommandGate(Gate):
             self.id, argv, self.context.rootpath / (opts.cwd or "."), opts.timeout, display=f"`{cmd}`",
             env=fresh_bytecode(self.context.config, project_environ(self.context.config)),
             cleanup=self.context.config.add_cleanup,
+            own=False,  # the user's command: its COVERAGE_FILE is the user's
         )
         if not opts.after_tests:
             self._run.start()

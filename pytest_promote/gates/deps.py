@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util.paths import check_inside
 from pytest_promote.api import Finding, Gate, GateResult, relative
 from pytest_promote.gates import sbom
+from pytest_promote.gates.sbom import canonicalize_name
 from pytest_promote.runner.background import in_background
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,8 @@ class DepsOptions:
 
 def load_allowlist(path: Path) -> dict[str, list[Requirement]]:
     """Approved names -> their specifiers, one requirement per line (``name>=1,<2``)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     approved: dict[str, list[Requirement]] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         text = line.split("#", 1)[0].strip()

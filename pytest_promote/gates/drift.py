@@ -186,6 +186,7 @@ class DriftGate(Gate):
             self.id, self._argv(), self.context.rootpath, self.options.timeout, display=self._shown(),
             env=fresh_bytecode(self.context.config, project_environ(self.context.config)),
             cleanup=self.context.config.add_cleanup,
+            own=self.options.source is not None,  # else the user's command
         )
         self._run.start()
 

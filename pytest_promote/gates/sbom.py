@@ -14,11 +14,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 if TYPE_CHECKING:
     from cyclonedx.model.bom import Bom
+    from packaging.requirements import Requirement
 
 #: Trove classifiers -> SPDX ids, for distributions that declare no SPDX license.
 CLASSIFIERS = {
@@ -132,6 +130,8 @@ def _installed(name: str) -> metadata.Distribution | None:
 
 
 def _requirement(text: str, where: str) -> Requirement:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
@@ -229,3 +229,11 @@ def to_json(bom: Bom) -> str:
     from cyclonedx.schema import OutputFormat, SchemaVersion
 
     return make_outputter(bom, OutputFormat.JSON, SchemaVersion.V1_6).output_as_string(indent=2)
+
+
+def canonicalize_name(name: str) -> str:
+    """``name`` as pip compares distribution names (packaging's, imported when a gate
+    runs: a project that is ``packaging`` measures its own import)."""
+    from packaging.utils import canonicalize_name as canonical
+
+    return canonical(name)

@@ -6,6 +6,7 @@ bad policy is a ``pytest.UsageError`` a user can fix without reading our code.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import math
@@ -26,11 +27,17 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return "valid: " + (", ".join(choices) if choices else "none")
 
 
+#: Set while ``coerce`` tries one type of a union: the errors are discarded, so they
+#: are not masked (masking loads detect-secrets, which is no part of reading a policy).
+_TRYING: contextvars.ContextVar[bool] = contextvars.ContextVar("_TRYING", default=False)
+
+
 def policy_error(source: str, key: str, value: object, problem: str) -> pytest.UsageError:
     """A usage error for a wrong policy value: where, what was given, how to fix it."""
     from pytest_promote._util.redact import plain
 
-    return pytest.UsageError(plain(f"{source}: {key} = {_show(value)}: {problem}"))
+    said = f"{source}: {key} = {_show(value)}: {problem}"
+    return pytest.UsageError(said if _TRYING.get() else plain(said))
 
 
 def _show(value: object) -> str:
@@ -65,10 +72,13 @@ def coerce(hint: Any, value: Any, source: str, where: str) -> Any:
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         for arg in args:
+            trying = _TRYING.set(True)
             try:
                 return coerce(arg, value, source, where)
             except pytest.UsageError:
                 continue
+            finally:
+                _TRYING.reset(trying)
         raise policy_error(source, where, value, f"expected {_name(hint)}")
     if origin is typing.Literal:
         if value in args:

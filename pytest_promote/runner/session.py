@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promote.gates.coverage.start import paused
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.runner import acceptance
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
@@ -315,9 +316,10 @@ class PromotePlugin:
                 or any(run.shard for run in self.runs)):
             return (yield)
         controller = self.config.pluginmanager.hasplugin("dsession")
-        for run in self.runs:
-            planned = run.stage.gates
-            run.start(planned if controller else [g for g in self._selected(run) if g in planned])
+        with paused(self.config):  # the gates' background work is no coverage of the project
+            for run in self.runs:
+                planned = run.stage.gates
+                run.start(planned if controller else [g for g in self._selected(run) if g in planned])
         # The gates run after the loop, once the last test has torn down the session
         # fixtures: their teardown counts (coverage of it, errors in it).
         held = [i for i in session.items if isinstance(i, GateItem)]

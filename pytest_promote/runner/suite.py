@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, tail
+from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ, tail
 
 #: Key in pytest-xdist's workeroutput: the files of a worker's selected and
 #: deselected tests (see :attr:`SuiteCount.selected`).
@@ -90,7 +90,7 @@ class SuiteCount:
         argv.append("--verbosity=-1")  # last: whatever addopts say, one summary line
         self._counter = BackgroundTool(
             "pytest", argv, config.invocation_params.dir, timeout=600.0,
-            env=fresh_bytecode(config), cleanup=config.add_cleanup,
+            env=fresh_bytecode(config, project_environ(config)), cleanup=config.add_cleanup,
         )
         self._counter.start()
 

@@ -40,6 +40,7 @@ GATHERED_KEY = pytest.StashKey["Gathered"]()
 SOURCE_KEY = pytest.StashKey[Callable[[], "Gathered"]]()
 WORKER_DATA = "promote_coverage"  # keys in xdist's workeroutput
 WORKER_WARNINGS = "promote_coverage_warnings"
+WORKER_BEFORE = "promote_coverage_before"
 KIND = "coverage"
 
 
@@ -62,31 +63,6 @@ class Gathered:
     combined: int = 0
 
 
-def start_early(config: pytest.Config) -> None:
-    """Start measuring, unless pytest-cov or ``coverage run`` already does.
-
-    Called from ``pytest_load_initial_conftests``, before the project's conftests
-    import its code. Nothing is known yet of the stage's plan: a run whose stage has
-    no coverage gate stops and discards the measurement at session start.
-    """
-    cov: Coverage | None = None
-    error: str | None = None
-    said: list[str] = []
-    process_config = os.environ.get(PROCESS_CONFIG)  # before our start may set it
-    try:
-        import coverage
-    except ImportError as exc:  # the gate reports it; the tests still run
-        error = not_installed(exc)
-    else:
-        if not pytest_cov_requested(config) and coverage.Coverage.current() is None:
-            with recorded() as said:
-                cov, error = _start(coverage.Coverage)
-    measurement = Measurement(config, cov, error, process_config)
-    measurement.warnings += said if cov is not None else []
-    config.stash[MEASUREMENT_KEY] = measurement
-    config.pluginmanager.register(measurement, "promote-coverage")
-
-
 @contextlib.contextmanager
 def recorded() -> Iterator[list[str]]:
     """coverage.py's warnings issued in the block, as its messages (each once)."""
@@ -99,17 +75,6 @@ def recorded() -> Iterator[list[str]]:
     said += dict.fromkeys(
         str(w.message) for w in caught if issubclass(w.category, CoverageWarning)
     )
-
-
-def _start(factory: type[Coverage]) -> tuple[Coverage | None, str | None]:
-    try:
-        # No data file: the data stays in memory until the gate (or, in an xdist
-        # worker, the end of the session) takes it.
-        cov = factory(data_file=None)
-        cov.start()
-    except Exception as exc:  # a bad [tool.coverage] table: the gate fails closed
-        return None, f"coverage could not start: {type(exc).__name__}: {exc}"
-    return cov, None
 
 
 def not_installed(exc: ImportError) -> str:
@@ -147,6 +112,10 @@ class Measurement:
         self.from_workers: list[bytes] = []
         self.warnings: list[str] = []  # at start
         self.workers_warnings: list[list[str]] = []
+        #: The files of the modules imported before the tracer started (none when it
+        #: started with the interpreter), here and in each xdist worker.
+        self.before: frozenset[str] = frozenset()
+        self.workers_before: list[list[str]] = []
         # What the environment held before our start (`patch = ["subprocess"]` sets it).
         self.process_config = process_config
 
@@ -188,6 +157,16 @@ class Measurement:
             if hidden is not None:
                 os.environ[PROCESS_CONFIG] = hidden
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """Stop our tracer once the last test has torn down, before any gate runs
+        (``GateLoop``'s wrapper, registered later, holds this one): what the gates
+        execute and import is never the project's coverage."""
+        try:
+            return (yield)
+        finally:
+            self.stop()
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """An xdist worker sends its data to the controller with its results."""
         from pytest_promote.runner.suite import is_worker
@@ -206,6 +185,7 @@ class Measurement:
             data = snapshot(cov, warn=True)
         self.config.workeroutput[WORKER_DATA] = data.dumps()  # type: ignore[attr-defined]
         self.config.workeroutput[WORKER_WARNINGS] = said  # type: ignore[attr-defined]
+        self.config.workeroutput[WORKER_BEFORE] = sorted(self.before)  # type: ignore[attr-defined]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -214,6 +194,7 @@ class Measurement:
         if WORKER_DATA in output:
             self.from_workers.append(output[WORKER_DATA])
             self.workers_warnings.append(list(output.get(WORKER_WARNINGS) or ()))
+            self.workers_before.append(list(output.get(WORKER_BEFORE) or ()))
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

@@ -9,35 +9,24 @@ The numbers come from coverage.py's own reporting over the session's data (see
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
-import tempfile
 import warnings
-from collections.abc import Callable, Mapping
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from pytest_promote._util.paths import check_inside
-from pytest_promote._util.process import BackgroundTool, ToolError, project_environ
-from pytest_promote._util.workers import cores, share_out, worker_argv
-from pytest_promote.api import Finding, Gate, GateResult, minimum, relative
+from pytest_promote._util.process import project_environ
+from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.gates import ratchet
-from pytest_promote.gates.coverage import contexts
+from pytest_promote.gates.coverage import contexts, firstline
 from pytest_promote.gates.coverage import data as coverage_data
-from pytest_promote.gates.coverage import worker as _coverageworker
+from pytest_promote.gates.coverage.analysis import FileCoverage, Report, analyse, count, least_covered, summed
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
 from pytest_promote.gates.provenance import find_base
 from pytest_promote.policy.schema import bounded
 from pytest_promote.runner import cache
-
-if TYPE_CHECKING:
-    from coverage.results import Numbers
-
-WORKER = Path(_coverageworker.__file__)
-#: Measured source, in bytes, worth a worker process of the analysis: about 0.13 s of
-#: parsing here, more than starting the worker costs (about 0.08 s).
-SHARE_BYTES = 128 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,43 +77,13 @@ class CoverageOptions:
 
 
 @dataclasses.dataclass(frozen=True)
-class FileCoverage:
-    """One reported file: its path from the project root and its numbers."""
+class Shortfall:
+    """One minimum the data falls short of: what the summary says, and the figure
+    and threshold the promotion table's row shows."""
 
-    path: str
-    numbers: Numbers
-
-    @property
-    def finding(self) -> Finding:
-        """``file: covered x% (n missing lines)``."""
-        nums = self.numbers
-        missing = _count(nums.n_missing, "missing line")
-        if nums.n_missing_branches:
-            missing += ", " + _count(nums.n_missing_branches, "missing branch", "es")
-        return Finding(f"covered {nums.pc_covered_str}% ({missing})", file=self.path)
-
-
-@dataclasses.dataclass(frozen=True)
-class Report:
-    """What ``coverage report`` would show: every file and the total."""
-
-    files: tuple[FileCoverage, ...]
-    total: Numbers
-    #: What coverage.py warned about while reporting.
-    warnings: tuple[str, ...] = ()
-
-    def under(self, prefix: str) -> tuple[FileCoverage, ...]:
-        """The files at or below ``prefix`` (path components, not characters)."""
-        norm = PurePosixPath(prefix).as_posix().rstrip("/")
-        if norm in ("", "."):
-            return self.files
-        return tuple(f for f in self.files if f.path == norm or f.path.startswith(norm + "/"))
-
-    def only(self, wanted: Callable[[str], bool]) -> Report:
-        """The report of the ``wanted`` files alone, their sum as its total."""
-        files = tuple(f for f in self.files if wanted(f.path))
-        total = _sum(tuple(f.numbers for f in files), self.total.precision)
-        return Report(files, dataclasses.replace(total, n_files=len(files)), self.warnings)
+    text: str
+    measured: str
+    threshold: str
 
 
 class CoverageGate(Gate):
@@ -194,6 +153,19 @@ class CoverageGate(Gate):
             return GateResult.error(
                 f"{self.id}: coverage could not report on the data ({gathered.origin}): {exc}"
             )
+        result = self.judged(gathered, report)
+        said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
+        notes = [f"{count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
+        notes += [f"coverage.py warned: {' '.join(_short(m) for m in said)}"] if said else []
+        show_warnings(said)
+        if not notes:
+            return result
+        return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
+
+    def judged(self, gathered: coverage_data.Gathered, report: Report) -> GateResult:
+        """The verdict on the report, unless it is of none of the judged code or known
+        to miss lines; coverage.py's warnings are added to it by :meth:`evaluate`."""
+        component = self.context.policy.component
         if component is not None:
             report = report.only(component.is_source)
             if not report.files:
@@ -203,19 +175,45 @@ class CoverageGate(Gate):
                     "coverage's settings (source, include, omit) leave it out",
                     measured="no data", threshold=f"{self.options.min:g}%",
                 )
+        judged = self.context.paths if component is None else None
+        if judged and not any(report.under(p) for p in judged):
+            # A figure of none of the code the policy judges (a wrong `source`): no pass.
+            return GateResult.error(
+                f"{self.id}: no measured file under the policy's paths ({', '.join(judged)}): "
+                f"coverage measured {count(len(report.files), 'file')} elsewhere; check "
+                "[tool.coverage.run] source / include / omit",
+                measured="no data under the paths", threshold=f"{self.options.min:g}%",
+            )
+        late = self.imported_unmeasured(gathered, report)
+        if late:
+            shown = ", ".join(late[:5]) + (", ..." if len(late) > 5 else "")
+            return GateResult.error(
+                f"{self.id}: coverage started measuring after pytest had imported "
+                f"{count(len(late), 'measured file')} ({shown}): their import-time lines "
+                f"(def, class, module constants) are not counted, so the figure "
+                f"({report.total.pc_covered_str}%) is known to be partial; run pytest as a "
+                "command (`pytest ...` or `python -m pytest ...`), where the plugin measures "
+                "from the interpreter's first line, or under `coverage run -m pytest`",
+                measured=f"{report.total.pc_covered_str}% (partial)",
+                threshold=f"{self.options.min:g}%",
+            )
         change = None
         if self.options.new_lines is not None:
             change = self.change(gathered, report)
             if isinstance(change, str):
                 return GateResult.error(f"{self.id}: {change}")
-        result = self.judge(report, change)
-        said = tuple(dict.fromkeys([*gathered.warnings, *report.warnings]))
-        notes = [f"{_count(gathered.combined, 'parallel data file')} combined"] if gathered.combined else []
-        notes += [f"coverage.py warned: {' '.join(_short(m) for m in said)}"] if said else []
-        show_warnings(said)
-        if not notes:
-            return result
-        return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
+        return self.judge(report, change)
+
+
+    def imported_unmeasured(self, gathered: coverage_data.Gathered, report: Report) -> list[str]:
+        """The reported files whose modules were imported before the tracer measuring
+        this session started (here or in an xdist worker), and never since under it."""
+        measurement = self.context.config.stash.get(coverage_data.MEASUREMENT_KEY, None)
+        if measurement is None or gathered.origin not in (coverage_data.OWN, coverage_data.PYTEST_COV):
+            return []  # read from a data file, or measured by `coverage run` from the start
+        root = self.context.rootpath
+        reported = {os.path.realpath(root / f.path): f.path for f in report.files if f.numbers.n_statements}
+        return firstline.missed(measurement.before, measurement.workers_before, reported)
 
     def change(self, gathered: coverage_data.Gathered, report: Report) -> Change | str:
         """The coverage of the lines changed since the base, or why it cannot be known."""
@@ -245,29 +243,33 @@ class CoverageGate(Gate):
         shown = f"{report.total.pc_covered_str}%"
         threshold = f"{opts.min:g}%"
         total_fails = should_fail_under(report.total.pc_covered, opts.min, precision)
+        unmeasured = [prefix for prefix in opts.paths or {} if not report.under(prefix)]
+        if unmeasured:  # a minimum of nothing is no judgement
+            return GateResult.error(
+                f"{self.id}: no measured file under the path(s) {', '.join(unmeasured)} of "
+                f"the policy's paths: the tests imported none of it, or coverage's settings "
+                f"(source, include, omit) leave it out", measured="no data under the paths",
+                threshold=", ".join(f"{p} {opts.paths[p]:g}%" for p in unmeasured) if opts.paths else None,
+            )
         path_findings: list[Finding] = []
+        path_figures: list[tuple[str, str]] = []
         suspects: list[FileCoverage] = list(report.files) if total_fails else []
         for prefix, required in (opts.paths or {}).items():
             files = report.under(prefix)
-            if not files:
-                path_findings.append(
-                    Finding(f"no measured file under this path ({required:g}% required)",
-                            file=prefix, rule="paths")
-                )
-                continue
-            nums = _sum(tuple(f.numbers for f in files), precision)
+            nums = summed(tuple(f.numbers for f in files), precision)
             if should_fail_under(nums.pc_covered, required, precision):
                 path_findings.append(
                     Finding(f"covered {nums.pc_covered_str}% < {required:g}% required",
                             file=prefix, rule="paths")
                 )
+                path_figures.append((f"{prefix} {nums.pc_covered_str}%", f"{required:g}%"))
                 suspects.extend(files)
-        problems: list[str] = []
+        problems: list[Shortfall] = []
         if total_fails:
-            problems.append(f"coverage {shown} < {threshold} required for {stage}")
+            problems.append(Shortfall(f"coverage {shown} < {threshold} required for {stage}", shown, threshold))
         if path_findings:
             names = ", ".join(f.file or "" for f in path_findings)
-            problems.append(f"below the path minimum for {stage}: {names}")
+            problems.append(Shortfall(f"below the path minimum for {stage}: {names}", *path_figures[0]))
         extra, passes = self._holds(report, change, precision, problems)
         if not problems:
             paths = f" and {len(opts.paths)} path minimum(s)" if opts.paths else ""
@@ -276,19 +278,21 @@ class CoverageGate(Gate):
                 summary, measured=shown, threshold=threshold, figures=self._figures(report, change),
             )
         findings = path_findings + extra + [f.finding for f in least_covered(suspects, opts.shown)]
+        said = [p.text for p in problems]
         if not total_fails:
-            problems.insert(0, f"coverage {shown}, but")
-            summary = " ".join(problems[:2]) + "".join(f"; {p}" for p in problems[2:])
+            said.insert(0, f"coverage {shown}, but")
+            summary = " ".join(said[:2]) + "".join(f"; {p}" for p in said[2:])
         else:
-            summary = "; ".join(problems)
+            summary = "; ".join(said)
         summary = "; ".join([summary, *passes])
+        # The table's row shows the figure that failed first, not always the total.
         return GateResult.failed(
-            summary, measured=shown, threshold=threshold, findings=findings,
-            figures=self._figures(report, change),
+            summary, measured=problems[0].measured, threshold=problems[0].threshold,
+            findings=findings, figures=self._figures(report, change),
         )
 
     def _holds(
-        self, report: Report, change: Change | None, precision: int, problems: list[str]
+        self, report: Report, change: Change | None, precision: int, problems: list[Shortfall]
     ) -> tuple[list[Finding], list[str]]:
         """Each file's minimum, the change's and the ratchet's: their findings (the
         problems are appended to ``problems``) and what they say when they hold."""
@@ -307,7 +311,8 @@ class CoverageGate(Gate):
                 for f in below
             ]
             if below:
-                problems.append(f"{_count(len(below), 'file')} below {minimum_:g}% each")
+                problems.append(Shortfall(f"{count(len(below), 'file')} below {minimum_:g}% each",
+                                          f"{count(len(below), 'file')} below", f"{minimum_:g}% each"))
             else:
                 notes.append(f"every file >= {minimum_:g}%")
         if change is not None and opts.new_lines is not None:
@@ -317,14 +322,14 @@ class CoverageGate(Gate):
         return findings, notes
 
     def _judge_change(
-        self, change: Change, required: float, precision: int, problems: list[str],
+        self, change: Change, required: float, precision: int, problems: list[Shortfall],
         notes: list[str],
     ) -> list[Finding]:
         from coverage.results import should_fail_under
 
         stage = self.context.stage
         unmeasured = (
-            f" ({_count(len(change.unmeasured), 'changed Python file')} not measured by coverage: "
+            f" ({count(len(change.unmeasured), 'changed Python file')} not measured by coverage: "
             f"{', '.join(change.unmeasured[:5])}{', ...' if len(change.unmeasured) > 5 else ''})"
             if change.unmeasured else ""
         )
@@ -337,11 +342,12 @@ class CoverageGate(Gate):
             return []
         percent = change.percent()
         said = (f"new lines {percent:.{precision}f}% ({change.statements - change.missing} of "
-                f"{_count(change.statements, 'changed line')} since {change.base} covered)")
+                f"{count(change.statements, 'changed line')} since {change.base} covered)")
         if not should_fail_under(percent, required, precision):
             notes.append(f"{said} >= {required:g}% required{unmeasured}")
             return []
-        problems.append(f"{said} < {required:g}% required for {stage}{unmeasured}")
+        problems.append(Shortfall(f"{said} < {required:g}% required for {stage}{unmeasured}",
+                                  f"new lines {percent:.{precision}f}%", f"{required:g}%"))
         return [
             Finding(f"changed lines not covered: {ranges(f.missing)}", file=f.path,
                     line=f.missing[0], rule="new_lines")
@@ -349,7 +355,7 @@ class CoverageGate(Gate):
         ]
 
     def _ratchet(
-        self, report: Report, precision: int, problems: list[str], notes: list[str]
+        self, report: Report, precision: int, problems: list[Shortfall], notes: list[str]
     ) -> list[Finding]:
         opts: CoverageOptions = self.options
         stage = self.context.stage
@@ -361,10 +367,11 @@ class CoverageGate(Gate):
         before = ratchet.number(mark.figures, "total")
         now = round(report.total.pc_covered, FIGURES)
         if opts.ratchet and before is not None and now < before:
-            problems.append(
+            problems.append(Shortfall(
                 f"the ratchet: coverage fell from {before:.{precision}f}% on {mark} "
-                f"to {report.total.pc_covered_str}%"
-            )
+                f"to {report.total.pc_covered_str}%",
+                f"{report.total.pc_covered_str}%", f"{before:.{precision}f}% (ratchet)",
+            ))
         elif opts.ratchet and before is not None:
             notes.append(f"ratchet: not below {before:.{precision}f}% of {mark}")
         elif opts.ratchet:
@@ -381,7 +388,9 @@ class CoverageGate(Gate):
                         f"coverage fell from {was:.{precision}f}% on {mark} to "
                         f"{f.numbers.pc_covered_str}%", file=f.path, rule="ratchet"))
             if findings:
-                problems.append(f"the ratchet: {_count(len(findings), 'file')} fell below {mark}")
+                fell = count(len(findings), "file")
+                problems.append(Shortfall(f"the ratchet: {fell} fell below {mark}",
+                                          f"{fell} fell", f"no file below {mark} (ratchet)"))
             else:
                 notes.append(f"ratchet: no file below {mark}")
         return findings
@@ -404,145 +413,17 @@ FIGURES = 4
 
 def show_warnings(said: tuple[str, ...]) -> None:
     """coverage.py's warnings, issued again as its own warnings category: pytest shows
-    them in its warnings summary, with the gate item (as ``coverage run`` shows them);
-    a project whose filters make warnings errors still reads them in the summary."""
+    them in its warnings summary, with the gate item (as ``coverage run`` shows them),
+    whatever the project's warning filters say (``error`` would turn them into an
+    exception nobody sees, ``ignore`` would hide them)."""
     from coverage.exceptions import CoverageWarning
 
-    for message in said:
-        try:
+    with warnings.catch_warnings():  # the filters only: pytest still records what is shown
+        warnings.simplefilter("always", CoverageWarning)
+        for message in said:
             warnings.warn(CoverageWarning(message), stacklevel=2)
-        except Warning:
-            continue
 
 
 def _short(message: str) -> str:
     """A coverage.py warning without the link to its documentation."""
     return message.split("; see http", 1)[0]
-
-
-def _count(n: int, noun: str, plural: str = "s") -> str:
-    return f"{n} {noun}{'' if n == 1 else plural}"
-
-
-def least_covered(files: list[FileCoverage], limit: int) -> list[FileCoverage]:
-    """The ``limit`` least-covered files that miss something, worst first."""
-    unique = {f.path: f for f in files if f.numbers.pc_covered < 100}
-    ranked = sorted(
-        unique.values(), key=lambda f: (f.numbers.pc_covered, -f.numbers.n_missing, f.path)
-    )
-    return ranked[:limit]
-
-
-def analyse(
-    gathered: coverage_data.Gathered,
-    rootpath: Path,
-    share_bytes: int = SHARE_BYTES,
-    env: Mapping[str, str] | None = None,
-) -> Report:
-    """Run coverage.py's JSON report over the data: per-file and total numbers
-    exactly as ``coverage report`` computes them.
-
-    With more measured source than ``share_bytes`` and more than one core, the
-    files are shared out (by size) between this process and worker processes, one
-    per core; the total is the sum of the shares' totals, as coverage.py's own total
-    is the sum of its files' numbers. ``env``: the workers' environment.
-    """
-    data = gathered.data
-    sizes = {name: _size(name) for name in data.measured_files()}
-    shares = share_out(sizes, max(1, min(cores(), sum(sizes.values()) // max(share_bytes, 1))))
-    if len(shares) > 1:
-        raws = _report_in_shares(gathered, shares, env)
-    else:
-        raws = [_coverageworker.report(gathered.config_file, data, None)]
-    precision = int(raws[0]["precision"])
-    cwd = Path.cwd()  # coverage names files relative to the directory it runs in
-    files = sorted(
-        (
-            FileCoverage(relative(cwd / name, rootpath), numbers(entry["summary"], precision))
-            for raw in raws
-            for name, entry in raw["files"].items()
-        ),
-        key=lambda f: f.path,
-    )
-    total = _sum(tuple(numbers(raw["totals"], precision) for raw in raws), precision)
-    said = tuple(dict.fromkeys(w for raw in raws for w in raw.get("warnings", ())))
-    return Report(tuple(files), dataclasses.replace(total, n_files=len(files)), said)
-
-
-def _size(name: str) -> int:
-    try:
-        return os.path.getsize(name)
-    except OSError:
-        return 0  # coverage.py will say what is wrong with it
-
-
-def _report_in_shares(
-    gathered: coverage_data.Gathered, shares: list[list[str]], env: Mapping[str, str] | None
-) -> list[dict[str, Any]]:
-    """The first share reported here, the others by workers started first."""
-    from coverage.exceptions import CoverageException
-
-    config = gathered.config_file
-    if isinstance(config, str):
-        config = os.path.abspath(config)
-    with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp:
-        stored = Path(tmp, ".coverage")
-        coverage_data.write_data_file(gathered.data, stored)
-        job = {"config_file": config, "data_file": str(stored)}
-        workers = [
-            _launch(Path(tmp, f"job-{n}.json"), {**job, "files": share}, env)
-            for n, share in enumerate(shares[1:])
-        ]
-        try:
-            raws = [_coverageworker.report(gathered.config_file, gathered.data, shares[0])]
-            for run in workers:
-                try:
-                    code, out, err = run.wait()
-                except ToolError as exc:
-                    raise CoverageException(f"a coverage analysis worker failed: {exc}") from None
-                try:
-                    raw = json.loads(out)
-                except ValueError:
-                    said = err.strip()[-2000:] or "(no output)"
-                    raise CoverageException(
-                        f"a coverage analysis worker failed (exit {code}): {said}"
-                    ) from None
-                if "error" in raw:
-                    raise CoverageException(str(raw["error"]))
-                raws.append(raw)
-        finally:  # interrupted (Ctrl-C, SIGTERM) or failed: no worker outlives the gate
-            for run in workers:
-                run.stop()
-    return raws
-
-
-def _launch(path: Path, job: dict[str, Any], env: Mapping[str, str] | None) -> BackgroundTool:
-    path.write_text(json.dumps(job), encoding="utf-8")
-    run = BackgroundTool("a coverage analysis worker", worker_argv(WORKER, str(path)), None, None, env=env)
-    run.start()
-    return run
-
-
-def numbers(summary: Mapping[str, Any], precision: int) -> Numbers:
-    """coverage.py's ``Numbers`` from a JSON report summary (so sums round alike)."""
-    from coverage.results import Numbers
-
-    return Numbers(
-        precision=precision,
-        n_files=1,
-        n_statements=summary["num_statements"],
-        n_excluded=summary["excluded_lines"],
-        n_missing=summary["missing_lines"],
-        n_branches=summary.get("num_branches", 0),
-        n_partial_branches=summary.get("num_partial_branches", 0),
-        n_missing_branches=summary.get("missing_branches", 0),
-    )
-
-
-def _sum(parts: tuple[Numbers, ...], precision: int) -> Numbers:
-    from coverage.results import Numbers
-
-    total = Numbers(precision=precision)
-    for part in parts:
-        total += part
-    return total

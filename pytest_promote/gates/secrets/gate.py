@@ -240,8 +240,10 @@ def _candidates(line: str) -> Iterator[str]:
 def _skipped(report: ScanReport) -> str:
     excluded = sum(f.status == "excluded" for f in report.files)
     not_text = sum(f.status == "not-text" for f in report.files)
+    decoded = sum(f.status == "decoded" for f in report.files)
     parts = [f"{excluded} excluded by detect-secrets' filters"] if excluded else []
-    parts += [f"{not_text} not text"] if not_text else []
+    parts += [f"{decoded} not UTF-8, scanned in their encoding"] if decoded else []
+    parts += [f"{not_text} binary, not scanned"] if not_text else []
     return f" ({', '.join(parts)})" if parts else ""
 
 

@@ -105,7 +105,8 @@ class Hit:
 
 @dataclasses.dataclass(frozen=True)
 class FileScan:
-    """One file's outcome: ``scanned``, ``excluded`` (by a filter), ``not-text``."""
+    """One file's outcome: ``scanned``, ``excluded`` (by a filter), ``decoded`` (not
+    UTF-8: scanned in its own encoding), ``not-text`` (binary)."""
 
     path: str
     status: str

@@ -130,6 +130,58 @@ def file_status(path: str) -> tuple[str, str]:
     return "scanned", ""
 
 
+def text_encoding(raw: bytes) -> str | None:
+    """The encoding a file detect-secrets skips (it reads the locale's encoding and
+    drops a file that does not decode) is read in here: UTF-8/16/32 with a byte-order
+    mark, UTF-16 without one (every other byte NUL), and any other file without a NUL
+    byte as Latin-1 (every byte decodes; a secret's characters are ASCII). None: a
+    binary file, skipped as detect-secrets skips it."""
+    import codecs
+
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            return name
+    if b"\0" not in raw:
+        return "latin-1"
+    if len(raw) % 2 == 0:
+        even, odd = raw[0::2], raw[1::2]
+        if odd.count(0) == len(odd) and even.count(0) == 0:
+            return "utf-16-le"
+        if even.count(0) == len(even) and odd.count(0) == 0:
+            return "utf-16-be"
+    return None
+
+
+def scan_decoded(path: str) -> dict[str, Any]:
+    """A file detect-secrets would skip as not text: read in :func:`text_encoding`'s
+    encoding and scanned by detect-secrets as a UTF-8 copy of the same name (same
+    lines); a binary file is reported as such, never as scanned."""
+    import tempfile
+
+    from detect_secrets.core.secrets_collection import SecretsCollection
+
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    encoding = text_encoding(raw)
+    if encoding is None:
+        return {"path": path, "status": "not-text", "reason": "binary (NUL bytes): not scanned, "
+                "as detect-secrets does not scan it", "hits": []}
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return {"path": path, "status": "error", "reason": f"cannot decode as {encoding}: {exc}"}
+    found = SecretsCollection()
+    with tempfile.TemporaryDirectory(prefix="promote-secrets-") as tmp:
+        copy = os.path.join(tmp, os.path.basename(path))
+        with open(copy, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        found.scan_file(copy)
+    return {"path": path, "status": "decoded", "reason": f"read as {encoding} (detect-secrets skips it)",
+            "hits": sorted(_hit(s) for _, s in found)}
+
+
 def scan_one(path: str) -> dict[str, Any]:
     """The findings of one file, without secret values."""
     from detect_secrets.core.secrets_collection import SecretsCollection
@@ -138,6 +190,8 @@ def scan_one(path: str) -> dict[str, Any]:
     if unreadable is not None:
         return unreadable
     status, reason = file_status(path)
+    if status == "not-text":
+        return scan_decoded(path)
     # Collected as `detect-secrets scan` collects: one entry per (type, hash) and
     # file, at the first line it appears on.
     found = SecretsCollection()
@@ -302,6 +356,8 @@ def scan_piece(
     if unreadable is not None:
         return unreadable
     status, reason = file_status(path) if index == 0 else ("scanned", "")
+    if status == "not-text":  # whole, in its own encoding; the other pieces find no line
+        return scan_decoded(path)
     found: list[list[tuple[int, str, str, bool]]] = []
     if not _is_filtered_out(required_filter_parameters=["filename"], filename=path):
         while (lines := passes.get(path, len(found))) is not None:

@@ -32,7 +32,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.files import new_directory
-from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, tail
+from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ, tail
 from pytest_promote.runner.suite import is_worker
 from pytest_promote.runner.testlog import TestLog
 
@@ -210,7 +210,7 @@ class ShardRecorder:
         if config.inipath is not None:
             argv += ["-c", str(config.inipath)]
         argv.append("--verbosity=-1")
-        env = {**fresh_bytecode(config), LIST_ENV: name}
+        env = {**fresh_bytecode(config, project_environ(config)), LIST_ENV: name}
         self._lister = BackgroundTool(
             "pytest", argv, config.invocation_params.dir, timeout=600.0, env=env,
             cleanup=config.add_cleanup,
