@@ -10,7 +10,7 @@ import pytest
 
 from pytest_promote._util.process import ToolError
 from pytest_promote._util.redact import Redactor
-from pytest_promote.api import Gate, GateContext, GateResult
+from pytest_promote.api import Finding, Gate, GateContext, GateResult
 from pytest_promote.policy.load import Policy, Stage
 from pytest_promote.runner import cache
 from pytest_promote.runner.scorecard import GateOutcome, Verdict, decide
@@ -85,18 +85,23 @@ class PromoteRun:
         self.peers: tuple[PromoteRun, ...] = (self,)
 
     def count_suite(self) -> None:
-        """Tell the test-judging gates how many of the whole suite's tests they judge
-        (a component's: of its own tests)."""
-        if self.shards is not None:
-            return  # the union of the bundles counted the suite
+        """Compare the tests this run judges with the canonical suite (a component's:
+        its own tests); what could not be collected fails the test-judging gates."""
+        if self.context.promote_only and self.tests.source is None:
+            return  # no test results at all: the gates say so
         only = self.policy.component.is_test if self.policy.component else None
-        ran = len(self.tests.outcomes) if self.context.promote_only else self.count.ran(only)
-        if ran is None:
-            return  # no worker reported its collection: the gates do not run
         try:
-            self.tests.suite = self.count.result(ran, only)
+            found = self.count.compare(self.tests.outcomes, only)
         except ToolError as exc:
             self.tests.suite_error = str(exc)
+            return
+        self.tests.suite = found.suite
+        self.tests.left_out = found.missing
+        known = {f.file for f in self.tests.problems if f.rule == "collection"}
+        self.tests.problems += [
+            Finding(f"{where}: could not be collected: {error}", file=where, rule="collection")
+            for where, error in sorted(found.errors.items()) if where not in known
+        ]
 
     def caveats(self) -> list[str]:
         """Why this run's colour, whatever it is, proves nothing (never accepted)."""

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pytest_promote.policy import load as policy_mod
+from pytest_promote.runner import canonical
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun, dirty_text
@@ -25,6 +26,7 @@ from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_work
 from pytest_promote.runner.testlog import MARKERS_ATTR
 
 SELECTED = "promote_selected"  # key in xdist's workeroutput
+WORKER_DESELECTED = "promote_deselected"  # key in xdist's workeroutput: files left out
 #: What a session judging no component (``auto``, nothing changed) says.
 NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record is written, "
                   "and the exit status is 5 (no tests collected), never a pass")
@@ -86,12 +88,11 @@ def activate(config: pytest.Config) -> None:
     if shard:  # one run: a shard of several components is a usage error
         runs[0].shard = shardbundle.ShardRecorder(config, runs[0], Path(shard))
         config.pluginmanager.register(runs[0].shard, "promote-shard")
-    if not is_worker(config):
-        if shard:
-            runs[0].shard.start()  # type: ignore[union-attr]  # lists the whole suite where the session may not collect it
-        elif runs:
-            count.start()
     junit = config.getoption("promote_junit")
+    if junit:
+        count.source = [f"the JUnit XML {junit}"]
+    if not is_worker(config) and runs:
+        count.start(clean=dirty == [])
     if junit and not is_worker(config):
         runs[0].tests.read_junit(Path(junit))  # one run: a component's is a usage error
     if config.getoption("promote_from"):
@@ -155,6 +156,7 @@ def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
 
     union = shardunion.load(config, pattern)
     run.shards = union
+    run.count.source = [shardunion.LEFT_OUT_BY]
     union.fill(run.tests)
     config.stash[coverage_data.SOURCE_KEY] = union.gathered
     shard_dirty = {p for b in union.bundles for p in b.dirty or ()}
@@ -254,6 +256,11 @@ class PromotePlugin:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
         if self.config.getoption("promote_only"):
             items.clear()  # files named on the command line bypass pytest_ignore_collect
+        elif is_worker(self.config):
+            tests = canonical.collected(items)
+            self.config.workeroutput[WORKER_KEY] = (tests, self.count.errors)  # type: ignore[attr-defined]
+        elif not self.count.canonical.reasons:
+            self.count.canonical.from_session(canonical.collected(items), self.count.errors)
         gate_items = [
             item for run in self.runs if not run.shard
             for item in make_items(session, run, list(run.stage.gates))
@@ -277,11 +284,9 @@ class PromotePlugin:
         order = [f"{run.node}::{gid}" for run in self.runs for gid in [*run.stage.gates, SCORECARD]]
         self.selected = [nodeid for nodeid in order if nodeid in gates]
         items[:] = [i for i in items if not isinstance(i, GateItem)]
-        self.count.selected = [file_of(i.nodeid) for i in items]
         if is_worker(config):
             config.workeroutput[SELECTED] = self.selected  # type: ignore[attr-defined]
-            counts = (self.count.selected, self.count.deselected)
-            config.workeroutput[WORKER_KEY] = counts  # type: ignore[attr-defined]
+            config.workeroutput[WORKER_DESELECTED] = self.count.deselected  # type: ignore[attr-defined]
         else:
             items.extend(gates[nodeid] for nodeid in self.selected)
 
@@ -436,6 +441,8 @@ class XdistHooks:
     def __init__(self, runs: tuple[PromoteRun, ...], count: SuiteCount) -> None:
         self.count = count
         self.selected: list[str] | None = None
+        #: Whether a worker's collection was taken (the first one's).
+        self.taken = False
         self.session: pytest.Session | None = None
         # Until the workers tell which gates were selected: every planned one (and
         # each run's scorecard).
@@ -452,8 +459,11 @@ class XdistHooks:
         if SELECTED in output and self.selected is None:
             self.selected = list(output[SELECTED])
             self.count_gates(len(self.selected))
-        if WORKER_KEY in output and self.count.selected is None:
-            self.count.selected, self.count.deselected = output[WORKER_KEY]
+        if WORKER_KEY in output and not self.taken:
+            self.taken = True
+            tests, errors = output[WORKER_KEY]
+            self.count.canonical.from_session(tests, {**errors, **self.count.errors})
+            self.count.deselected = list(output.get(WORKER_DESELECTED, []))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
