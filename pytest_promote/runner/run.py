@@ -65,6 +65,11 @@ class PromoteRun:
         self.count = count or SuiteCount(config, promote_only)
         #: What under the root differs from HEAD at session start (None: git cannot say).
         self.dirty: list[str] | None = None
+        #: Why results this run judges but did not produce (a JUnit XML, coverage
+        #: data) are not shown to be of this commit and tree: never accepted.
+        self.unproven: list[str] = []
+        #: Coverage data files the results manifest binds (path -> digest).
+        self.bound_coverage: dict[str, str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
         self.environment: dict[str, str] = {}
         #: Outputs (reports, summaries) that could not be written: (option, path, why).
@@ -111,6 +116,13 @@ class PromoteRun:
             found.append(suite.describe())
         if self.dirty:
             found.append(dirty_text(self.dirty))
+        found += self.unproven
+        if self.context.promote_only:
+            from pytest_promote.runner.results import unbound_coverage
+
+            coverage = unbound_coverage(self)
+            if coverage:
+                found.append(coverage)
         found += [f"{name}={value} set" for name, value in self.environment.items()]
         return found
 

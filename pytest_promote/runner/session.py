@@ -94,7 +94,16 @@ def activate(config: pytest.Config) -> None:
     if not is_worker(config) and runs:
         count.start(clean=dirty == [])
     if junit and not is_worker(config):
+        from pytest_promote.runner import results
+
         runs[0].tests.read_junit(Path(junit))  # one run: a component's is a usage error
+        results.bind(runs[0], Path(junit))
+    xml = config.getoption("xmlpath", None)
+    if xml and runs and not is_worker(config) and not config.getoption("promote_only") and not shard:
+        from pytest_promote.runner import results
+
+        writer = results.ResultsWriter(config, runs, Path(xml))
+        config.pluginmanager.register(writer, "promote-results")
     if config.getoption("promote_from"):
         from_shards(config, runs[0], str(config.getoption("promote_from")))
     config.stash[RUNS_KEY] = runs
