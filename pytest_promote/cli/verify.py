@@ -8,8 +8,9 @@ signers and include every principal the stage requires (none without
 ``[tool.promote.trust]``: it then says "unsigned"), its subject is the commit
 (default HEAD) with its tree, and the report says what was signed; the verdict is
 for that stage and component (none: the whole repository), not a dry run, ran the
-whole suite on a clean tree with the real clock, is accepted, and holds every gate
-the policy requires for the stage, each passed or overridden. Otherwise it exits 1 with one clear reason. A deploy job
+whole suite on a clean tree with the real clock, under the policy in force here (its
+attestation names this policy's digest), is accepted, and holds every gate the
+policy requires for the stage, each passed or overridden. Otherwise it exits 1 with one clear reason. A deploy job
 runs it before deploying.
 """
 
@@ -92,7 +93,7 @@ def check(
     sha = git.resolve(root, commit)
     if sha is None:
         raise Rejected(f"{commit!r} is not a commit of the repository at {root}")
-    policy = _policy(root, config)
+    policy, in_force = _policy(root, config)
     alone = isinstance(data, dict) and "payloadType" in data
     if alone:
         envelope = data
@@ -120,6 +121,7 @@ def check(
             raise Rejected(f"the policy ({policy.source}) has no component {component!r}")
         policy = dataclasses.replace(policy, stages=policy.components[component].stages)
     _proves(facts, stage, sha, commit, policy.stage(stage).required)
+    _same_policy(said, in_force, policy.source)
     return facts, signature
 
 
@@ -243,10 +245,26 @@ def _well_formed(report: object) -> None:
             raise Rejected(f"malformed: gate entry {gate!r}")
 
 
-def _policy(root: Path, config: str | None) -> Policy:
+def _same_policy(said: Statement | None, in_force: str, source: str) -> None:
+    """A verdict holds only under the policy that judged it: the one in force here."""
+    from pytest_promote.policy.proof import short
+
+    judged = said.predicate.get("policy") if said is not None else None
+    if not isinstance(judged, dict) or not isinstance(judged.get("digest"), str):
+        raise Rejected("it does not say which policy judged it (no attestation names a policy "
+                       f"digest); the policy in force is {source}, {short(in_force)}")
+    if judged["digest"] != in_force:
+        raise Rejected(f"it was judged by policy {judged.get('source')}, {short(judged['digest'])}, "
+                       f"not by the policy in force, {source}, {short(in_force)}")
+
+
+def _policy(root: Path, config: str | None) -> tuple[Policy, str]:
+    """The policy in force and its digest."""
+    from pytest_promote.policy.proof import digest_of
+
     try:
         table, source = policy_mod.find_table(root, config)
-        return policy_mod.load(table, source, gate_kinds())
+        return policy_mod.load(table, source, gate_kinds()), digest_of(table)
     except pytest.UsageError as exc:
         raise Rejected(f"cannot read the policy: {exc}") from None
 

@@ -62,7 +62,8 @@ def render(
         lines += ["", f"Stage chosen {run.selection.describe()}."]
     from pytest_promote.report.json_report import signature
 
-    lines += ["", f"Policy: {run.policy.source}", "", f"Attestation: {signature(run)}", ""]
+    policy = run.policy_proof.describe() if run.policy_proof else run.policy.source
+    lines += ["", f"Policy: {policy}", "", f"Attestation: {signature(run)}", ""]
     head = "\n".join(lines)
     return run.redact(head + findings(found, budget - len(head.encode("utf-8"))))
 

@@ -95,6 +95,8 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
                 tr.line(f"    {line}")
     for line in override_lines(verdict):
         tr.write_line(line)
+    if run.policy_proof is not None:
+        tr.write_line(f"policy: {run.policy_proof.describe()}")
     tr.write_line(f"attestation: {json_report.signature(run)}")
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in github.lines(verdict, github.where(run.context.config)):

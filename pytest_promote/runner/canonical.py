@@ -143,6 +143,30 @@ def not_canonical(config: pytest.Config) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+#: Options that choose pytest's configuration file or rootdir (dest -> flag).
+CONFIGURING = {"inifilename": "-c", "rootdir": "--rootdir"}
+
+
+def unanchored(config: pytest.Config) -> str | None:
+    """Why this session's rootdir and configuration are not the committed ones pytest
+    finds by itself (None: they are): chosen by an option (``-c``, ``--rootdir``, from
+    the command line or ``PYTEST_ADDOPTS``), or a rootdir that only the directory run
+    from chose (no configuration file in it, below the repository's top)."""
+    given = [flag for dest, flag in CONFIGURING.items() if config.getoption(dest, None)]
+    if given:
+        return f"pytest's configuration is chosen by {' and '.join(given)}, not found by pytest"
+    root = config.rootpath.resolve()
+    if config.inipath is not None and config.inipath.parent.resolve() == root:
+        return None
+    from pytest_promote._util import git
+
+    top = git.git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top.strip()).resolve() == root:
+        return None
+    return (f"the rootdir {root.relative_to(Path(top.strip()).resolve()).as_posix()} holds no "
+            "configuration file: the directory run from chose it; run from the project's root")
+
+
 def _safe(dest: str, value: object) -> bool:
     if dest == "plugins":
         return isinstance(value, list) and all(v in SAFE_PLUGINS for v in value)
@@ -197,6 +221,11 @@ class Canonical:
     def reasons(self) -> list[str]:
         """Why this session's collection is not the canonical one (empty: it is)."""
         return not_canonical(self.config)
+
+    @functools.cached_property
+    def unanchored(self) -> str | None:
+        """Why no suite found here can be the canonical one (None: it can)."""
+        return unanchored(self.config)
 
     def start(self, clean: bool) -> None:
         """Take the cached suite, or start the collect-only child when this session's

@@ -20,6 +20,7 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from pytest_promote.attest.dsse import Signer
     from pytest_promote.policy.overrides import Override
+    from pytest_promote.policy.proof import PolicyProof
     from pytest_promote.policy.stages import Selection
     from pytest_promote.runner.shard.bundle import ShardRecorder
     from pytest_promote.runner.shard.union import ShardUnion
@@ -68,6 +69,12 @@ class PromoteRun:
         #: Why results this run judges but did not produce (a JUnit XML, coverage
         #: data) are not shown to be of this commit and tree: never accepted.
         self.unproven: list[str] = []
+        #: Which policy judges this run, and whether it is the committed one (None:
+        #: not known, in an xdist worker).
+        self.policy_proof: PolicyProof | None = None
+        #: pytest's exit status as the session ends, before the verdict sets it (None:
+        #: not ended yet).
+        self.exit_status: int | None = None
         #: Coverage data files the results manifest binds (path -> digest).
         self.bound_coverage: dict[str, str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
@@ -109,14 +116,19 @@ class PromoteRun:
         ]
 
     def caveats(self) -> list[str]:
-        """Why this run's colour, whatever it is, proves nothing (never accepted)."""
-        found = []
-        suite = self.tests.suite
-        if suite is not None and suite.partial:
-            found.append(suite.describe())
+        """Why this run's colour, whatever it is, proves nothing (never accepted).
+
+        Acceptance is positive proof: the tests judged are the canonical suite, each
+        passed or judged by a gate of the stage, pytest ended as a run that completed,
+        the policy is the committed one, and every input is of this commit and tree.
+        """
+        found = self._unproven_tests()
         if self.dirty:
             found.append(dirty_text(self.dirty))
         found += self.unproven
+        caveat = self.policy_proof.caveat() if self.policy_proof else None
+        if caveat:
+            found.append(caveat)
         if self.context.promote_only:
             from pytest_promote.runner.results import unbound_coverage
 
@@ -124,6 +136,30 @@ class PromoteRun:
             if coverage:
                 found.append(coverage)
         found += [f"{name}={value} set" for name, value in self.environment.items()]
+        return found
+
+    def _unproven_tests(self) -> list[str]:
+        """Why the tests are not shown to be the whole suite, each passed or judged."""
+        suite = self.tests.suite
+        if suite is None and not self.shard:
+            errors = [f"{where}: could not be collected: {error}"
+                      for where, error in sorted(self.count.errors.items())]
+            why = "; ".join(errors) or self.tests.suite_error or self.tests.nothing_ran(
+                "tests", self.context.promote_only)
+            return [f"the suite run is not proven: {why or 'no test result was compared with it'}"]
+        found = [suite.describe()] if suite is not None and suite.partial else []
+        if self.count.canonical.unanchored:
+            found.append(self.count.canonical.unanchored)
+        judging = any(self.policy.gates[g].kind == "tests" for g in self.stage.gates)
+        failed = len(self.tests.failed())
+        errors = sum(1 for p in self.tests.problems if p.rule == "collection")
+        if not judging and (failed or errors):
+            found.append(f"{failed} failed, {errors} not collected, and no gate of "
+                         f"{self.stage.name} judges the tests")
+        if self.exit_status not in (None, pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            named = {int(c): c.name.lower().replace("_", " ") for c in pytest.ExitCode}
+            found.append(f"pytest's exit status is {self.exit_status} "
+                         f"({named.get(int(self.exit_status), 'unknown')})")
         return found
 
     def start(self, gate_ids: Iterable[str]) -> None:

@@ -19,27 +19,32 @@ import pytest
 
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.runner import canonical
+from pytest_promote.runner.distributed import SELECTED, WORKER_DESELECTED, XdistHooks
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun, dirty_text
 from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
 
-SELECTED = "promote_selected"  # key in xdist's workeroutput
-WORKER_DESELECTED = "promote_deselected"  # key in xdist's workeroutput: files left out
 #: What a session judging no component (``auto``, nothing changed) says.
 NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record is written, "
                   "and the exit status is 5 (no tests collected), never a pass")
 
 
 def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
-    """The project's policy and the gate kinds it may name (a UsageError if it is bad)."""
+    """The project's policy and the gate kinds it may name (a UsageError if it is bad);
+    which policy it is, and whether it is the committed one, is kept in the stash."""
     from pytest_promote.gates import builtin as gates
 
     if not config.pluginmanager.is_registered(gates):
         config.pluginmanager.register(gates, "promote-gates")
     kinds = policy_mod.gate_kinds(config.pluginmanager)
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
+    if not is_worker(config):
+        from pytest_promote.policy.proof import PROOF_KEY, prove
+
+        config.stash[PROOF_KEY] = prove(
+            config.rootpath, config.getoption("promote_config"), table, source)
     declared = None
     if table is None and not is_worker(config):  # workers judge no gate
         from pytest_promote.gates.coverage.data import declared_fail_under
@@ -76,7 +81,10 @@ def activate(config: pytest.Config) -> None:
     # Before the run writes anything: the tree judged is the tree at the start.
     dirty = None if is_worker(config) else shardbundle.without_bundles(
         config.rootpath, git.changes(config.rootpath))
+    from pytest_promote.policy.proof import PROOF_KEY
+
     for run in runs:
+        run.policy_proof = config.stash.get(PROOF_KEY, None)
         run.redact = runs[0].redact  # a secret any run finds is masked in every output
         run.peers = runs
         run.selection = selection
@@ -124,6 +132,8 @@ def activate(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(runs, count), "promote-xdist")
     if config.pluginmanager.hasplugin("timeout"):
+        from pytest_promote.runner.timeout import TimeoutHooks
+
         config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
 
 
@@ -218,7 +228,10 @@ class PromotePlugin:
 
     def _describe(self, run: PromoteRun) -> list[str]:
         """A run's stage, component, gates and overrides, for the header."""
-        lines = [f"promote: stage {run.stage.name} (policy: {run.policy.source})"]
+        policy = run.policy_proof.describe() if run.policy_proof else run.policy.source
+        lines = [f"promote: stage {run.stage.name} (policy: {policy})"]
+        if run.policy_proof and run.policy_proof.uncommitted:
+            lines.append(f"promote: {run.policy_proof.caveat()}: judged, never accepted")
         component = run.policy.component
         if component is not None:
             lines.append(
@@ -376,6 +389,7 @@ class PromotePlugin:
         if any(run.shard for run in self.runs):
             return
         for run in self.runs:
+            run.exit_status = int(session.exitstatus)
             run.decide()
         for run in self.runs:
             self.config.hook.pytest_promote_verdict(config=self.config, verdict=run.verdict, run=run)
@@ -441,69 +455,3 @@ def _run_items(items: Sequence[pytest.Item]) -> None:
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
     finally:
         gc.unfreeze()
-
-
-class XdistHooks:
-    """The controller learns from the workers which gate items ``-k``/``-m`` kept, and
-    counts them in pytest's progress."""
-
-    def __init__(self, runs: tuple[PromoteRun, ...], count: SuiteCount) -> None:
-        self.count = count
-        self.selected: list[str] | None = None
-        #: Whether a worker's collection was taken (the first one's).
-        self.taken = False
-        self.session: pytest.Session | None = None
-        # Until the workers tell which gates were selected: every planned one (and
-        # each run's scorecard).
-        self.gate_count = sum(len(run.stage.gates) + 1 for run in runs if not run.shard)
-        self.counted: int | None = None
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Remember the session whose count of items the progress is measured against."""
-        self.session = session
-
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Take the selection a worker sent with its results."""
-        output = getattr(node, "workeroutput", None) or {}
-        if SELECTED in output and self.selected is None:
-            self.selected = list(output[SELECTED])
-            self.count_gates(len(self.selected))
-        if WORKER_KEY in output and not self.taken:
-            self.taken = True
-            tests, errors = output[WORKER_KEY]
-            self.count.canonical.from_session(tests, {**errors, **self.count.errors})
-            self.count.deselected = list(output.get(WORKER_DESELECTED, []))
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Before the terminal shows the progress of a report, count the gates in it."""
-        self.count_gates(self.gate_count)
-
-    def count_gates(self, gate_count: int) -> None:
-        """pytest-xdist sets the session's count of items to the workers' collection,
-        which holds only tests: add the gates the controller runs after them, so the
-        progress ends at 100%."""
-        session = self.session
-        if session is None or not session.config.pluginmanager.hasplugin("dsession"):
-            return  # a serial run, or a worker: the gates are in the session's own count
-        if session.testscollected == self.counted:  # counted before: take the old count out
-            session.testscollected -= self.gate_count
-        self.gate_count = gate_count
-        session.testscollected += gate_count
-        self.counted = session.testscollected
-
-
-class TimeoutHooks:
-    """pytest-timeout's limit (``timeout`` in the ini file, ``--timeout``) is for the
-    project's tests: a gate item is never interrupted by it. Each gate has a timeout
-    of its own (its ``timeout`` option), which fails the gate closed, with a message."""
-
-    @pytest.hookimpl(tryfirst=True, optionalhook=True)
-    def pytest_timeout_set_timer(self, item: pytest.Item, settings: object) -> bool | None:
-        """No timer for a gate item (True: pytest-timeout sets none)."""
-        return True if isinstance(item, GateItem) else None
-
-    @pytest.hookimpl(tryfirst=True, optionalhook=True)
-    def pytest_timeout_cancel_timer(self, item: pytest.Item) -> bool | None:
-        """Nothing to cancel for a gate item."""
-        return True if isinstance(item, GateItem) else None

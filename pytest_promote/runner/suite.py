@@ -24,6 +24,8 @@ from pytest_promote.runner.canonical import Canonical
 WORKER_KEY = "promote_suite"
 #: Options that leave tests out, as the messages name them (option dest -> flag).
 SELECTING = {"keyword": "-k", "markexpr": "-m", "deselect": "--deselect"}
+#: The option that judges one component: its run collects only that component's tests.
+COMPONENT_FLAG = "--promote-component"
 #: How many node ids a message lists.
 SHOWN = 3
 
@@ -113,9 +115,16 @@ class SuiteCount:
         flags = {flag: dest for dest, flag in SELECTING.items()}
         found = []
         for reason in self.canonical.reasons:
+            if only is not None and reason == COMPONENT_FLAG:
+                continue  # compared with the component's own tests: it left none out
             value = config.getoption(flags[reason], None) if reason in flags else None
             found.append(f"{reason} {value!r}" if isinstance(value, str) else reason)
-        if _among(self.deselected, only) and not any(r in flags for r in self.canonical.reasons):
+        for dest, flag in SELECTING.items():  # also from the configuration's addopts
+            value = config.getoption(dest, None)
+            if value and flag not in self.canonical.reasons:
+                found.append(f"{flag} {value!r}" if isinstance(value, str) else flag)
+        selecting = any(f.split(" ", 1)[0] in flags for f in found)
+        if _among(self.deselected, only) and not selecting:
             found.append("a plugin's deselection")
         return tuple(found)
 
