@@ -10,8 +10,10 @@ signers and include every principal the stage requires (none without
 for that stage and component (none: the whole repository), not a dry run, ran the
 whole suite on a clean tree with the real clock, under the policy in force here (its
 attestation names this policy's digest), is accepted, and holds every gate the
-policy requires for the stage, each passed or overridden. Otherwise it exits 1 with one clear reason. A deploy job
-runs it before deploying.
+policy requires for the stage, each passed or overridden, and no freeze window of the
+stage is open now (unless the record carries an unexpired override of the freeze
+gate). Otherwise it exits 1 with one clear reason. A deploy job runs it before
+deploying.
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ def check(
         policy = dataclasses.replace(policy, stages=policy.components[component].stages)
     _proves(facts, stage, sha, commit, policy.stage(stage).required)
     _same_policy(said, in_force, policy.source)
+    _not_frozen(policy, stage, facts)
     return facts, signature
 
 
@@ -256,6 +259,42 @@ def _same_policy(said: Statement | None, in_force: str, source: str) -> None:
     if judged["digest"] != in_force:
         raise Rejected(f"it was judged by policy {judged.get('source')}, {short(judged['digest'])}, "
                        f"not by the policy in force, {source}, {short(in_force)}")
+
+
+def _not_frozen(policy: Policy, stage: str, facts: dict[str, Any]) -> None:
+    """A freeze forbids the deploy, so it counts when the deploy job verifies, whenever
+    the record was made. ``PROMOTE_NOW`` may rehearse a freeze here, never lift one:
+    the real time is checked too. An override of the ``freeze`` gate the record
+    carries lifts it until the override's expiry."""
+    import datetime
+
+    from pytest_promote._util import clock
+    from pytest_promote.policy.freeze import frozen
+
+    moments = [datetime.datetime.now(datetime.UTC)]
+    if clock.setting():
+        try:
+            moments.append(clock.now())
+        except pytest.UsageError as exc:
+            raise Rejected(str(exc)) from None
+    for now in moments:
+        said = frozen(policy.freezes, stage, now)
+        if said is None or _freeze_overridden(facts, now.date()):
+            continue
+        rehearsed = "" if now is moments[0] else f" (clock set by {clock.ENV})"
+        raise Rejected(f"{stage} is {said}{rehearsed}: the deploy is what a freeze forbids, "
+                       f"whenever the record was made ({facts.get('time', 'time unknown')}); "
+                       "only an override of the freeze gate lifts it")
+
+
+def _freeze_overridden(facts: dict[str, Any], today: object) -> bool:
+    """Whether the record carries an unexpired override of the ``freeze`` gate."""
+    for entry in facts.get("overrides") or []:
+        if isinstance(entry, dict) and entry.get("gate") == "freeze":
+            until = entry.get("until")
+            if until is None or str(until) >= str(today):
+                return True
+    return False
 
 
 def _policy(root: Path, config: str | None) -> tuple[Policy, str]:
