@@ -233,12 +233,12 @@ class Canonical:
         self.clean = clean
         if self._suite is not None or self._child is not None or in_child():
             return
+        if not self.reasons:
+            return  # this session's collection is the canonical one: nothing to look up
         cached = self._cached()
         if cached is not None:
             self._suite = cached
             return
-        if not self.reasons:
-            return  # this session's collection is the canonical one
         config = self.config
         fd, name = tempfile.mkstemp(prefix="promote-suite-", suffix=".json")
         os.close(fd)
