@@ -337,3 +337,24 @@ def test_every_output_names_the_policy_that_judged(
         "--promote-config=../lax.toml is outside the repository: judged, never accepted",
     ])
     assert "Policy: " in Path(project.path / "s.md").read_text()
+
+
+def test_a_run_whose_collection_is_canonical_collects_once(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_promote.runner import canonical
+
+    started: list[list[str]] = []
+    start = canonical.BackgroundTool.start
+
+    def counting(self: canonical.BackgroundTool) -> None:
+        started.append(list(self.argv or []))
+        start(self)
+
+    monkeypatch.setattr(canonical.BackgroundTool, "start", counting)
+    project = Project(pytester, monkeypatch)
+    project.run("-q", "--tb=no", "-n", "2", "--promote-no-ledger")
+    assert started == []  # its own collection is the canonical suite
+    project.run("-k", "not bad", "--promote-no-ledger")
+    assert started == []  # the suite that run stored, under this commit's tree
+    project.run("-k", "not bad", "--promote-no-ledger", "-p", "no:cacheprovider")
+    assert len(started) == 1 and "--collect-only" in started[0]  # nothing stored: collected
