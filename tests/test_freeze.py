@@ -123,21 +123,12 @@ def test_bad_clock_is_an_error(project, monkeypatch) -> None:
     result.stderr.fnmatch_lines(["*PROMOTE_NOW='next tuesday': not an ISO 8601 date-time*"])
 
 
-FAR = """
-[tool.promote]
-stages = ["staging", "production"]
-enforce_path = false
-
-[tool.promote.stage.staging]
-required = ["tests"]
-
-[[tool.promote.freeze]]
-name = "far"
-reason = "a freeze long after the record"
-stages = ["production"]
-start = 2099-01-01
-end = 2099-01-10
-"""
+#: The holiday window moved far after any record a test makes, and no weekly one.
+FAR = (
+    POLICY[:POLICY.index('[[tool.promote.freeze]]\nname = "weekend"')]
+    .replace('name = "holidays"', 'name = "far"').replace("year-end freeze", "a freeze long after the record")
+    .replace("2025-12-20", "2099-01-01").replace("2026-01-04", "2099-01-10")
+)
 
 
 def test_verify_says_a_freeze_that_opened_after_the_record_is_open(git_project, monkeypatch, capsys) -> None:

@@ -17,20 +17,12 @@ from typing import Any
 
 import pytest
 from gitrepo import Repo
+from test_whole_suite import GOOD
 
+from conftest import BASIC_POLICY
 from pytest_promote.cli.main import main
 
-POLICY = """
-[tool.promote]
-stages = ["development", "staging", "production"]
-
-[tool.promote.gates]
-invariants = { count = 1 }
-
-[tool.promote.stage.development]
-required = ["tests"]
-advisory = ["invariants"]
-
+POLICY = BASIC_POLICY + """
 [tool.promote.components.good]
 source = ["src/good/"]
 tests = ["tests/good/"]
@@ -44,16 +36,6 @@ tests = ["tests/bad/"]
 LAX = POLICY.replace('required = ["tests"]\nadvisory = ["invariants"]',
                      'required = []\nadvisory = ["tests", "invariants"]')
 
-GOOD = """
-import pytest
-
-def test_one():
-    pass
-
-@pytest.mark.invariant
-def test_invariant_holds():
-    pass
-"""
 FILES = {
     "pyproject.toml": POLICY,
     ".gitignore": "*.xml\n*.promote.json\nshards/\n.pytest_cache/\n__pycache__/\nr.json\n"
@@ -317,7 +299,8 @@ def test_a_committed_policy_file_is_accepted_but_verify_needs_the_same_policy(
 def test_a_record_judged_by_another_policy_does_not_open_the_path(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     project = Project(pytester, monkeypatch)
-    project.commit({"lax.toml": LAX, "tests/bad/test_bad.py": "def test_bad():\n    pass\n"})
+    project.commit({"pyproject.toml": POLICY.replace("enforce_path = false", ""), "lax.toml": LAX,
+                    "tests/bad/test_bad.py": "def test_bad():\n    pass\n"})
     assert project.run("--promote-config=lax.toml", "-p", "no:cacheprovider").ret == 0
     result = pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider")
     assert result.ret == 1
