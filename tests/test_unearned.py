@@ -136,6 +136,12 @@ def untracked_conftest(project: Project) -> None:
     (project.path / "conftest.py").write_text(FILES["deselector.py"])
 
 
+def ignored_conftest(project: Project) -> None:
+    """A conftest.py git ignores, so the tree stays clean, leaving the failing test out."""
+    project.commit({".gitignore": FILES[".gitignore"] + "conftest.py\n"})
+    (project.path / "conftest.py").write_text('collect_ignore = ["tests/bad"]\n')
+
+
 def last_failed(project: Project) -> None:
     """pytest's cache says only a passing test failed last time."""
     cache = project.path / ".pytest_cache" / "v" / "cache"
@@ -210,6 +216,7 @@ ROWS: dict[str, tuple[Setup, tuple[str, ...], str]] = {
     "stale cache": (stale_cache, ("-k", "not worse"), "-k 'not worse'"),
     "PROMOTE_NOW": (env("PROMOTE_NOW", "2026-01-01T00:00:00+00:00"), (), "PROMOTE_NOW="),
     # Ways nobody listed.
+    "a conftest.py git ignores": (ignored_conftest, (), "conftest.py ignored by git"),
     "-p plugin": (nothing, ("-p", "deselector"), "-p"),
     "PYTEST_PLUGINS": (env("PYTEST_PLUGINS", "deselector"), (), "PYTEST_PLUGINS="),
     "-c another configuration": (nothing, ("-c", "alt.ini"), "chosen by -c"),

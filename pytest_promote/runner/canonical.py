@@ -167,6 +167,26 @@ def unanchored(config: pytest.Config) -> str | None:
             "configuration file: the directory run from chose it; run from the project's root")
 
 
+def ignored_conftests(config: pytest.Config) -> list[str]:
+    """The conftest.py files this session loaded that git ignores: configuration that
+    is no part of the commit (paths relative to the rootdir)."""
+    root = config.rootpath.resolve()
+    loaded = set()
+    for plugin in config.pluginmanager.get_plugins():
+        path = Path(getattr(plugin, "__file__", None) or "")
+        if path.name == "conftest.py":
+            try:
+                loaded.add(path.resolve().relative_to(root).as_posix())
+            except ValueError:
+                continue  # outside the project: not the project's configuration
+    if not loaded:
+        return []
+    from pytest_promote._util import git
+
+    said = git.git(root, "check-ignore", "--no-index", *sorted(loaded))
+    return sorted(line.strip() for line in (said or "").splitlines() if line.strip())
+
+
 def _safe(dest: str, value: object) -> bool:
     if dest == "plugins":
         return isinstance(value, list) and all(v in SAFE_PLUGINS for v in value)
@@ -225,6 +245,9 @@ class Canonical:
     @functools.cached_property
     def unanchored(self) -> str | None:
         """Why no suite found here can be the canonical one (None: it can)."""
+        ignored = ignored_conftests(self.config)
+        if ignored:
+            return f"{', '.join(ignored)} ignored by git: configuration the commit does not hold"
         return unanchored(self.config)
 
     def start(self, clean: bool) -> None:
