@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import pytest
@@ -75,6 +75,9 @@ class PromoteRun:
         #: pytest's exit status as the session ends, before the verdict sets it (None:
         #: not ended yet).
         self.exit_status: int | None = None
+        #: Checks of inputs known only once the gates read them (coverage data): each
+        #: says why an input is not shown to be of this commit and tree, or None.
+        self.input_checks: list[Callable[[PromoteRun], str | None]] = []
         #: Coverage data files the results manifest binds (path -> digest).
         self.bound_coverage: dict[str, str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
@@ -130,12 +133,7 @@ class PromoteRun:
         caveat = self.policy_proof.caveat() if self.policy_proof else None
         if caveat:
             found.append(caveat)
-        if self.context.promote_only:
-            from pytest_promote.runner.results import unbound_coverage
-
-            coverage = unbound_coverage(self)
-            if coverage:
-                found.append(coverage)
+        found += [said for check in self.input_checks if (said := check(self))]
         found += [f"{name}={value} set" for name, value in self.environment.items()]
         return found
 

@@ -106,6 +106,11 @@ def activate(config: pytest.Config) -> None:
 
         runs[0].tests.read_junit(Path(junit))  # one run: a component's is a usage error
         results.bind(runs[0], Path(junit))
+    if config.getoption("promote_only") and not is_worker(config):
+        from pytest_promote.runner import results
+
+        for run in runs:
+            run.input_checks.append(results.unbound_coverage)
     xml = config.getoption("xmlpath", None)
     if xml and runs and not is_worker(config) and not config.getoption("promote_only") and not shard:
         from pytest_promote.runner import results
