@@ -138,20 +138,21 @@ class PromoteRun:
         return found
 
     def _unproven_tests(self) -> list[str]:
-        """Why the tests are not shown to be the whole suite, each passed or judged."""
+        """Why the tests are not shown to be the whole suite, each passed or judged (a
+        stage with no ``tests`` gate judges no suite, but a failure still counts)."""
         suite = self.tests.suite
-        if suite is None and not self.shard:
-            errors = [f"{where}: could not be collected: {error}"
-                      for where, error in sorted(self.count.errors.items())]
-            why = "; ".join(errors) or self.tests.suite_error or self.tests.nothing_ran(
-                "tests", self.context.promote_only)
-            return [f"the suite run is not proven: {why or 'no test result was compared with it'}"]
+        judging = any(self.policy.gates[g].kind == "tests" for g in self.stage.gates)
+        uncollected = [f"{where}: could not be collected: {error}"
+                       for where, error in sorted(self.count.errors.items())]
         found = [suite.describe()] if suite is not None and suite.partial else []
+        if suite is None and not self.shard and judging:
+            why = "; ".join(uncollected) or self.tests.suite_error or self.tests.nothing_ran(
+                "tests", self.context.promote_only)
+            found.append(f"the suite run is not proven: {why or 'no test result was compared with it'}")
         if self.count.canonical.unanchored:
             found.append(self.count.canonical.unanchored)
-        judging = any(self.policy.gates[g].kind == "tests" for g in self.stage.gates)
         failed = len(self.tests.failed())
-        errors = sum(1 for p in self.tests.problems if p.rule == "collection")
+        errors = max(len(uncollected), sum(1 for p in self.tests.problems if p.rule == "collection"))
         if not judging and (failed or errors):
             found.append(f"{failed} failed, {errors} not collected, and no gate of "
                          f"{self.stage.name} judges the tests")

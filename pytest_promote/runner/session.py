@@ -40,17 +40,18 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
         config.pluginmanager.register(gates, "promote-gates")
     kinds = policy_mod.gate_kinds(config.pluginmanager)
     table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
-    if not is_worker(config):
-        from pytest_promote.policy.proof import PROOF_KEY, prove
-
-        config.stash[PROOF_KEY] = prove(
-            config.rootpath, config.getoption("promote_config"), table, source)
     declared = None
     if table is None and not is_worker(config):  # workers judge no gate
         from pytest_promote.gates.coverage.data import declared_fail_under
 
         declared = declared_fail_under()
-    return policy_mod.load(table, source, kinds, declared), kinds
+    policy = policy_mod.load(table, source, kinds, declared)
+    if not is_worker(config):
+        from pytest_promote.policy.proof import PROOF_KEY, prove
+
+        config.stash[PROOF_KEY] = prove(
+            config.rootpath, config.getoption("promote_config"), table, policy.source)
+    return policy, kinds
 
 
 def activate(config: pytest.Config) -> None:
