@@ -142,6 +142,12 @@ def ignored_conftest(project: Project) -> None:
     (project.path / "conftest.py").write_text('collect_ignore = ["tests/bad"]\n')
 
 
+def no_tests_gate(project: Project) -> None:
+    """A stage whose gates judge no test: its failures are still pytest's failures."""
+    project.commit({"pyproject.toml": POLICY.replace('required = ["tests"]\nadvisory = ["invariants"]',
+                                                     'required = ["invariants"]')})
+
+
 def last_failed(project: Project) -> None:
     """pytest's cache says only a passing test failed last time."""
     cache = project.path / ".pytest_cache" / "v" / "cache"
@@ -216,6 +222,7 @@ ROWS: dict[str, tuple[Setup, tuple[str, ...], str]] = {
     "stale cache": (stale_cache, ("-k", "not worse"), "-k 'not worse'"),
     "PROMOTE_NOW": (env("PROMOTE_NOW", "2026-01-01T00:00:00+00:00"), (), "PROMOTE_NOW="),
     # Ways nobody listed.
+    "failures no gate judges": (no_tests_gate, (), "1 failed, 0 not collected, and no gate of development"),
     "a conftest.py git ignores": (ignored_conftest, (), "conftest.py ignored by git"),
     "-p plugin": (nothing, ("-p", "deselector"), "-p"),
     "PYTEST_PLUGINS": (env("PYTEST_PLUGINS", "deselector"), (), "PYTEST_PLUGINS="),
