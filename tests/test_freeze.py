@@ -121,3 +121,35 @@ def test_bad_clock_is_an_error(project, monkeypatch) -> None:
     result = pytester.runpytest("--promote-to=production", *RUN)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*PROMOTE_NOW='next tuesday': not an ISO 8601 date-time*"])
+
+
+#: The holiday window moved far after any record a test makes, and no weekly one.
+FAR = (
+    POLICY[:POLICY.index('[[tool.promote.freeze]]\nname = "weekend"')]
+    .replace('name = "holidays"', 'name = "far"').replace("year-end freeze", "a freeze long after the record")
+    .replace("2025-12-20", "2099-01-01").replace("2026-01-04", "2099-01-10")
+)
+
+
+def test_verify_says_a_freeze_that_opened_after_the_record_is_open(git_project, monkeypatch, capsys) -> None:
+    from pytest_promote.cli.main import main
+
+    pytester = git_project(FAR)
+    report = str(pytester.path / "r.json")
+    assert pytester.runpytest("--promote-to=production", f"--promote-report={report}", *RUN).ret == 0
+    verify = ["verify", report, "--stage", "production", "--root", str(pytester.path)]
+    assert main(verify) == 0  # no window open at the real time
+    monkeypatch.setenv("PROMOTE_NOW", "2099-01-05T12:00:00+00:00")  # the deploy, during the freeze
+    capsys.readouterr()
+    assert main(verify) == 1
+    assert ("production is frozen by 'far' until 2099-01-11 00:00 UTC: a freeze long after the record "
+            "(clock set by PROMOTE_NOW): the deploy is what a freeze forbids") in capsys.readouterr().err
+
+    monkeypatch.delenv("PROMOTE_NOW")
+    monkeypatch.setenv("GITHUB_ACTOR", "oncall")
+    pytester.runpytest("--promote-to=production", f"--promote-report={report}",
+                       "--promote-override=freeze@2099-01-20:hotfix INC-9", *RUN)
+    monkeypatch.setenv("PROMOTE_NOW", "2099-01-05T12:00:00+00:00")
+    assert main(verify) == 0  # break glass that has not expired lifts it
+    monkeypatch.setenv("PROMOTE_NOW", "2099-01-25T12:00:00+00:00")
+    assert main(verify) == 0  # the freeze is over

@@ -77,11 +77,10 @@ def attach(run: PromoteRun, report: dict[str, Any]) -> None:
         why = "a dry run attests nothing" if run.dry_run else "not a git repository"
         report["signature"] = f"{UNSIGNED} (no attestation: {why})"
         return
-    from pytest_promote.policy.load import DEFAULT_POLICY, find_table
+    from pytest_promote.policy.proof import in_force
 
-    table, _ = find_table(root, run.context.config.getoption("promote_config"))
     policy = {
-        "source": run.policy.source, "digest": statement.policy_digest(table, DEFAULT_POLICY),
+        "source": run.policy.source, "digest": in_force(run.context.config).digest,
         "stage": stage_digest(run.policy.stage(str(report["stage"]))),
     }
     envelope = statement.envelope(statement.promotion(report, tree, root.name, policy))

@@ -8,9 +8,12 @@ signers and include every principal the stage requires (none without
 ``[tool.promote.trust]``: it then says "unsigned"), its subject is the commit
 (default HEAD) with its tree, and the report says what was signed; the verdict is
 for that stage and component (none: the whole repository), not a dry run, ran the
-whole suite on a clean tree with the real clock, is accepted, and holds every gate
-the policy requires for the stage, each passed or overridden. Otherwise it exits 1 with one clear reason. A deploy job
-runs it before deploying.
+whole suite on a clean tree with the real clock, under the policy in force here (its
+attestation names this policy's digest), is accepted, and holds every gate the
+policy requires for the stage, each passed or overridden, and no freeze window of the
+stage is open now (unless the record carries an unexpired override of the freeze
+gate). Otherwise it exits 1 with one clear reason. A deploy job runs it before
+deploying.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def check(
     sha = git.resolve(root, commit)
     if sha is None:
         raise Rejected(f"{commit!r} is not a commit of the repository at {root}")
-    policy = read_policy(root, config)
+    policy, in_force = _policy(root, config)
     alone = isinstance(data, dict) and "payloadType" in data
     if alone:
         envelope = data
@@ -121,6 +124,8 @@ def check(
             raise Rejected(f"the policy ({policy.source}) has no component {component!r}")
         policy = dataclasses.replace(policy, stages=policy.components[component].stages)
     _proves(facts, stage, sha, commit, policy.stage(stage).required)
+    _same_policy(said, in_force, policy.source)
+    _not_frozen(policy, stage, facts)
     return facts, signature
 
 
@@ -234,9 +239,65 @@ def _well_formed(report: object) -> None:
 
 def read_policy(root: Path, config: str | None) -> Policy:
     """The policy at ``root`` (``config``: as --promote-config), with the installed gate kinds."""
+    return _policy(root, config)[0]
+
+
+def _same_policy(said: Statement | None, in_force: str, source: str) -> None:
+    """A verdict holds only under the policy that judged it: the one in force here."""
+    from pytest_promote.policy.proof import short
+
+    judged = said.predicate.get("policy") if said is not None else None
+    if not isinstance(judged, dict) or not isinstance(judged.get("digest"), str):
+        raise Rejected("it does not say which policy judged it (no attestation names a policy "
+                       f"digest); the policy in force is {source}, {short(in_force)}")
+    if judged["digest"] != in_force:
+        raise Rejected(f"it was judged by policy {judged.get('source')}, {short(judged['digest'])}, "
+                       f"not by the policy in force, {source}, {short(in_force)}")
+
+
+def _not_frozen(policy: Policy, stage: str, facts: dict[str, Any]) -> None:
+    """A freeze forbids the deploy, so it counts when the deploy job verifies, whenever
+    the record was made. ``PROMOTE_NOW`` may rehearse a freeze here, never lift one:
+    the real time is checked too. An override of the ``freeze`` gate the record
+    carries lifts it until the override's expiry."""
+    import datetime
+
+    from pytest_promote._util import clock
+    from pytest_promote.policy.freeze import frozen
+
+    moments = [datetime.datetime.now(datetime.UTC)]
+    if clock.setting():
+        try:
+            moments.append(clock.now())
+        except pytest.UsageError as exc:
+            raise Rejected(str(exc)) from None
+    for now in moments:
+        said = frozen(policy.freezes, stage, now)
+        if said is None or _freeze_overridden(facts, now.date()):
+            continue
+        rehearsed = "" if now is moments[0] else f" (clock set by {clock.ENV})"
+        raise Rejected(f"{stage} is {said}{rehearsed}: the deploy is what a freeze forbids, "
+                       f"whenever the record was made ({facts.get('time', 'time unknown')}); "
+                       "only an override of the freeze gate lifts it")
+
+
+def _freeze_overridden(facts: dict[str, Any], today: object) -> bool:
+    """Whether the record carries an unexpired override of the ``freeze`` gate."""
+    for entry in facts.get("overrides") or []:
+        if isinstance(entry, dict) and entry.get("gate") == "freeze":
+            until = entry.get("until")
+            if until is None or str(until) >= str(today):
+                return True
+    return False
+
+
+def _policy(root: Path, config: str | None) -> tuple[Policy, str]:
+    """The policy in force and its digest."""
+    from pytest_promote.policy.proof import digest_of
+
     try:
         table, source = policy_mod.find_table(root, config)
-        return policy_mod.load(table, source, gate_kinds())
+        return policy_mod.load(table, source, gate_kinds()), digest_of(table)
     except pytest.UsageError as exc:
         raise Rejected(f"cannot read the policy: {exc}") from None
 

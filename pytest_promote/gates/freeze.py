@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pytest_promote._util import clock
 from pytest_promote.api import Gate, GateResult
+from pytest_promote.policy.freeze import frozen
 
 
 class FreezeGate(Gate):
@@ -18,19 +19,16 @@ class FreezeGate(Gate):
         """Check every window of the stage against the clock."""
         stage = self.context.stage
         now = clock.now()
-        windows = [w for w in self.context.policy.freezes if stage in w.stages]
-        open_ = [(w, until) for w in windows if (until := w.open_until(now)) is not None]
-        when = now.isoformat(timespec="minutes")
-        if not open_:
+        windows = self.context.policy.freezes
+        open_ = [w.name for w in windows if stage in w.stages and w.open_until(now) is not None]
+        said = frozen(windows, stage, now)
+        if said is None:
+            when = now.isoformat(timespec="minutes")
             return GateResult.passed(
                 f"freeze: no freeze window open for {stage} at {when}{clock.note()}",
                 measured="open: none", threshold="no window open",
             )
-        window, until = max(open_, key=lambda pair: pair[1])
-        ends = until.strftime("%Y-%m-%d %H:%M %Z")
-        why = f": {window.reason}" if window.reason and window.reason != window.name else ""
         return GateResult.failed(
-            f"freeze: {stage} is frozen by {window.name!r} until {ends}{why}; "
-            f"only an override lifts it{clock.note()}",
-            measured=f"open: {', '.join(w.name for w, _ in open_)}", threshold="no window open",
+            f"freeze: {stage} is {said}; only an override lifts it{clock.note()}",
+            measured=f"open: {', '.join(open_)}", threshold="no window open",
         )

@@ -6,7 +6,9 @@ this one. Required by default at every stage after the first. In a component's r
 only that component's records count, and also those of a commit whose files under
 the component's paths are identical to HEAD's. When the trust policy requires
 signatures for the previous stage, only a record whose attestation is signed by each
-required principal (and says what the record says) counts.
+required principal (and says what the record says) counts. A record judged under
+another policy than the one in force (its attestation's policy digest differs) does
+not count.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pytest_promote.attest.promotion import record_standing
 from pytest_promote.attest.signers import TrustProblem
 from pytest_promote.ledger import records as ledger
 from pytest_promote.policy.components import Component
+from pytest_promote.policy.proof import in_force, short, stated_digest
 
 
 def same_as_head(root: Path, record: ledger.Record, component: Component | None) -> str:
@@ -68,7 +71,12 @@ class PathGate(Gate):
                 standing = record_standing({**r.as_dict()}, signers, need)
                 target = signed if standing.state == "trusted" else untrusted
                 target[index] = standing.describe()
-        accepted = [r for i, r in enumerate(mine) if r.proves and i not in untrusted]
+        # A verdict holds only under the policy that judged it: the one in force now.
+        policy = in_force(self.context.config).digest
+        stated = {i: stated_digest(r.attestation) for i, r in enumerate(mine)}
+        judged_otherwise = {i: d for i, d in stated.items() if d != policy}
+        accepted = [r for i, r in enumerate(mine)
+                    if r.proves and i not in untrusted and i not in judged_otherwise]
         if accepted:
             last = accepted[-1]
             how = "HEAD" if last.commit == head else f"{last.commit[:12]} ({same_as_head(root, last, component)})"
@@ -82,6 +90,10 @@ class PathGate(Gate):
             Finding(f"{previous.name} recorded {r.headline or r.colour} on {r.commit[:12]} "
                     f"at {r.time}: {untrusted[i]}", rule="untrusted")
             if i in untrusted else
+            Finding(f"{previous.name} recorded {r.headline or r.colour} on {r.commit[:12]} at "
+                    f"{r.time} under policy {short(judged_otherwise[i] or 'sha256:(none named)')}, "
+                    f"not under the policy in force ({short(policy)})", rule="other-policy")
+            if i in judged_otherwise and r.proves else
             Finding(f"{previous.name} recorded {r.headline or r.colour} (not accepted"
                     f"{': ' + '; '.join(r.caveats) if r.caveats else ''}) at {r.time}",
                     rule="not-accepted")

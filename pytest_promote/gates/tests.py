@@ -76,12 +76,15 @@ class TestsGate(Gate):
         if partial and suite and not opts.allow_partial:
             how = f" by {', '.join(suite.means)}" if suite.means else ""
             findings.append(Finding(
-                f"{suite.total - suite.ran} of {suite.total} tests left out{how}: run the whole "
+                f"{suite.total - suite.ran} of {suite.total} tests left out{how}"
+                f"{f', {len(suite.extra)} not in the suite' if suite.extra else ''}: run the whole "
                 "suite (a stage may allow partial runs: tests = { allow_partial = true })",
                 rule="partial",
             ))
             findings += [Finding(nodeid, file=nodeid.split("::")[0], rule="not-run")
                          for nodeid in log.left_out]
+            findings += [Finding(f"{nodeid}: ran, but is no test of the suite", rule="not-in-suite")
+                         for nodeid in suite.extra]
         findings += log.problems
         measured = f"{passed} passed, {len(failed)} failed"
         measured += "".join(f", {n} {what}" for n, what in ((skipped, "skipped"),

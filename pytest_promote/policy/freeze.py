@@ -55,6 +55,17 @@ class FreezeWindow:
         return None
 
 
+def frozen(windows: Sequence[FreezeWindow], stage: str, now: datetime.datetime) -> str | None:
+    """``frozen by 'holidays' until 2026-01-05 00:00 UTC: year-end freeze`` when a
+    window of ``stage`` is open at ``now`` (the one closing last); None when none is."""
+    open_ = [(w, until) for w in windows if stage in w.stages and (until := w.open_until(now))]
+    if not open_:
+        return None
+    window, until = max(open_, key=lambda pair: pair[1])
+    why = f": {window.reason}" if window.reason and window.reason != window.name else ""
+    return f"frozen by {window.name!r} until {until.strftime('%Y-%m-%d %H:%M %Z')}{why}"
+
+
 def parse_windows(raw: object, source: str, stage_names: Sequence[str]) -> tuple[FreezeWindow, ...]:
     """The ``[[tool.promote.freeze]]`` entries; a usage error names any bad key."""
     if not isinstance(raw, list):

@@ -72,6 +72,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
         "stage": verdict.stage,
         "component": run.policy.component.name if run.policy.component else None,
         "policy": run.policy.source,
+        "policy_digest": run.policy_proof.digest if run.policy_proof else None,
         "commit": git.head(root),
         "branch": git.branch(root),
         "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

@@ -64,7 +64,8 @@ def render(
     lines += [f"\nBase of {gid}: {cell(base)}." for gid, base in verdict.bases.items()]
     from pytest_promote.report.json_report import signature
 
-    lines += ["", f"Policy: {run.policy.source}", "", f"Attestation: {signature(run)}", ""]
+    policy = run.policy_proof.describe() if run.policy_proof else run.policy.source
+    lines += ["", f"Policy: {policy}", "", f"Attestation: {signature(run)}", ""]
     badge = badge_link(run, verdict.stage)
     if badge:
         lines += [badge, ""]

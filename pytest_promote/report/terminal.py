@@ -83,6 +83,8 @@ def write(reporter: pytest.TerminalReporter, run: PromoteRun) -> None:
             tr.write_line(f"{gate.id} judged with {said}")
     for line in override_lines(verdict):
         tr.write_line(line)
+    if run.policy_proof is not None:
+        tr.write_line(f"policy: {run.policy_proof.describe()}")
     tr.write_line(f"attestation: {json_report.signature(run)}")
     if os.environ.get("GITHUB_ACTIONS") == "true" and run.decision is not None:
         title = f"promote {component.name} scorecard" if component else "promote scorecard"

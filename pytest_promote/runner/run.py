@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_promote._util.process import ToolError
 from pytest_promote._util.redact import Redactor
-from pytest_promote.api import Gate, GateContext, GateResult
+from pytest_promote.api import Finding, Gate, GateContext, GateResult
 from pytest_promote.policy.load import Policy, Stage
 from pytest_promote.runner import acceptance, cache
 from pytest_promote.runner.acceptance import dirty_text
@@ -22,6 +22,7 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from pytest_promote.attest.dsse import Signer
     from pytest_promote.policy.overrides import Override
+    from pytest_promote.policy.proof import PolicyProof
     from pytest_promote.policy.stages import Selection
     from pytest_promote.runner.shard.bundle import ShardRecorder
     from pytest_promote.runner.shard.union import ShardUnion
@@ -75,6 +76,20 @@ class PromoteRun:
         #: Why the policy file (``--promote-config``) is not the one HEAD holds (outside
         #: the repository, not committed, changed), read at session start; None: it is.
         self.policy_outside: str | None = None
+        #: Why results this run judges but did not produce (a JUnit XML, coverage
+        #: data) are not shown to be of this commit and tree: never accepted.
+        self.unproven: list[str] = []
+        #: Which policy judges this run, and whether it is the committed one (None:
+        #: not known, in an xdist worker).
+        self.policy_proof: PolicyProof | None = None
+        #: pytest's exit status as the session ends, before the verdict sets it (None:
+        #: not ended yet).
+        self.exit_status: int | None = None
+        #: Checks of inputs known only once the gates read them (coverage data): each
+        #: says why an input is not shown to be of this commit and tree, or None.
+        self.input_checks: list[Callable[[PromoteRun], str | None]] = []
+        #: Coverage data files the results manifest binds (path -> digest).
+        self.bound_coverage: dict[str, str] | None = None
         #: Environment variables that changed how this run judged (name -> value).
         self.environment: dict[str, str] = {}
         #: What the run could not write (a report, a summary, its ledger record): one
@@ -97,29 +112,42 @@ class PromoteRun:
         self.peers: tuple[PromoteRun, ...] = (self,)
 
     def count_suite(self) -> None:
-        """Tell the test-judging gates how many of the whole suite's tests they judge
-        (a component's: of its own tests)."""
-        if self.shards is not None:
-            return  # the union of the bundles counted the suite
+        """Compare the tests this run judges with the canonical suite (a component's:
+        its own tests); what could not be collected fails the test-judging gates."""
+        if self.context.promote_only and self.tests.source is None:
+            return  # no test results at all: the gates say so
         only = self.policy.component.is_test if self.policy.component else None
-        ran = len(self.tests.outcomes) if self.context.promote_only else self.count.ran(only)
-        if ran is None:
-            return  # no worker reported its collection: the gates do not run
         try:
-            self.tests.suite = self.count.result(ran, only)
+            found = self.count.compare(self.tests.outcomes, only)
         except ToolError as exc:
             self.tests.suite_error = str(exc)
+            return
+        self.tests.suite = found.suite
+        self.tests.left_out = found.missing
+        # A shard's bundle names the file that did not import first: said once.
+        known = {f.message.split(": ", 1)[0] for f in self.tests.problems if f.rule == "collection"}
+        self.tests.problems += [
+            Finding(f"{where}: could not be collected: {error}", file=where, rule="collection")
+            for where, error in sorted(found.errors.items()) if where not in known
+        ]
 
     def caveats(self) -> list[str]:
-        """Why this run's colour, whatever it is, proves nothing (never accepted)."""
-        found = []
-        suite = self.tests.suite
-        if suite is not None and suite.partial:
-            found.append(suite.describe())
+        """Why this run's colour, whatever it is, proves nothing (never accepted).
+
+        Acceptance is positive proof: the tests judged are the canonical suite, each
+        passed or judged by a gate of the stage, pytest ended as a run that completed,
+        the policy is the committed one, and every input is of this commit and tree.
+        """
+        found = self._unproven_tests()
         if self.dirty:
             found.append(dirty_text(self.dirty))
+        found += self.unproven
         if self.policy_outside:
             found.append(f"{acceptance.POLICY_OUTSIDE}: {self.policy_outside}")
+        caveat = self.policy_proof.caveat() if self.policy_proof else None
+        if caveat:
+            found.append(caveat)
+        found += [said for check in self.input_checks if (said := check(self))]
         found += [f"{name}={value} set" for name, value in self.shown_environment().items()]
         return found
 
@@ -127,6 +155,31 @@ class PromoteRun:
         """:attr:`environment` as every output shows it: its values are text from
         outside, masked."""
         return {name: self.redact(value) for name, value in self.environment.items()}
+
+    def _unproven_tests(self) -> list[str]:
+        """Why the tests are not shown to be the whole suite, each passed or judged (a
+        stage with no ``tests`` gate judges no suite, but a failure still counts)."""
+        suite = self.tests.suite
+        judging = any(self.policy.gates[g].kind == "tests" for g in self.stage.gates)
+        uncollected = [f"{where}: could not be collected: {error}"
+                       for where, error in sorted(self.count.errors.items())]
+        found = [suite.describe()] if suite is not None and suite.partial else []
+        if suite is None and not self.shard and judging:
+            why = "; ".join(uncollected) or self.tests.suite_error or self.tests.nothing_ran(
+                "tests", self.context.promote_only)
+            found.append(f"the suite run is not proven: {why or 'no test result was compared with it'}")
+        if self.count.canonical.unanchored:
+            found.append(self.count.canonical.unanchored)
+        failed = len(self.tests.failed())
+        errors = max(len(uncollected), sum(1 for p in self.tests.problems if p.rule == "collection"))
+        if not judging and (failed or errors):
+            found.append(f"{failed} failed, {errors} not collected, and no gate of "
+                         f"{self.stage.name} judges the tests")
+        if self.exit_status not in (None, pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            named = {int(c): c.name.lower().replace("_", " ") for c in pytest.ExitCode}
+            found.append(f"pytest's exit status is {self.exit_status} "
+                         f"({named.get(int(self.exit_status), 'unknown')})")
+        return found
 
     def start(self, gate_ids: Iterable[str]) -> None:
         """Create the gates and let each begin its background work."""

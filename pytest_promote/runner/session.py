@@ -19,21 +19,22 @@ import pytest
 
 from pytest_promote.gates.coverage.start import paused
 from pytest_promote.policy import load as policy_mod
-from pytest_promote.runner import acceptance
+from pytest_promote.runner import acceptance, canonical
+from pytest_promote.runner.distributed import SELECTED, WORKER_DESELECTED, XdistHooks
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun
 from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_worker
 from pytest_promote.runner.testlog import MARKERS_ATTR
 
-SELECTED = "promote_selected"  # key in xdist's workeroutput
 #: What a session judging no component (``auto``, nothing changed) says.
 NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record is written, "
                   "and the exit status is 5 (no tests collected), never a pass")
 
 
 def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
-    """The project's policy and the gate kinds it may name (a UsageError if it is bad)."""
+    """The project's policy and the gate kinds it may name (a UsageError if it is bad);
+    which policy it is, and whether it is the committed one, is kept in the stash."""
     from pytest_promote.gates import builtin as gates
 
     if not config.pluginmanager.is_registered(gates):
@@ -45,7 +46,13 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
         from pytest_promote.gates.coverage.data import declared_fail_under
 
         declared = declared_fail_under()
-    return policy_mod.load(table, source, kinds, declared), kinds
+    policy = policy_mod.load(table, source, kinds, declared)
+    if not is_worker(config):
+        from pytest_promote.policy.proof import PROOF_KEY, prove
+
+        config.stash[PROOF_KEY] = prove(
+            config.rootpath, config.getoption("promote_config"), table, policy.source)
+    return policy, kinds
 
 
 def activate(config: pytest.Config) -> None:
@@ -76,7 +83,10 @@ def activate(config: pytest.Config) -> None:
     tree = None if is_worker(config) else worktree.Tree(config)
     dirty = tree.dirty if tree is not None else None
     outside = None if is_worker(config) else acceptance.policy_outside(config)
+    from pytest_promote.policy.proof import PROOF_KEY
+
     for run in runs:
+        run.policy_proof = config.stash.get(PROOF_KEY, None)
         run.redact = runs[0].redact  # a secret any run finds is masked in every output
         run.peers = runs
         run.selection = selection
@@ -89,14 +99,27 @@ def activate(config: pytest.Config) -> None:
     if shard:  # one run: a shard of several components is a usage error
         runs[0].shard = shardbundle.ShardRecorder(config, runs[0], Path(shard))
         config.pluginmanager.register(runs[0].shard, "promote-shard")
-    if not is_worker(config):
-        if shard:
-            runs[0].shard.start()  # type: ignore[union-attr]  # lists the whole suite where the session may not collect it
-        elif runs:
-            count.start()
     junit = config.getoption("promote_junit")
+    if junit:
+        count.source = [f"the JUnit XML {junit}"]
+    if not is_worker(config) and runs:
+        count.start(clean=dirty == [])
     if junit and not is_worker(config):
+        from pytest_promote.runner import results
+
         runs[0].tests.read_junit(Path(junit))  # one run: a component's is a usage error
+        results.bind(runs[0], Path(junit))
+    if config.getoption("promote_only") and not is_worker(config):
+        from pytest_promote.runner import results
+
+        for run in runs:
+            run.input_checks.append(results.unbound_coverage)
+    xml = config.getoption("xmlpath", None)
+    if xml and runs and not is_worker(config) and not config.getoption("promote_only") and not shard:
+        from pytest_promote.runner import results
+
+        writer = results.ResultsWriter(config, runs, Path(xml))
+        config.pluginmanager.register(writer, "promote-results")
     if config.getoption("promote_from"):
         from_shards(config, runs[0], str(config.getoption("promote_from")))
     config.stash[RUNS_KEY] = runs
@@ -119,6 +142,8 @@ def activate(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(runs, count), "promote-xdist")
     if config.pluginmanager.hasplugin("timeout"):
+        from pytest_promote.runner.timeout import TimeoutHooks
+
         config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
 
 
@@ -160,6 +185,7 @@ def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
 
     union = shardunion.load(config, pattern)
     run.shards = union
+    run.count.source = [shardunion.LEFT_OUT_BY]
     union.fill(run.tests)
     config.stash[coverage_data.SOURCE_KEY] = union.gathered
     shard_dirty = {p for b in union.bundles for p in b.dirty or ()}
@@ -211,7 +237,10 @@ class PromotePlugin:
 
     def _describe(self, run: PromoteRun) -> list[str]:
         """A run's stage, component, gates and overrides, for the header."""
-        lines = [f"promote: stage {run.stage.name} (policy: {run.policy.source})"]
+        policy = run.policy_proof.describe() if run.policy_proof else run.policy.source
+        lines = [f"promote: stage {run.stage.name} (policy: {policy})"]
+        if run.policy_proof and run.policy_proof.uncommitted:
+            lines.append(f"promote: {run.policy_proof.caveat()}: judged, never accepted")
         component = run.policy.component
         if component is not None:
             lines.append(
@@ -258,6 +287,11 @@ class PromotePlugin:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
         if self.config.getoption("promote_only"):
             items.clear()  # files named on the command line bypass pytest_ignore_collect
+        elif is_worker(self.config):
+            tests = canonical.collected(items)
+            self.config.workeroutput[WORKER_KEY] = (tests, self.count.errors)  # type: ignore[attr-defined]
+        elif not self.count.canonical.reasons:
+            self.count.canonical.from_session(canonical.collected(items), self.count.errors)
         gate_items = [
             item for run in self.runs if not run.shard
             for item in make_items(session, run, list(run.stage.gates))
@@ -281,11 +315,9 @@ class PromotePlugin:
         order = [f"{run.node}::{gid}" for run in self.runs for gid in [*run.stage.gates, SCORECARD]]
         self.selected = [nodeid for nodeid in order if nodeid in gates]
         items[:] = [i for i in items if not isinstance(i, GateItem)]
-        self.count.selected = [file_of(i.nodeid) for i in items]
         if is_worker(config):
             config.workeroutput[SELECTED] = self.selected  # type: ignore[attr-defined]
-            counts = (self.count.selected, self.count.deselected)
-            config.workeroutput[WORKER_KEY] = counts  # type: ignore[attr-defined]
+            config.workeroutput[WORKER_DESELECTED] = self.count.deselected  # type: ignore[attr-defined]
         else:
             items.extend(gates[nodeid] for nodeid in self.selected)
 
@@ -367,6 +399,7 @@ class PromotePlugin:
         if any(run.shard for run in self.runs):
             return
         for run in self.runs:
+            run.exit_status = int(session.exitstatus)
             run.decide()
         for run in self.runs:
             self.config.hook.pytest_promote_verdict(config=self.config, verdict=run.verdict, run=run)
@@ -424,64 +457,3 @@ def _run_items(items: Sequence[pytest.Item]) -> None:
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
     finally:
         gc.unfreeze()
-
-
-class XdistHooks:
-    """The controller learns from the workers which gate items ``-k``/``-m`` kept, and
-    counts them in pytest's progress."""
-
-    def __init__(self, runs: tuple[PromoteRun, ...], count: SuiteCount) -> None:
-        self.count = count
-        self.selected: list[str] | None = None
-        self.session: pytest.Session | None = None
-        # Until the workers tell which gates were selected: every planned one (and
-        # each run's scorecard).
-        self.gate_count = sum(len(run.stage.gates) + 1 for run in runs if not run.shard)
-        self.counted: int | None = None
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Remember the session whose count of items the progress is measured against."""
-        self.session = session
-
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Take the selection a worker sent with its results."""
-        output = getattr(node, "workeroutput", None) or {}
-        if SELECTED in output and self.selected is None:
-            self.selected = list(output[SELECTED])
-            self.count_gates(len(self.selected))
-        if WORKER_KEY in output and self.count.selected is None:
-            self.count.selected, self.count.deselected = output[WORKER_KEY]
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Before the terminal shows the progress of a report, count the gates in it."""
-        self.count_gates(self.gate_count)
-
-    def count_gates(self, gate_count: int) -> None:
-        """pytest-xdist sets the session's count of items to the workers' collection,
-        which holds only tests: add the gates the controller runs after them, so the
-        progress ends at 100%."""
-        session = self.session
-        if session is None or not session.config.pluginmanager.hasplugin("dsession"):
-            return  # a serial run, or a worker: the gates are in the session's own count
-        if session.testscollected == self.counted:  # counted before: take the old count out
-            session.testscollected -= self.gate_count
-        self.gate_count = gate_count
-        session.testscollected += gate_count
-        self.counted = session.testscollected
-
-
-class TimeoutHooks:
-    """pytest-timeout's limit (``timeout`` in the ini file, ``--timeout``) is for the
-    project's tests: a gate item is never interrupted by it. Each gate has a timeout
-    of its own (its ``timeout`` option), which fails the gate closed, with a message."""
-
-    @pytest.hookimpl(tryfirst=True, optionalhook=True)
-    def pytest_timeout_set_timer(self, item: pytest.Item, settings: object) -> bool | None:
-        """No timer for a gate item (True: pytest-timeout sets none)."""
-        return True if isinstance(item, GateItem) else None
-
-    @pytest.hookimpl(tryfirst=True, optionalhook=True)
-    def pytest_timeout_cancel_timer(self, item: pytest.Item) -> bool | None:
-        """Nothing to cancel for a gate item."""
-        return True if isinstance(item, GateItem) else None

@@ -16,13 +16,11 @@ A final ``--promote-only --promote-from=GLOB`` job judges the union of the bundl
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,7 +30,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.files import new_directory
-from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ, tail
+from pytest_promote._util.process import ToolError
 from pytest_promote.runner.suite import is_worker
 from pytest_promote.runner.testlog import TestLog
 
@@ -47,10 +45,6 @@ MANIFEST = "promote-shard.json"
 COVERAGE_FILE = ".coverage.shard"
 FORMAT = "pytest-promote shard bundle"
 VERSION = 1
-#: Key in pytest-xdist's workeroutput: the whole suite a worker collected.
-WORKER_SUITE = "promote_shard_suite"
-#: Where the collect-only listing run (:func:`pytest_collection_modifyitems`) writes.
-LIST_ENV = "PROMOTE_SHARD_SUITE_FILE"
 #: The tools whose versions a bundle records (distribution names).
 TOOLS = ("pytest", "pytest-promote", "coverage", "pytest-xdist", "pytest-split")
 
@@ -174,11 +168,6 @@ def without_bundles(root: Path, paths: list[str] | None) -> list[str] | None:
     )]
 
 
-def markers_of(item: pytest.Item) -> list[str]:
-    """An item's marker names, as the shard's bundle and the reports carry them."""
-    return sorted({m.name for m in item.iter_markers()})
-
-
 class ShardRecorder:
     """The hooks of a shard run: remember the whole collected suite, then write the
     bundle once the session's tests (and their session fixtures) are done."""
@@ -187,56 +176,14 @@ class ShardRecorder:
         self.config = config
         self.run = run
         self.directory = directory
-        #: node id -> markers of everything collected (None: not known yet).
-        self.suite: dict[str, list[str]] | None = None
         self.message: str | None = None
         #: Collectors that failed (import errors...): their tests are in no suite.
         self.errors: list[str] = []
-        self._lister: BackgroundTool | None = None
-        self._list_file: Path | None = None
-
-    def start(self) -> None:
-        """When this session may not collect the whole suite (node ids or paths on the
-        command line, ``--lf``): list it with a collect-only run in the background."""
-        if not self.run.count.needs_count():
-            return
-        config = self.config
-        fd, name = tempfile.mkstemp(prefix="promote-suite-", suffix=".json")
-        os.close(fd)
-        self._list_file = Path(name)
-        config.add_cleanup(functools.partial(self._list_file.unlink, missing_ok=True))
-        argv = [sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider",
-                "-p", __name__, f"--rootdir={config.rootpath}"]
-        if config.inipath is not None:
-            argv += ["-c", str(config.inipath)]
-        argv.append("--verbosity=-1")
-        env = {**fresh_bytecode(config, project_environ(config)), LIST_ENV: name}
-        self._lister = BackgroundTool(
-            "pytest", argv, config.invocation_params.dir, timeout=600.0, env=env,
-            cleanup=config.add_cleanup,
-        )
-        self._lister.start()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Everything collected, before any selection (``-k``, pytest-split) drops some."""
-        suite = {i.nodeid: markers_of(i) for i in items if not i.nodeid.startswith("promote::")}
-        if is_worker(self.config):
-            self.config.workeroutput[WORKER_SUITE] = suite  # type: ignore[attr-defined]
-        else:
-            self.suite = suite
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """Remember what could not be collected (under xdist, as the workers report it)."""
         if report.failed:
             self.errors.append(report.nodeid or ".")
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """The controller takes the suite the first worker collected."""
-        output = getattr(node, "workeroutput", None) or {}
-        if self.suite is None and WORKER_SUITE in output:
-            self.suite = dict(output[WORKER_SUITE])
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -269,15 +216,9 @@ class ShardRecorder:
             session.exitstatus = pytest.ExitCode.OK
 
     def _whole_suite(self) -> dict[str, list[str]]:
-        if self._lister is None:
-            return self.suite or {}
-        code, out, err = self._lister.wait()
-        ok = code in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
-        text = self._list_file.read_text(encoding="utf-8") if self._list_file else ""
-        if not ok or not text:
-            said = tail(out + err) or "(no output)"
-            raise ToolError(f"cannot list the whole suite: {self._lister.shown()} exited {code}:\n{said}")
-        return json.loads(text)
+        """The canonical suite (see :mod:`pytest_promote.runner.canonical`), whatever
+        this shard collected."""
+        return self.run.count.canonical.suite().tests
 
     def _coverage(self) -> tuple[CoverageData | None, str | None, list[str]]:
         """This shard's coverage data, or why there is none."""
@@ -377,15 +318,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return "sha256:" + digest.hexdigest()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """In the collect-only listing run (``-p`` this module): write every collected
-    test's node id and markers to the file ``PROMOTE_SHARD_SUITE_FILE`` names."""
-    target = os.environ.get(LIST_ENV)
-    if target:
-        suite = {i.nodeid: markers_of(i) for i in items if not i.nodeid.startswith("promote::")}
-        Path(target).write_text(json.dumps(suite), encoding="utf-8")
 
 
 def read(path: Path) -> Bundle:
