@@ -125,8 +125,8 @@ def coverage_run(pytester: pytest.Pytester) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     ("shape", "xdist"),
-    [("installed", []), ("addopts", []), ("minversion", []), ("dependency", []),
-     ("installed", ["-n", "2"]), ("minversion", ["-n", "2"])],
+    [(shape, xdist) for xdist in ([], ["-n", "2"])
+     for shape in ("installed", "addopts", "minversion", "dependency")],
 )
 def test_code_pytest_imports_first_counts_as_coverage_run_counts_it(
     pytester: pytest.Pytester, shape: str, xdist: list[str]
