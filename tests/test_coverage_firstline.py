@@ -127,6 +127,7 @@ def coverage_run(pytester: pytest.Pytester) -> dict[str, object]:
     ("shape", "xdist"),
     [(shape, xdist) for xdist in ([], ["-n", "2"])
      for shape in ("installed", "addopts", "minversion", "dependency")],
+    ids=lambda value: " ".join(value) or "serial" if isinstance(value, list) else value,
 )
 def test_code_pytest_imports_first_counts_as_coverage_run_counts_it(
     pytester: pytest.Pytester, shape: str, xdist: list[str]
