@@ -146,13 +146,13 @@ NOT_ACCEPTED: dict[str, tuple[Callable[[Repo], tuple[str, ...]], str]] = {
     "dirty checkout": (dirty, "working tree dirty: 1 path differs from HEAD (stray.txt)"),
     "allowed partial run": (partial, "partial: 1 of 2 tests (left out by -k 'not two')"),
     "policy outside the repository": (
-        external_policy, "policy from outside the committed tree: ../"),
+        external_policy, "is not the policy committed at HEAD: --promote-config=../"),
     "ignored policy file": (
         ignored_policy,
-        "policy from outside the committed tree: local-policy.toml (not committed)"),
+        "is not the policy committed at HEAD: --promote-config=local-policy.toml is not committed"),
     "changed policy file": (
         changed_policy,
-        "policy from outside the committed tree: policy.toml (changed since HEAD)"),
+        "is not the policy committed at HEAD: --promote-config=policy.toml has uncommitted changes"),
     "colour below the stage": (yellow, "YELLOW (advisory gate invariants failed), staging accepts green"),
 }
 

@@ -210,7 +210,7 @@ def test_promote_config_file(project) -> None:
         '[tool.promote]\nstages = ["only"]\n[tool.promote.stage.only]\nrequired = ["tests"]\n'
     )
     result = pytester.runpytest("--promote-to=only", "--promote-config=promote.toml")
-    result.stdout.fnmatch_lines(["*promote: stage only (policy: *promote.toml)*"])
+    result.stdout.fnmatch_lines(["*promote: stage only (policy: *promote.toml, sha256:*)"])
     assert result.ret == 0
     missing = pytester.runpytest("--promote-to=only", "--promote-config=nope.toml")
     assert missing.ret == pytest.ExitCode.USAGE_ERROR

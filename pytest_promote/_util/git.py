@@ -307,25 +307,6 @@ def tracked(root: Path) -> set[str] | None:
     return None if out is None else {p for p in out.split("\0") if p}
 
 
-def differs_from_head(root: Path, path: Path) -> str | None:
-    """Why ``path`` is not a file HEAD holds as it is: ``outside the repository``,
-    ``not committed`` or ``changed since HEAD``; None when HEAD holds it unchanged or
-    git cannot tell (not a repository, no commit)."""
-    top = git(root, "rev-parse", "--show-toplevel")
-    if top is None or head(root) is None:
-        return None
-    try:
-        inside = path.resolve().relative_to(Path(top).resolve()).as_posix()
-    except ValueError:
-        return "outside the repository"
-    held = git(root, "rev-parse", "--verify", "-q", f"HEAD:{inside}")
-    if held is None:
-        return "not committed"
-    if git(Path(top), "hash-object", "--", inside) != held:
-        return "changed since HEAD"
-    return None
-
-
 def tags_at(root: Path, rev: str = "HEAD") -> list[str]:
     """The tags pointing at ``rev``."""
     out = git(root, "tag", "--points-at", rev)

@@ -140,8 +140,9 @@ def header(run: PromoteRun) -> list[str]:
     """The header's lines on what will keep the run from being accepted, whatever its
     colour, and on what decides its exit status when that is not a local run's default."""
     lines = [f"{dirty_text(run.dirty)}: judged, never accepted"] if run.dirty else []
-    if run.policy_outside:
-        lines.append(f"{POLICY_OUTSIDE}: {run.policy_outside}: judged, never accepted")
+    policy = run.policy_proof.caveat() if run.policy_proof else None
+    if policy:
+        lines.append(f"{policy}: judged, never accepted")
     lines += [f"{name}={value} changes how this run judges: judged, never accepted"
               for name, value in run.shown_environment().items()]
     rule = run.exit_rule
@@ -157,25 +158,6 @@ def dirty_text(paths: Sequence[str], shown: int = 3) -> str:
     names = ", ".join(paths[:shown]) + (", ..." if len(paths) > shown else "")
     count = len(paths)
     return f"working tree dirty: {count} path{'s' * (count != 1)} differ{'s' * (count == 1)} from HEAD ({names})"
-
-
-#: The caveat of a run whose policy file is not the one HEAD holds.
-POLICY_OUTSIDE = "policy from outside the committed tree"
-
-
-def policy_outside(config: pytest.Config) -> str | None:
-    """``PATH (why)`` when ``--promote-config`` names a file HEAD does not hold as it
-    is (outside the repository, not committed, changed since); None when it does, when
-    the policy is pyproject.toml's (the dirty check covers it), or outside git."""
-    from pathlib import Path
-
-    from pytest_promote._util import git
-
-    given = config.getoption("promote_config", None)
-    if not given:
-        return None
-    why = git.differs_from_head(config.rootpath, config.rootpath / Path(str(given)))
-    return f"{given} ({why})" if why else None
 
 
 def exit_status(runs: Sequence[PromoteRun], status: int) -> int:

@@ -73,9 +73,6 @@ class PromoteRun:
         self.count = count or SuiteCount(config, promote_only)
         #: What under the root differs from HEAD at session start (None: git cannot say).
         self.dirty: list[str] | None = None
-        #: Why the policy file (``--promote-config``) is not the one HEAD holds (outside
-        #: the repository, not committed, changed), read at session start; None: it is.
-        self.policy_outside: str | None = None
         #: Why results this run judges but did not produce (a JUnit XML, coverage
         #: data) are not shown to be of this commit and tree: never accepted.
         self.unproven: list[str] = []
@@ -142,8 +139,6 @@ class PromoteRun:
         if self.dirty:
             found.append(dirty_text(self.dirty))
         found += self.unproven
-        if self.policy_outside:
-            found.append(f"{acceptance.POLICY_OUTSIDE}: {self.policy_outside}")
         caveat = self.policy_proof.caveat() if self.policy_proof else None
         if caveat:
             found.append(caveat)

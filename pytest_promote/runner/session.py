@@ -82,7 +82,6 @@ def activate(config: pytest.Config) -> None:
     # Before the run writes anything: the tree judged is the tree at the start.
     tree = None if is_worker(config) else worktree.Tree(config)
     dirty = tree.dirty if tree is not None else None
-    outside = None if is_worker(config) else acceptance.policy_outside(config)
     from pytest_promote.policy.proof import PROOF_KEY
 
     for run in runs:
@@ -92,7 +91,6 @@ def activate(config: pytest.Config) -> None:
         run.selection = selection
         run.signers = signers
         run.dirty = dirty
-        run.policy_outside = outside
         if judged.several:
             run.node = f"promote::{run.policy.component.name}"  # type: ignore[union-attr]
     shard = config.getoption("promote_shard")
