@@ -269,9 +269,10 @@ def test_no_unearned_acceptance(row: str, pytester: pytest.Pytester, monkeypatch
     assert why in told.replace("\\\\", "\\"), told
 
     records = ledger_lines(project)
-    assert records, "every non-dry run is recorded"
+    if not records:  # outside CI, a run on a tree that is not HEAD's leaves no record
+        assert "ledger: not recorded: working tree dirty" in out, "every other run is recorded"
     assert not any(r["accepted"] and not r["caveats"] for r in records if r["stage"] == "development")
-    if data["caveats"]:
+    if data["caveats"] and records:
         assert any(why in c for c in records[-1]["caveats"]), records[-1]
 
     capsys.readouterr()

@@ -12,8 +12,9 @@ accepted. Two kinds of path make the difference:
   ``conftest.py`` and ``__init__.py`` files of the directories above it).
 
 What promotion runs wrote is never a difference: reports, summaries, SARIF and Code
-Quality files, shard bundles, coverage data, and what pytest or its plugins wrote for
-an option of the command line (``--junitxml``, ``--report-log``, ``--cov-report``...).
+Quality files, shard bundles, coverage data, the results manifest beside a JUnit XML,
+and what pytest or its plugins wrote for an option of the command line
+(``--junitxml``, ``--report-log``, ``--cov-report``...).
 At the end of each run the plugin remembers, in pytest's cache, each file it or such an
 option wrote with the digest of what was written; a later run leaves out the untracked
 files that still hold exactly that. A file the run reads is never left out. Without
@@ -165,6 +166,11 @@ class Tree:
                     continue
                 for part in {text, text.partition(":")[2]} - {""}:
                     named.update((start / part, self.root / part))
+        xml = getattr(self.config.option, "xmlpath", None)
+        if isinstance(xml, str) and xml:  # the manifest a promotion leaves beside its JUnit XML
+            from pytest_promote.runner.results import manifest_path
+
+            named.update(manifest_path(where / xml) for where in (start, self.root))
         measurement = self.config.stash.get(MEASUREMENT_KEY, None)
         if measurement is not None and measurement.data_file is not None:
             named.add(measurement.data_file)
