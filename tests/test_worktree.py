@@ -145,7 +145,7 @@ def test_a_submodule_is_judged_by_its_own_status_whatever_its_ignore_setting(
     (library / "lib.py").write_text("VALUE = 1\n")
     subprocess.run(["git", "add", "-A"], cwd=library, check=True)
     subprocess.run(["git", "commit", "-q", "-m", "lib"], cwd=library, check=True)
-    repository(pytester, git, ignore="report.json\n")
+    repository(pytester, git, ignore="report.json\n__pycache__/\n")  # bytecode may be written
     git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(library), "lib")
     git("config", "-f", ".gitmodules", "submodule.lib.ignore", "all")
     git("add", "-A")
