@@ -37,7 +37,7 @@ _WHERE = {
     "GateContext": "pytest_promote.api",
     "GateResult": "pytest_promote.api",
     "NoOptions": "pytest_promote.api",
-    "Secret": "pytest_promote.api",
+    "Secret": "pytest_promote.api",  # pragma: allowlist secret (a class name)
     "maximum": "pytest_promote.api",
     "minimum": "pytest_promote.api",
     "hookimpl": "pytest",  # pytest's own marker marks pytest_promote_* hooks too

@@ -24,7 +24,8 @@ required = ["tests"]
 #: ignored, so a project in git stays the committed tree from run to run.
 WRITTEN_BY_RUNS = (
     ".pytest_cache/", "__pycache__/", ".coverage", "runpytest-*", "stdout", "stderr",
-    "r.json", "j.xml", "promote-report.json", ".no-global-gitconfig", "r.sarif", "s.md", "step-summary.md", "*.promote.json",
+    "r.json", "j.xml", "promote-report.json", ".no-global-gitconfig", "r.sarif", "s.md",
+    "step-summary.md", "*.promote.json",
 )
 
 #: Options that keep pytest's cache out of a ledger test's repository.

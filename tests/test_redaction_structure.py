@@ -23,7 +23,7 @@ from pytest_promote.cli.main import main
 COMMON = ("pass", "test", "admin", "root", "secret", "hunter2", "qwerty", "letmein", "1234",
           "password", "changeme", "guest", "main", "dev", "smoke")
 #: Realistic token characters (no brackets: the mask is made of them).
-TOKEN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+TOKEN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"  # pragma: allowlist secret
 
 
 def tokens(min_size: int, max_size: int) -> st.SearchStrategy[str]:
@@ -282,7 +282,7 @@ def test_every_word_of_our_vocabulary_as_a_secret_changes_no_structure(
     pytester: pytest.Pytester, key: Path
 ) -> None:
     secrets = sorted(VOCABULARY | {"dev", "prod", "smoke"} | set(COMMON))
-    env_secret = "dPl0y-Tk9QzX7mW2vB4nR8"
+    env_secret = "dPl0y-Tk9QzX7mW2vB4nR8"  # pragma: allowlist secret
     root = pytester.path / "words"
     terminal, outputs = promote(pytester, root, secrets, env_secret, key)
     found = check(root, terminal, outputs, secrets, env_secret)

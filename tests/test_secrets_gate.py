@@ -79,8 +79,8 @@ def test_a_new_secret_fails_and_a_baselined_or_audited_one_does_not(
     (root / ".secrets.baseline").write_text(json.dumps(baseline, indent=2))
     git(root, "add", ".secrets.baseline")
     add(root, "app/new.py", f'\n\ntoken = "{NEW}"\n')
-    add(root, "data/latin1.txt", 'caf\xe9 password = "latinSecret1"\n'.encode("latin-1"))
-    add(root, "data/utf16.txt", 'password = "wideSecret12"\n'.encode("utf-16"))
+    add(root, "data/latin1.txt", 'caf\xe9 password = "latinSecret1"\n'.encode("latin-1"))  # pragma: allowlist secret
+    add(root, "data/utf16.txt", 'password = "wideSecret12"\n'.encode("utf-16"))  # pragma: allowlist secret
     add(root, "data/blob.dat", b"\x00\xff\xfe\x00 binary")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     result = pytester.runpytest(
