@@ -75,7 +75,7 @@ def plugin_project(pytester: pytest.Pytester, shape: str) -> None:
         (meta / "entry_points.txt").write_text("[pytest11]\nmyplug = myplug.plugin\n")
     pkg = pytester.mkpydir("myplug")
     (pkg / "plugin.py").write_text(PLUGIN)
-    pytester.makepyfile(test_plugin=PLUGIN_TEST)
+    pytester.makepyfile(test_myplug=PLUGIN_TEST)  # a name no module of this suite has
 
 
 def minversion_project(pytester: pytest.Pytester) -> None:

@@ -133,7 +133,7 @@ WRONG_SOURCE = """
 filterwarnings = ["error"]
 
 [tool.coverage.run]
-source = ["nothere", "tests"]
+source = ["nothere", "checks"]
 
 [tool.promote]
 stages = ["staging"]
@@ -153,7 +153,9 @@ def test_a_measurement_of_none_of_the_judged_code_never_passes(pytester: pytest.
     pytester.makepyprojecttoml(WRONG_SOURCE)
     src = pytester.mkdir("src")
     (src / "app.py").write_text("def f():\n    return 1\n")
-    tests = pytester.mkpydir("tests")
+    # Not "tests": an in-process run shares sys.modules with this suite, whose own
+    # test modules and directories must not shadow the project's.
+    tests = pytester.mkpydir("checks")
     (tests / "test_app.py").write_text(
         "import sys\nsys.path.insert(0, 'src')\nimport app\n\n\ndef test_f():\n    assert app.f() == 1\n"
     )
