@@ -68,10 +68,17 @@ def main(argv: list[str]) -> None:
         runpy.run_path(target, run_name="__main__")
 
 
+def measures_itself(root: str) -> bool:
+    """Whether the project measured is pytest-promote itself (this package's directory
+    under ``root``): then the plugin's own code is the project's, and counts as
+    ``coverage run`` counts it."""
+    return _under(OWN, root)
+
+
 def omit_own(cov: Coverage, root: str) -> None:
     """Leave this package's files out of ``cov``'s measurement (before it starts),
-    unless the project measured is pytest-promote itself (its directory under ``root``)."""
-    if _under(OWN, root):
+    unless the project measured is pytest-promote itself."""
+    if measures_itself(root):
         return
     omitted = cov.get_option("run:omit") or []
     cov.set_option("run:omit", [*omitted, os.path.join(OWN, "*")])  # type: ignore[list-item]
@@ -130,7 +137,7 @@ def measurable(files: Iterable[str], root: str, sources: Iterable[str]) -> list[
     named = [s for s in sources if s]
     mine = [p for p in installed if _under(p, root)]  # a virtual environment in the project
     out: list[str] = []
-    ours = not _under(OWN, root)  # else the project is pytest-promote itself
+    ours = not measures_itself(root)
     for name in files:
         if ours and _under(name, OWN):
             continue

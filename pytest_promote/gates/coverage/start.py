@@ -101,10 +101,12 @@ def paused(config: pytest.Config) -> Iterator[None]:
     """Our tracer paused while the plugin's own code runs (its policy, its gates'
     setup): no line it executes counts. A module first imported meanwhile missed its
     import-time lines, so it counts as imported before measurement (the gate fails
-    closed if the project's figure reports it)."""
+    closed if the project's figure reports it). Not paused when the project is
+    pytest-promote itself: its code running is the project's, as ``coverage run``
+    counts it."""
     measurement = config.stash.get(MEASUREMENT_KEY, None)
     cov = measurement.cov if measurement is not None else None
-    if measurement is None or cov is None:
+    if measurement is None or cov is None or firstline.measures_itself(str(config.rootpath)):
         yield
         return
     was = firstline.loaded()
