@@ -51,7 +51,10 @@ def install(config: pytest.Config, runs: tuple[PromoteRun, ...]) -> None:
             previous[number] = signal.signal(number, handler)
 
     def restore() -> None:
+        # A run a signal ended is exiting: a repeated signal (a runner signalling the
+        # whole group, or twice) must not kill it before it has written its record.
+        ended = any(run.terminated is not None for run in runs)
         for number, old in previous.items():
-            signal.signal(number, old)
+            signal.signal(number, signal.SIG_IGN if ended else old)
 
     config.add_cleanup(restore)
