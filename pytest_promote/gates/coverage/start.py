@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,12 @@ from pytest_promote.gates.coverage.data import (
 
 if TYPE_CHECKING:
     from coverage import Coverage
+
+
+#: The tracers this plugin started. One of them running is no ``coverage run``: it is
+#: an outer promotion whose tests run pytest in-process (this project's own suite),
+#: and the inner run measures on its own, its tracer stacked on the outer one.
+OURS: weakref.WeakSet[Coverage] = weakref.WeakSet()
 
 
 def start_early(config: pytest.Config) -> None:
@@ -45,10 +52,12 @@ def start_early(config: pytest.Config) -> None:
         if firstline.restarted and not firstline.taken:  # measured from the first line
             firstline.taken = True  # a pytest run in-process by the tests starts its own
             cov, error, before = firstline.started, firstline.error, frozenset()
+            if cov is not None:
+                OURS.add(cov)
             process_config = firstline.process_config
         elif pytest_cov_requested(config):
             pass  # pytest-cov starts now: what was imported before, it misses too
-        elif coverage.Coverage.current() is not None:
+        elif coverage.Coverage.current() is not None and coverage.Coverage.current() not in OURS:
             before = frozenset()  # `coverage run` measures from the first line
         else:
             _restart_if_missed(config, before)
@@ -87,6 +96,7 @@ def _start(factory: type[Coverage], root: str) -> tuple[Coverage | None, str | N
         cov = factory(data_file=None)
         firstline.omit_own(cov, root)
         cov.start()
+        OURS.add(cov)
     except Exception as exc:  # a bad [tool.coverage] table: the gate fails closed
         return None, f"coverage could not start: {type(exc).__name__}: {exc}"
     return cov, None
