@@ -151,12 +151,16 @@ def interrupted_project(pytester: pytest.Pytester, sleeper: str) -> None:
         [tool.promote.stage.development]
         required = ["tests", "waiter", "secrets"]
     """))
+    # Short sleeps: the kernel may hand the signal to another thread (the secrets
+    # scan's), and CPython runs the handler only once the main thread wakes; one long
+    # sleep would keep it waiting.
     pytester.makepyfile(test_wait="""
         import pathlib, time
 
         def test_waits():
             pathlib.Path("started").write_text("yes")
-            time.sleep(600)
+            for _ in range(6000):
+                time.sleep(0.1)
     """)
     pytester.path.joinpath("slow_plugin.py").write_text(SLOW_PLUGIN)
     baseline = {
