@@ -86,11 +86,13 @@ def run_badge(args: argparse.Namespace) -> int:
 
 
 def _policy(root: Path, config: str | None) -> Policy:
-    from pytest_promote.cli.verify import gate_kinds
-    from pytest_promote.policy import load
+    """The policy at ``root``, read as ``verify`` reads it (a UsageError if it is bad)."""
+    from pytest_promote.cli.verify import Rejected, read_policy
 
-    table, source = load.find_table(root, config)
-    return load.load(table, source, gate_kinds())
+    try:
+        return read_policy(root, config)
+    except Rejected as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _fail(message: str) -> int:
