@@ -8,6 +8,12 @@ of the proof: reading the invocation, the cache key, the cache, the comparison o
 node ids, any collect-only child. It prints the proof's seconds against the run's,
 and how many collect-only children started (none: a run from the rootdir with no
 option that changes collection proves its suite from its own collection).
+
+``--repository DIR [--stage STAGE] [-- PYTEST_ARGS]`` does the same on a clone of a
+real repository's HEAD (this one: ``python bench/proof_bench.py --repository . --runs 2
+-- -n 2``), promoted to development (or STAGE) with its own policy and suite, in
+an environment where the repository's test dependencies are installed. The verdict
+does not matter there, only where the time goes.
 """
 
 from __future__ import annotations
@@ -68,11 +74,20 @@ def project(path: Path, tests: int) -> None:
         subprocess.run(["git", *args], cwd=path, check=True)
 
 
+def clone(source: Path, path: Path) -> None:
+    """A clean clone of ``source``'s HEAD at ``path``."""
+    subprocess.run(["git", "clone", "-q", str(source.resolve()), str(path)], check=True)
+
+
 def main() -> int:
     global children
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--repository", type=Path, default=None,
+                        help="time the proof on a clone of this repository instead")
+    parser.add_argument("--stage", default="development")
+    parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments (e.g. -n 2)")
     args = parser.parse_args()
     for name in ("not_canonical", "cache_key"):
         timed(canonical, name)
@@ -88,16 +103,21 @@ def main() -> int:
 
     canonical.BackgroundTool.start = counting  # type: ignore[method-assign]
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp)
-        project(path, args.tests)
+        path = Path(tmp) / "project"
+        if args.repository is None:
+            path.mkdir()
+            project(path, args.tests)
+        else:
+            clone(args.repository, path)
         os.chdir(path)
         shares, runs, proofs = [], [], []
         for index in range(args.runs):
             spent.clear()
             begin = time.perf_counter()
-            code = pytest.main(["--promote-to=development", "-q", "--no-header"])
+            code = pytest.main([f"--promote-to={args.stage}", "--promote-no-ledger", "-q", "--no-header",
+                                *args.pytest_args])
             took = time.perf_counter() - begin
-            if code != 0:
+            if code not in (0, 1) or (code and args.repository is None):
                 print(f"run {index + 1} exited {code}", file=sys.stderr)
                 return 1
             proof = sum(v for k, v in spent.items() if k not in NESTED)
@@ -108,7 +128,8 @@ def main() -> int:
                 shares.append(proof / took)
                 runs.append(took)
                 proofs.append(proof)
-    print(f"\n{args.tests} tests, warm re-runs (median of {len(shares)}): run {median(runs):.3f} s, "
+    what = f"{args.repository.resolve().name} (its own suite)" if args.repository else f"{args.tests} tests"
+    print(f"\n{what}, warm re-runs (median of {len(shares)}): run {median(runs):.3f} s, "
           f"proof {median(proofs) * 1000:.1f} ms = {median(shares):.2%} (goal < 5%); "
           f"collect-only children started: {children}")
     return 0 if median(shares) < 0.05 and children == 0 else 1
