@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: A ``pyproject.toml`` table for a test's project that pytest runs in processes of
+#: The pytest option for a test's project that pytest runs in processes of
 #: its own (a measuring promotion, ``coverage run -m pytest``, xdist workers, a
 #: shard job): pytest there runs without hypothesis's plugin, which these projects'
 #: tests do not use. The plugin imports all of hypothesis at the end of every session
@@ -14,4 +14,6 @@ from __future__ import annotations
 #: promotion would list that suite in one more process (``pytest --collect-only``); the
 #: configuration leaves the run canonical, and that listing, when another option starts
 #: it, reads the table too.
-PYTEST_INI = '\n[tool.pytest.ini_options]\naddopts = "-p no:hypothesispytest"\n'
+ADDOPTS = 'addopts = "-p no:hypothesispytest"'
+#: :data:`ADDOPTS` as a table of its own, for a ``pyproject.toml`` that has none.
+PYTEST_INI = f"\n[tool.pytest.ini_options]\n{ADDOPTS}\n"
