@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from children import PYTEST_INI
 
 from conftest import BASIC_POLICY
 
@@ -25,17 +24,6 @@ FILES = {"test_good": GOOD, "test_x": BAD}
 ALLOW_PARTIAL = BASIC_POLICY.replace(
     'advisory = ["invariants"]', 'advisory = ["invariants"]\ntests = { allow_partial = true }'
 )
-
-
-@pytest.fixture
-def project(project):
-    """The shared ``project``, its pytest in further processes (the listing of the
-    canonical suite a partial run starts, xdist workers) without hypothesis's plugin."""
-
-    def make(policy: str = BASIC_POLICY, **files: str) -> pytest.Pytester:
-        return project(policy + PYTEST_INI, **files)
-
-    return make
 
 
 def report(pytester: pytest.Pytester) -> dict:
