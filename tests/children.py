@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-#: The pytest option for a test's project that pytest runs in processes of
-#: its own (a measuring promotion, ``coverage run -m pytest``, xdist workers, a
-#: shard job): pytest there runs without hypothesis's plugin, which these projects'
-#: tests do not use. The plugin imports all of hypothesis at the end of every session
-#: (in its terminal summary), more than a second of CPU, about half of what such a
-#: process costs; the suite starts several hundred of them.
+#: The pytest option for a test's project that pytest runs in processes of its own
+#: (a measuring promotion, ``coverage run -m pytest``, a shard job, the listing of the
+#: canonical suite a partial run starts): no hypothesis plugin, which these projects'
+#: tests do not use. It imports all of hypothesis at every session's end, over a second
+#: of CPU, about half of such a process.
 #:
-#: It is the project's own configuration, not ``-p`` on the command line nor
-#: ``PYTEST_ADDOPTS``: those would make the run differ from the canonical suite, so a
-#: promotion would list that suite in one more process (``pytest --collect-only``); the
-#: configuration leaves the run canonical, and that listing, when another option starts
-#: it, reads the table too.
+#: In the project's configuration, not ``-p`` or ``PYTEST_ADDOPTS``: those make the run
+#: differ from the canonical suite, which a promotion then lists in one more process;
+#: that listing reads the configuration too.
 ADDOPTS = 'addopts = "-p no:hypothesispytest"'
 #: :data:`ADDOPTS` as a table of its own, for a ``pyproject.toml`` that has none.
 PYTEST_INI = f"\n[tool.pytest.ini_options]\n{ADDOPTS}\n"
