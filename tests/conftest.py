@@ -57,10 +57,16 @@ def _no_ci_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def project(pytester: pytest.Pytester):
-    """A project with a passing test, an invariant and ``BASIC_POLICY``."""
+    """A project with a passing test, an invariant and ``BASIC_POLICY`` (and
+    ``children.PYTEST_INI``, unless the policy given has a pytest table of its own)."""
 
     def make(policy: str = BASIC_POLICY, **files: str) -> pytest.Pytester:
-        pytester.makepyprojecttoml(textwrap.dedent(policy))
+        from children import PYTEST_INI
+
+        text = textwrap.dedent(policy)
+        if "[tool.pytest.ini_options]" not in text:
+            text += PYTEST_INI  # pytest started in a separate process loads less
+        pytester.makepyprojecttoml(text)
         tests = files or {
             "test_app": """
                 import pytest

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from children import ADDOPTS
 from gitrepo import NO_CACHE, Repo
 
 from pytest_promote.cli.main import main
@@ -17,8 +18,9 @@ from pytest_promote.ledger import records as ledger
 from pytest_promote.policy import load as policy
 
 #: Three stages; development needs the tests only (fast: no tool runs).
-POLICY = """
+POLICY = f"""
 [tool.pytest.ini_options]
+{ADDOPTS}
 pythonpath = ["src"]
 testpaths = ["tests"]
 

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import pytest
+from children import PYTEST_INI
 from test_coverage_gate import MODULE, TEST, coverage_cmd
 
 from pytest_promote.cli.verify import gate_kinds
@@ -27,7 +28,7 @@ def test_zero_config_uses_the_projects_stricter_fail_under(pytester: pytest.Pyte
     """No [tool.promote]: the project's own ``fail_under = 100`` is the coverage
     minimum at every stage, not the default's 60/70/80, and the header says so."""
     pytester.makepyprojecttoml(
-        '[tool.coverage.run]\nsource = ["pkg"]\n[tool.coverage.report]\nfail_under = 100\n'
+        '[tool.coverage.run]\nsource = ["pkg"]\n[tool.coverage.report]\nfail_under = 100\n' + PYTEST_INI
     )
     (pytester.mkpydir("pkg") / "mod.py").write_text(MODULE)
     pytester.makepyfile(test_mod=TEST)
@@ -129,7 +130,7 @@ coverage = { min = 50 }
 def children_project(pytester: pytest.Pytester, coverage_toml: str = MEASURE_CHILDREN) -> None:
     """Tests that run the project's code in a ``python -c`` child and a multiprocessing
     child, under a coverage configuration that measures both."""
-    pytester.makepyprojecttoml(coverage_toml + STAGING)
+    pytester.makepyprojecttoml(coverage_toml + STAGING + PYTEST_INI)
     (pytester.mkpydir("pkg") / "mod.py").write_text(CHILDREN_MODULE)
     pytester.makepyfile(test_kids=CHILDREN_TESTS)
 
@@ -213,7 +214,7 @@ def test_coverage_warnings_are_shown_with_the_result(pytester: pytest.Pytester) 
     run` prints it, is in the gate's summary and in pytest's warnings summary."""
     (pytester.mkpydir("pkg") / "mod.py").write_text(MODULE)
     pytester.makepyfile(test_mod=TEST)
-    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg", "nothere"]\n' + STAGING)
+    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg", "nothere"]\n' + STAGING + PYTEST_INI)
     raw = coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider")
     said = "Module nothere was never imported. (module-not-imported)"
     assert said in raw.stderr.str()
@@ -229,7 +230,7 @@ def test_coverage_warnings_are_shown_with_the_result(pytester: pytest.Pytester) 
 def test_no_data_collected_is_said_with_the_result(pytester: pytest.Pytester) -> None:
     (pytester.mkpydir("pkg") / "mod.py").write_text(MODULE)
     pytester.makepyfile(test_mod="def test_nothing():\n    pass\n")
-    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg"]\n' + STAGING)
+    pytester.makepyprojecttoml('[tool.coverage.run]\nsource = ["pkg"]\n' + STAGING + PYTEST_INI)
     pytester.runpytest_subprocess(
         "--promote-to=staging", "--promote-report=promote.json", "-p", "no:cacheprovider"
     )

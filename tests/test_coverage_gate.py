@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import pytest
+from children import PYTEST_INI
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
@@ -53,7 +54,7 @@ stages = ["staging"]
 [tool.promote.stage.staging]
 required = {gates}
 coverage = {coverage}
-"""
+{PYTEST_INI}"""
 
 
 def project(pytester: pytest.Pytester, coverage_toml: str = "", **promote: str) -> None:
@@ -199,6 +200,7 @@ def shared_project(pytester: pytest.Pytester) -> coverage_data.Gathered:
     """Six modules with branches, partly covered, measured by ``coverage run``."""
     pytester.makepyprojecttoml(
         '[tool.coverage.run]\nsource = ["pkg"]\nbranch = true\n[tool.coverage.report]\nprecision = 2\n'
+        + PYTEST_INI
     )
     pkg = pytester.mkpydir("pkg")
     for n in range(6):
@@ -434,10 +436,11 @@ def test_coverage_not_importable_fails_closed(
 
 def test_no_measurement_without_a_coverage_gate(pytester: pytest.Pytester) -> None:
     project(pytester, gates='["tests"]', coverage="{}")
-    result = pytester.runpytest_subprocess("--promote-to=staging", "-p", "no:cacheprovider")
+    # In this process: no tracer starts here, so none can leak into this test run.
+    result = pytester.runpytest("--promote-to=staging", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
     assert not (pytester.path / ".coverage").exists()  # measured nothing, wrote nothing
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert not (pytester.path / ".coverage").exists()  # inert without --promote-to
 

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from children import PYTEST_INI
 from gitrepo import NO_CACHE, Repo
 
 from pytest_promote.api import GateContext, GateResult
@@ -56,7 +57,7 @@ enforce_path = false
 [tool.promote.stage.development]
 required = ["tests", "coverage"]
 coverage = {coverage}
-"""
+{PYTEST_INI}"""
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import sys
 
 import pytest
+from children import ADDOPTS
 
 pytestmark = pytest.mark.supported_range
 
@@ -21,6 +22,7 @@ slow = {{ command = [{json.dumps(sys.executable)}, "-c", "import time; time.slee
 required = ["tests", "slow"]
 
 [tool.pytest.ini_options]
+{ADDOPTS}
 timeout = 1
 """
 

@@ -5,7 +5,6 @@ their union, whose verdict and gates must equal the unsharded run's."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from children import PYTEST_INI
 from gitrepo import Repo, run_git
 
 from pytest_promote.gates.coverage.data import NoCoverage
@@ -36,7 +36,7 @@ coverage = { min = 50 }
 [tool.coverage.run]
 source = ["app"]
 branch = true
-"""
+""" + PYTEST_INI
 
 APP = '''
 def sign(x):
@@ -135,16 +135,14 @@ def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return judged(report)
 
 
-def pytest_run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """One CI job: ``python -m pytest ARGS`` as its own process in ``cwd``.
-
-    Without hypothesis's plugin, which FILES' tests do not use: the job and the
-    listing of the whole suite it starts (compiled afresh) load less."""
-    addopts = f"{os.environ.get('PYTEST_ADDOPTS', '')} -p no:hypothesispytest".strip()
+def pytest_run(cwd: Path, *args: str, cache: bool = False) -> subprocess.CompletedProcess[str]:
+    """One CI job: ``python -m pytest ARGS`` as its own process in ``cwd``; with
+    ``cache``, pytest's cache on (it is off in the jobs that judge, whose gates would
+    reuse what an earlier job of the same test left there)."""
+    promote = PROMOTE if not cache else tuple(a for a in PROMOTE if a not in ("-p", "no:cacheprovider"))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", *PROMOTE, *args], cwd=cwd,
+        [sys.executable, "-m", "pytest", *promote, *args], cwd=cwd,
         capture_output=True, text=True, check=False, timeout=300,
-        env={**os.environ, "PYTEST_ADDOPTS": addopts},
     )
 
 
@@ -156,8 +154,13 @@ def whole(cwd: Path) -> dict[str, Any]:
 
 
 def shard(cwd: Path, bundle: Path | str, *args: str) -> None:
-    """A shard job: its tests, no gate, a bundle."""
-    done = pytest_run(cwd, f"--promote-shard={bundle}", *args)
+    """A shard job: its tests, no gate, a bundle.
+
+    The jobs of one checkout share pytest's cache, as a CI runner's jobs of one commit
+    may: a shard lists the whole suite (the canonical one) in a second process of
+    pytest, and the first shard of a clean checkout keeps that listing in the cache,
+    where the next shards of the same commit find it."""
+    done = pytest_run(cwd, f"--promote-shard={bundle}", *args, cache=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "promote::" not in done.stdout  # no gate item ran
     assert f"shard bundle written to {bundle}" in done.stdout
@@ -204,7 +207,9 @@ def test_k_lists_and_node_id_lists_judge_as_the_whole_suite(repo: Repo, expected
     shard(repo.path, "k/1", "-k", "double")
     shard(repo.path, "k/2", "-k", "not double")
     assert judged(final(repo.path, "k/*")) == expected
-    # Paths on the command line: the shard lists the whole suite in a second process.
+    # Paths on the command line: the shard lists the whole suite in a second process
+    # (the first: the listing the -k shards cached is gone).
+    shutil.rmtree(repo.path / ".pytest_cache")
     shard(repo.path, "ids/1", "tests/test_one.py")
     shard(repo.path, "ids/2", "tests/test_two.py", "tests/test_three.py::test_three",
           "tests/test_three.py::test_skipped")
@@ -395,7 +400,7 @@ invariants = { count = 1 }
 
 [tool.promote.stage.development]
 required = ["tests", "invariants"]
-"""
+""" + PYTEST_INI
 
 
 def test_in_process_shards_and_final_job(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from children import PYTEST_INI
 from toolenv import bare_python, fake_tool, plain_pyright, run_bare
 
 from pytest_promote._util.process import HEAD_CHARS
@@ -31,7 +32,7 @@ def gate(pytester: pytest.Pytester) -> dict:
 
 def project(pytester: pytest.Pytester, source: str, extra: str = "") -> None:
     """``src/m.py`` holding ``source``, under the policy plus ``extra``."""
-    pytester.makepyprojecttoml(POLICY + extra)
+    pytester.makepyprojecttoml(POLICY + PYTEST_INI + extra)
     (pytester.path / "src").mkdir()
     (pytester.path / "src" / "m.py").write_text(source, encoding="utf-8")
 
