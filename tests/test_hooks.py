@@ -96,23 +96,34 @@ def test_the_pre_push_hook_refuses_a_push_its_target_stage_would_not_accept(tmp_
     assert other.returncode == 1 and "another tool's hook" in other.stderr
 
 
-def test_the_pre_commit_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: Path) -> None:
-    if shutil.which("pre-commit", path=str(BIN)) is None:
-        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
-    hooks = tmp_path / "hooks"
+def hooks_repository(tmp: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """A git repository holding this checkout's ``.pre-commit-hooks.yaml`` (pre-commit
+    reads hooks from a commit of a repository), and that commit."""
+    hooks = tmp / "hooks"
     hooks.mkdir()
     shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks)
-    subprocess.run(["git", "init", "-q", "-b", "main", str(hooks)], check=True)
-    project = Project(tmp_path)
-    for args in (("add", "-A"), ("commit", "-q", "-m", "hooks")):
-        subprocess.run(["git", *args], cwd=hooks, env=project.env, check=True)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "hooks")):
+        subprocess.run(["git", *args], cwd=hooks, env=env, check=True)
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True,
                          check=True).stdout.strip()
+    return hooks, rev
+
+
+def use_pre_commit(project: Project, hook: str, args: str) -> None:
+    """Install pre-commit in ``project`` with one hook of this repository's."""
+    if shutil.which("pre-commit", path=str(BIN)) is None:
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    hooks, rev = hooks_repository(project.root.parent, project.env)
     (project.root / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: promote\n"
-        '        args: ["--promote-to=production", "-q"]\n')
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: {hook}\n"
+        f"        args: {args}\n")
     project.commit("pre-commit")
     project.run(str(BIN / "pre-commit"), "install")
+
+
+def test_the_whole_stage_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    use_pre_commit(project, "promote-stage", '["--promote-to=production", "-q"]')
 
     (project.root / "test_app.py").write_text("import app\n\n\ndef test_app():\n    assert app.SEP\n")
     refused = project.run("git", "commit", "-qam", "a test of SEP", check=False)
@@ -122,3 +133,75 @@ def test_the_pre_commit_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: P
     committed = project.run("git", "commit", "-qam", "SEP, tested")
     assert "promote (pytest --promote-to)" in committed.stdout + committed.stderr
     assert "Passed" in committed.stdout + committed.stderr
+
+
+#: Every gate of the stage judges the files it is given, but for tests.
+PRECHECK_POLICY = """
+[tool.ruff.lint]
+select = ["F"]
+
+[tool.promote]
+stages = ["development", "production"]
+enforce_path = false
+
+[tool.promote.gates]
+secrets = { verify = false }
+
+[tool.promote.stage.development]
+required = ["tests", "secrets", "lint"]
+
+[tool.promote.stage.production]
+required = ["tests", "secrets", "lint"]
+"""
+#: A key of the shape of an AWS access key id, made up.
+AWS_LINE = 'ID = "AKIAZ7Q3XK2M9PLW4RTY"\n'  # pragma: allowlist secret (a made-up key)
+HOOK = "promote pre-check (the gates that judge files, over the files committed)"
+
+
+def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judge_files(
+    tmp_path: Path,
+) -> None:
+    project = Project(tmp_path)
+    (project.root / "pyproject.toml").write_text(PRECHECK_POLICY)
+    (project.root / "app.py").write_text(CLEAN)
+    project.commit("clean")
+    use_pre_commit(project, "promote", "[]")
+
+    (project.root / "notes.md").write_text("# Notes\n\nNothing secret.\n")
+    (project.root / "app.py").write_text(CLEAN + "NAME = 'app'\n")
+    project.run("git", "add", "notes.md", "app.py")
+    committed = project.run("git", "commit", "-q", "-m", "notes")
+    said = committed.stdout + committed.stderr
+    assert f"{HOOK}" in said and "Passed" in said
+
+    (project.root / "unused.py").write_text("import sys\n")
+    project.run("git", "add", "unused.py")
+    refused = project.run("git", "commit", "-q", "-m", "unused import", check=False)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0, said
+    assert "FAILED lint (required)" in said and "unused.py:1: F401 `sys` imported but unused" in said
+    assert "PASSED secrets (required): secrets: no new secret in 1 file" in said
+    assert "not judged here: tests (they judge the whole tree: pytest --promote-to=development " \
+           "judges them, at push and in CI)" in said
+    assert "required gate lint of development failed on the files given" in said
+    project.run("git", "rm", "-q", "--cached", "unused.py")
+
+    (project.root / "settings.py").write_text(AWS_LINE)
+    project.run("git", "add", "settings.py")
+    refused = project.run("git", "commit", "-q", "-m", "a key", check=False)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0, said
+    assert "FAILED secrets (required)" in said and "settings.py:1: AWS Access Key" in said
+    assert "AKIAZ7Q3XK2M9PLW4RTY" not in said  # pragma: allowlist secret (the value is masked)
+    project.run("git", "rm", "-q", "--cached", "settings.py")
+
+    # What is not staged is not judged: the untracked files above, and this change.
+    (project.root / "app.py").write_text(CLEAN + "import json\n")
+    (project.root / "more.md").write_text("More notes.\n")
+    project.run("git", "add", "more.md")
+    committed = project.run("git", "commit", "-q", "-m", "more notes")
+    said = committed.stdout + committed.stderr
+    assert "Passed" in said and "app.py" not in said
+    assert project.run("git", "show", "--name-only", "--format=", "HEAD").stdout.split() == ["more.md"]
+    assert (project.root / "app.py").read_text() == CLEAN + "import json\n"  # left as it was
+    assert project.run("git", "notes", "--ref=promote", "list", check=False).stdout == ""

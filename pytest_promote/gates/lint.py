@@ -45,6 +45,7 @@ class LintGate(ToolGate):
     hint = install_hint(extra)
     suffixes = (".py", ".pyi", ".ipynb")
     reads = ("RUFF_*",)
+    per_file = True
     #: What ``judge`` reads of ``ruff check --output-format=json``.
     shape: ClassVar[Shape] = [{
         "message": str, "filename": str, "code": (str, type(None)),
@@ -53,9 +54,10 @@ class LintGate(ToolGate):
 
     def arguments(self) -> list[str]:
         """``check --output-format=json``; ``--no-fix``: a gate never edits files. In a
-        component's run, ``--force-exclude``: the component's files named one by one
+        component's run and in a pre-check, ``--force-exclude``: files named one by one
         are excluded as ruff's configuration says, as in a run over their directory."""
-        force = ["--force-exclude"] if self.context.policy.component is not None else []
+        named = self.context.policy.component is not None or self.context.files is not None
+        force = ["--force-exclude"] if named else []
         return ["check", "--output-format=json", "--no-fix", *force, *(self.paths or ())]
 
     def inputs(self) -> list[Path] | None:

@@ -65,6 +65,7 @@ class SecretsGate(Gate):
     title = "detect-secrets"
     requires = ("detect_secrets",)
     extra = "secrets"
+    per_file = True
 
     def start(self) -> None:
         """List the files and begin scanning them in the background."""
