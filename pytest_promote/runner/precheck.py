@@ -115,10 +115,9 @@ def check(config: pytest.Config) -> tuple[list[tuple[str, bool]], int]:
         if failed and outcome.mode == "required":
             blocking.append(outcome.id)
         label = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[outcome.status]
-        advisory = " (advisory: does not block)" if failed and outcome.mode == "advisory" else ""
+        mode = "advisory: does not block" if failed and outcome.mode == "advisory" else outcome.mode
         text = gate_text(outcome).replace("\n", "\n    ")
-        lines.append((f"  {label} {outcome.id} ({outcome.mode}){advisory}: {text}",
-                      failed and outcome.mode == "required"))
+        lines.append((f"  {label} {outcome.id} ({mode}): {text}", failed and outcome.mode == "required"))
     for gid in empty:
         lines.append((f"  not run: {gid} ({stage.mode(gid)}): none of the files given is one "
                       "it judges", False))
@@ -129,9 +128,10 @@ def check(config: pytest.Config) -> tuple[list[tuple[str, bool]], int]:
         lines.append((f"{NAME}: FAILED: required {'gates' if len(blocking) > 1 else 'gate'} "
                       f"{', '.join(blocking)} of {stage.name} failed on the files given", True))
         return lines, int(pytest.ExitCode.TESTS_FAILED)
-    judged = [o.id for o in outcomes]
-    said = f"{', '.join(judged)} found nothing that blocks" if judged else "no gate judged them"
-    lines.append((f"{NAME}: {said} ({counted}, stage {stage.name}); not a promotion", False))
+    judged = ", ".join(o.id for o in outcomes)
+    said = (f"no required gate of {stage.name} failed on the {counted} given ({judged} judged them)"
+            if judged else f"no gate of {stage.name} judged the {counted} given")
+    lines.append((f"{NAME}: {said}; not a promotion", False))
     return lines, int(pytest.ExitCode.OK)
 
 
