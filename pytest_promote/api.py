@@ -135,9 +135,7 @@ class GateContext:
         scope = self.policy.paths if self.policy.component is not None else own or self.policy.paths
         if self.files is None:
             return scope
-        from pytest_promote._util.paths import under
-
-        return tuple(f for f in self.files if scope is None or under(f, scope))
+        return tuple(f for f in self.files if scope is None or _under(f, scope))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +239,17 @@ def maximum(
     return dataclasses.field(
         default=default, metadata={"tighten": "down", "doc": doc, "range": (low, high)}
     )
+
+
+def _under(path: str, places: Iterable[str]) -> bool:
+    """Whether the project-relative POSIX ``path`` is one of the literal paths
+    ``places`` (files or directories, as a policy's ``paths`` names them; ``.`` is the
+    root) or lies below one."""
+    for place in places:
+        bare = place.removeprefix("./").rstrip("/")
+        if bare in ("", ".") or path == bare or path.startswith(bare + "/"):
+            return True
+    return False
 
 
 def install_hint(extra: str) -> str:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import test_precheck as precheck
 from gitrepo import environ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,24 +136,6 @@ def test_the_whole_stage_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: 
     assert "Passed" in committed.stdout + committed.stderr
 
 
-#: Every gate of the stage judges the files it is given, but for tests.
-PRECHECK_POLICY = """
-[tool.ruff.lint]
-select = ["F"]
-
-[tool.promote]
-stages = ["development", "production"]
-enforce_path = false
-
-[tool.promote.gates]
-secrets = { verify = false }
-
-[tool.promote.stage.development]
-required = ["tests", "secrets", "lint"]
-
-[tool.promote.stage.production]
-required = ["tests", "secrets", "lint"]
-"""
 #: A key of the shape of an AWS access key id, made up.
 AWS_LINE = 'ID = "AKIAZ7Q3XK2M9PLW4RTY"\n'  # pragma: allowlist secret (a made-up key)
 HOOK = "promote pre-check (the gates that judge files, over the files committed)"
@@ -162,29 +145,30 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     tmp_path: Path,
 ) -> None:
     project = Project(tmp_path)
-    (project.root / "pyproject.toml").write_text(PRECHECK_POLICY)
-    (project.root / "app.py").write_text(CLEAN)
+    (project.root / "pyproject.toml").write_text(precheck.POLICY)  # lint required at production
+    (project.root / "pkg").mkdir()
+    (project.root / "pkg" / "a.py").write_text(CLEAN)
     project.commit("clean")
-    use_pre_commit(project, "promote", "[]")
+    use_pre_commit(project, "promote", '["--stage=production"]')
 
     (project.root / "notes.md").write_text("# Notes\n\nNothing secret.\n")
-    (project.root / "app.py").write_text(CLEAN + "NAME = 'app'\n")
-    project.run("git", "add", "notes.md", "app.py")
+    (project.root / "pkg" / "a.py").write_text(CLEAN + "NAME = 'app'\n")
+    project.run("git", "add", "notes.md", "pkg/a.py")
     committed = project.run("git", "commit", "-q", "-m", "notes")
     said = committed.stdout + committed.stderr
-    assert f"{HOOK}" in said and "Passed" in said
+    assert HOOK in said and "Passed" in said
 
-    (project.root / "unused.py").write_text("import sys\n")
-    project.run("git", "add", "unused.py")
+    (project.root / "pkg" / "unused.py").write_text("import sys\n")
+    project.run("git", "add", "pkg/unused.py")
     refused = project.run("git", "commit", "-q", "-m", "unused import", check=False)
     said = refused.stdout + refused.stderr
     assert refused.returncode != 0, said
-    assert "FAILED lint (required)" in said and "unused.py:1: F401 `sys` imported but unused" in said
+    assert "FAILED lint (required)" in said and "pkg/unused.py:1: F401 `sys` imported but unused" in said
     assert "PASSED secrets (required): secrets: no new secret in 1 file" in said
-    assert "not judged here: tests (they judge the whole tree: pytest --promote-to=development " \
+    assert "not judged here: tests (they judge the whole tree: pytest --promote-to=production " \
            "judges them, at push and in CI)" in said
-    assert "required gate lint of development failed on the files given" in said
-    project.run("git", "rm", "-q", "--cached", "unused.py")
+    assert "required gate lint of production failed on the files given" in said
+    project.run("git", "rm", "-q", "--cached", "pkg/unused.py")
 
     (project.root / "settings.py").write_text(AWS_LINE)
     project.run("git", "add", "settings.py")
@@ -192,16 +176,17 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     said = refused.stdout + refused.stderr
     assert refused.returncode != 0, said
     assert "FAILED secrets (required)" in said and "settings.py:1: AWS Access Key" in said
+    assert "not run: lint (required): none of the files given is one it judges" in said
     assert "AKIAZ7Q3XK2M9PLW4RTY" not in said  # pragma: allowlist secret (the value is masked)
     project.run("git", "rm", "-q", "--cached", "settings.py")
 
     # What is not staged is not judged: the untracked files above, and this change.
-    (project.root / "app.py").write_text(CLEAN + "import json\n")
+    (project.root / "pkg" / "a.py").write_text(CLEAN + "import json\n")
     (project.root / "more.md").write_text("More notes.\n")
     project.run("git", "add", "more.md")
     committed = project.run("git", "commit", "-q", "-m", "more notes")
     said = committed.stdout + committed.stderr
-    assert "Passed" in said and "app.py" not in said
+    assert "Passed" in said and "a.py" not in said
     assert project.run("git", "show", "--name-only", "--format=", "HEAD").stdout.split() == ["more.md"]
-    assert (project.root / "app.py").read_text() == CLEAN + "import json\n"  # left as it was
+    assert (project.root / "pkg" / "a.py").read_text() == CLEAN + "import json\n"  # left as it was
     assert project.run("git", "notes", "--ref=promote", "list", check=False).stdout == ""

@@ -57,17 +57,6 @@ def matches_any(path: str, patterns: Iterable[str]) -> bool:
     return matcher(patterns)(path)
 
 
-def under(path: str, places: Iterable[str]) -> bool:
-    """Whether the project-relative POSIX ``path`` is one of the literal paths
-    ``places`` (files or directories, as a policy's ``paths`` names them; ``.`` is the
-    root) or lies below one."""
-    for place in places:
-        bare = place.removeprefix("./").rstrip("/")
-        if bare in ("", ".") or path == bare or path.startswith(bare + "/"):
-            return True
-    return False
-
-
 def check_inside(key: str, value: str, *, glob: bool = False) -> str:
     """``value`` if it stays inside the project root: a relative path, or with ``glob``
     a pattern (whose leading ``/`` anchors it at the root); otherwise a ValueError
