@@ -106,3 +106,32 @@ def test_a_pre_check_is_no_promotion(files: pytest.Pytester) -> None:
     result = files.runpytest("--promote-precheck=development", "--promote-to=development", "pkg/a.py")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --promote-precheck judges files, no promotion: drop --promote-to*"])
+
+
+def test_a_stage_the_policy_lacks_is_a_usage_error(files: pytest.Pytester) -> None:
+    result = files.runpytest("--promote-precheck=productin", "pkg/a.py")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --promote-precheck: STAGE = 'productin': not a stage of *; did you mean 'production'*"])
+
+
+def test_pyright_judges_the_python_files_given_its_configuration_keeps(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.pyright]\nexclude = ["gen"]\n\n[tool.promote.stage.development]\nrequired = ["types"]\n')
+    for name in ("pkg", "gen"):
+        pytester.mkpydir(name)
+        (pytester.path / name / "t.py").write_text('X: int = "x"\n', encoding="utf-8")
+
+    result = pytester.runpytest("--promote-precheck=development", "pkg/t.py", "gen/t.py")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "  FAILED types (required): types: pyright: 1 error, 0 warnings in pkg/t.py gen/t.py *",
+        "    pkg/t.py:1: reportAssignmentType *",
+    ])
+    assert "    gen/t.py" not in result.stdout.str()  # excluded by pyright's configuration
+
+    excluded = pytester.runpytest("--promote-precheck=development", "gen/t.py")
+    assert excluded.ret == 1  # judged nothing: never a pass
+    excluded.stdout.fnmatch_lines([
+        "  ERROR types (required): types: * judged as nothing: summary.filesAnalyzed is 0: pyright's "
+        "include/exclude leave out every file given (gen/t.py), so it judged none of them*",
+    ])

@@ -30,6 +30,7 @@ import pytest
 
 from pytest_promote.api import Gate
 from pytest_promote.policy.load import Policy, Stage
+from pytest_promote.policy.schema import did_you_mean, policy_error
 from pytest_promote.runner import cache
 from pytest_promote.runner.items import gate_text
 from pytest_promote.runner.run import PromoteRun, stored_under
@@ -139,6 +140,10 @@ def choose_stage(policy: Policy, root: Path, name: str) -> tuple[Stage, str]:
     """The stage named (``auto``: the one the branch's name matches, else the first)
     and why it was chosen."""
     if name != AUTO:
+        names = [s.name for s in policy.stages]
+        if name not in names:
+            problem = f"not a stage of {policy.source}; {did_you_mean(name, [*names, AUTO])}"
+            raise policy_error("--promote-precheck", "STAGE", name, problem)
         return policy.stage(name), "named"
     from pytest_promote.policy import stages
 
