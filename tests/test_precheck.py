@@ -111,7 +111,8 @@ def test_a_pre_check_is_no_promotion(files: pytest.Pytester) -> None:
 def test_a_stage_the_policy_lacks_is_a_usage_error(files: pytest.Pytester) -> None:
     result = files.runpytest("--promote-precheck=productin", "pkg/a.py")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: --promote-precheck: STAGE = 'productin': not a stage of *; did you mean 'production'*"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: --promote-precheck: STAGE = 'productin': not a stage of *; did you mean 'production'*"])
 
 
 def test_pyright_judges_the_python_files_given_its_configuration_keeps(pytester: pytest.Pytester) -> None:
