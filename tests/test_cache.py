@@ -228,5 +228,7 @@ def test_what_git_and_pre_commit_give_their_hooks_keeps_stored_results() -> None
             "GIT_INDEX_FILE": ".git/index", "GIT_AUTHOR_DATE": "@1796653837 +0000", "GIT_EDITOR": ":",
             "PRE_COMMIT": "1", "PRE_COMMIT_FROM_REF": "abc"}
     assert environment_digest(hook) == environment_digest(shell)
+    own = {"PATH": f"/venv/bin:{hook['PATH']}"}  # what the types gate puts first
+    assert environment_digest({**hook, **own}) == environment_digest({**shell, "PATH": "/venv/bin:/usr/bin:/bin"})
     assert environment_digest({**shell, "PATH": "/opt/node/bin:/usr/bin:/bin"}) != environment_digest(shell)
     assert environment_digest({**hook, "RUFF_CACHE_DIR": "/elsewhere"}) != environment_digest(shell)
