@@ -66,6 +66,15 @@ class Project:
         self.run("git", "add", "-A")
         self.run("git", "commit", "-q", "-m", message)
 
+    def attempt(self, message: str, files: dict[str, str]) -> tuple[int, str]:
+        """Write and stage ``files`` (path -> text), then ``git commit``: its exit status
+        and what it printed."""
+        for path, text in files.items():
+            (self.root / path).write_text(text)
+        self.run("git", "add", *files)
+        done = self.run("git", "commit", "-q", "-m", message, check=False)
+        return done.returncode, done.stdout + done.stderr
+
 
 def test_the_pre_push_hook_refuses_a_push_its_target_stage_would_not_accept(tmp_path: Path) -> None:
     project = Project(tmp_path)
@@ -151,18 +160,12 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     project.commit("clean")
     use_pre_commit(project, "promote", '["--stage=production"]')
 
-    (project.root / "notes.md").write_text("# Notes\n\nNothing secret.\n")
-    (project.root / "pkg" / "a.py").write_text(CLEAN + "NAME = 'app'\n")
-    project.run("git", "add", "notes.md", "pkg/a.py")
-    committed = project.run("git", "commit", "-q", "-m", "notes")
-    said = committed.stdout + committed.stderr
-    assert HOOK in said and "Passed" in said
+    status, said = project.attempt("notes", {"notes.md": "# Notes\n\nNothing secret.\n",
+                                             "pkg/a.py": CLEAN + "NAME = 'app'\n"})
+    assert status == 0 and HOOK in said and "Passed" in said, said
 
-    (project.root / "pkg" / "unused.py").write_text("import sys\n")
-    project.run("git", "add", "pkg/unused.py")
-    refused = project.run("git", "commit", "-q", "-m", "unused import", check=False)
-    said = refused.stdout + refused.stderr
-    assert refused.returncode != 0, said
+    status, said = project.attempt("unused import", {"pkg/unused.py": "import sys\n"})
+    assert status != 0, said
     assert "FAILED lint (required)" in said and "pkg/unused.py:1: F401 `sys` imported but unused" in said
     assert "PASSED secrets (required): secrets: no new secret in 1 file" in said
     assert "not judged here: tests (they judge the whole tree: pytest --promote-to=production " \
@@ -170,11 +173,8 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     assert "required gate lint of production failed on the files given" in said
     project.run("git", "rm", "-q", "--cached", "pkg/unused.py")
 
-    (project.root / "settings.py").write_text(AWS_LINE)
-    project.run("git", "add", "settings.py")
-    refused = project.run("git", "commit", "-q", "-m", "a key", check=False)
-    said = refused.stdout + refused.stderr
-    assert refused.returncode != 0, said
+    status, said = project.attempt("a key", {"settings.py": AWS_LINE})
+    assert status != 0, said
     assert "FAILED secrets (required)" in said and "settings.py:1: AWS Access Key" in said
     assert "not run: lint (required): none of the files given is one it judges" in said
     assert "AKIAZ7Q3XK2M9PLW4RTY" not in said  # pragma: allowlist secret (the value is masked)
@@ -182,11 +182,8 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
 
     # What is not staged is not judged: the untracked files above, and this change.
     (project.root / "pkg" / "a.py").write_text(CLEAN + "import json\n")
-    (project.root / "more.md").write_text("More notes.\n")
-    project.run("git", "add", "more.md")
-    committed = project.run("git", "commit", "-q", "-m", "more notes")
-    said = committed.stdout + committed.stderr
-    assert "Passed" in said and "a.py" not in said
+    status, said = project.attempt("more notes", {"more.md": "More notes.\n"})
+    assert status == 0 and "Passed" in said and "a.py" not in said, said
     assert project.run("git", "show", "--name-only", "--format=", "HEAD").stdout.split() == ["more.md"]
     assert (project.root / "pkg" / "a.py").read_text() == CLEAN + "import json\n"  # left as it was
     assert project.run("git", "notes", "--ref=promote", "list", check=False).stdout == ""
