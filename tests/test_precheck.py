@@ -136,3 +136,25 @@ def test_pyright_judges_the_python_files_given_its_configuration_keeps(pytester:
         "  ERROR types (required): types: * judged as nothing: summary.filesAnalyzed is 0: pyright's "
         "include/exclude leave out every file given (gen/t.py), so it judged none of them*",
     ])
+
+
+def test_files_the_tools_configuration_leaves_out_are_not_judged(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        '[tool.ruff]\nextend-exclude = ["gen"]\n\n[tool.ruff.lint]\nselect = ["F"]\n\n'
+        '[tool.promote.gates]\nsecrets = { exclude = ["fixtures/"], verify = false }\n\n'
+        '[tool.promote.stage.development]\nrequired = ["lint", "secrets"]\n')
+    pytester.mkpydir("gen")
+    (pytester.path / "gen" / "g.py").write_text("import os\n", encoding="utf-8")
+    (pytester.path / "fixtures").mkdir()
+    (pytester.path / "fixtures" / "key.txt").write_text("no key here\n", encoding="utf-8")
+
+    result = pytester.runpytest("--promote-precheck=development", "gen/g.py", "fixtures/key.txt")
+
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "  PASSED secrets (required): secrets: no new secret in 1 file*",
+        "  not run: lint (required): none of the files given is one it judges",
+        "promote pre-check: no required gate of development failed on the 2 files given (secrets judged them)*",
+    ])
+    only_excluded = pytester.runpytest("--promote-precheck=development", "fixtures/key.txt")
+    only_excluded.stdout.fnmatch_lines(["  not run: secrets (required): none of the files given is one it judges"])

@@ -60,6 +60,23 @@ class LintGate(ToolGate):
         force = ["--force-exclude"] if named else []
         return ["check", "--output-format=json", "--no-fix", *force, *(self.paths or ())]
 
+    def judged_files(self) -> tuple[str, ...]:
+        """In a pre-check: the Python files given that ruff checks (its ``exclude`` and
+        ``extend-exclude`` leave the others out, as in a run over their directory)."""
+        given = super().judged_files()
+        if not given or self.command is None:
+            return given  # nothing to run, or the gate errors saying ruff is missing
+        root = self.context.rootpath
+        argv = [*self.command, "check", "--show-files", "--force-exclude", *given]
+        try:
+            code, out, _ = BackgroundTool(self.tool, argv, root, self.options.timeout).wait()
+        except ToolError:
+            return given  # the gate's own run says what went wrong
+        if code != 0:
+            return given
+        shown = {relative(Path(line.strip()), root) for line in out.splitlines() if line.strip()}
+        return tuple(f for f in given if f in shown)
+
     def inputs(self) -> list[Path] | None:
         """What ruff reads, as ruff resolves it: the files ``ruff check --show-files``
         lists (its excludes, the dot-directories it does check), every configuration
