@@ -116,6 +116,10 @@ class GateContext:
     policy: Policy
     promote_only: bool
     tests: TestLog
+    #: In a pre-check of some files (``pytest --promote-precheck``, the pre-commit
+    #: hook): those files, relative to the root in POSIX form; None in a promotion run,
+    #: which judges every file under the paths.
+    files: tuple[str, ...] | None = None
 
     @property
     def paths(self) -> tuple[str, ...] | None:
@@ -125,10 +129,13 @@ class GateContext:
 
     def paths_for(self, own: tuple[str, ...] | None) -> tuple[str, ...] | None:
         """What a gate with its own ``paths`` option looks at: a component's files in
-        its run (whatever the option says), else ``own``, else :attr:`paths`."""
-        if self.policy.component is not None:
-            return self.policy.paths
-        return own or self.policy.paths
+        its run (whatever the option says), else ``own``, else :attr:`paths`. In a
+        pre-check, only the :attr:`files` given that lie under those paths (all of
+        them when no path is set), maybe none."""
+        scope = self.policy.paths if self.policy.component is not None else own or self.policy.paths
+        if self.files is None:
+            return scope
+        return tuple(f for f in self.files if scope is None or _under(f, scope))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,6 +160,12 @@ class Gate:
     #: extra that installs them (``pip install "pytest-promote[extra]"``).
     requires: ClassVar[tuple[str, ...]] = ()
     extra: ClassVar[str] = ""
+    #: Whether the gate judges files one by one (lint, types and secrets do), so that
+    #: its result over some files is their result. Only such gates run in a pre-check
+    #: of a commit's files (``pytest --promote-precheck``, the pre-commit hook), with
+    #: :attr:`GateContext.files` set; each reads what to look at from
+    #: :meth:`GateContext.paths_for`.
+    per_file: ClassVar[bool] = False
 
     def __init__(self, gate_id: str, options: Any, context: GateContext) -> None:
         self.id = gate_id
@@ -171,6 +184,12 @@ class Gate:
         if not absent:
             return None
         return f"{', '.join(absent)} not installed; {install_hint(self.extra)}"
+
+    def judged_files(self) -> tuple[str, ...]:
+        """In a pre-check (:attr:`GateContext.files` set): the files given that this
+        gate judges (default: those under its ``paths`` option, else the policy's). A
+        gate given none is not run: it never passes what it did not judge."""
+        return self.context.paths_for(getattr(self.options, "paths", None)) or ()
 
     def fingerprint(self) -> str | None:
         """What this gate's result depends on, as a string; None: not cacheable.
@@ -220,6 +239,17 @@ def maximum(
     return dataclasses.field(
         default=default, metadata={"tighten": "down", "doc": doc, "range": (low, high)}
     )
+
+
+def _under(path: str, places: Iterable[str]) -> bool:
+    """Whether the project-relative POSIX ``path`` is one of the literal paths
+    ``places`` (files or directories, as a policy's ``paths`` names them; ``.`` is the
+    root) or lies below one."""
+    for place in places:
+        bare = place.removeprefix("./").rstrip("/")
+        if bare in ("", ".") or path == bare or path.startswith(bare + "/"):
+            return True
+    return False
 
 
 def install_hint(extra: str) -> str:

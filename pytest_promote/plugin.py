@@ -20,6 +20,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the tests and every gate of STAGE (a stage of the policy, or 'auto')",
     )
     group.addoption(
+        "--promote-precheck", metavar="STAGE", default=None,
+        help="pre-check the files given as arguments (what the pre-commit hook runs): only "
+        "the gates of STAGE that judge files (lint, types, secrets), over those files; no "
+        "tests, nothing recorded; STAGE 'auto': the one the branch matches, else the first",
+    )
+    group.addoption(
         "--promote-component", metavar="NAME", default=None,
         help="promote one component of the repository ([tool.promote.components.NAME]): "
         "only its tests, gates over its files, records of its own",
@@ -122,6 +128,17 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     with ``--promote-to``, register the loop that runs the gates after the tests."""
     if config.getoption("promote_json") and not config.getoption("promote_status"):
         raise pytest.UsageError("--promote-json needs --promote-status")
+    if config.getoption("promote_precheck") is not None:
+        for option, flag in (("promote_to", "--promote-to"), ("promote_status", "--promote-status")):
+            if config.getoption(option):
+                raise pytest.UsageError(
+                    f"--promote-precheck judges files, no promotion: drop {flag} (or run "
+                    "pytest --promote-to=STAGE without --promote-precheck)")
+        if getattr(config.option, "numprocesses", None):  # a pre-check runs no test: no workers
+            config.option.numprocesses = None
+            config.option.dist = "no"
+            config.option.tx = []
+        return None
     if config.getoption("promote_to") is not None and not config.getoption("promote_status"):
         from pytest_promote.runner.session import GateLoop
 
@@ -144,7 +161,11 @@ def pytest_load_initial_conftests(
     terminal): keep the environment the gates' tools will run in, and start
     measuring coverage (unless ``--promote-only``), as ``coverage run`` would."""
     namespace = early_config.known_args_namespace
-    if getattr(namespace, "promote_to", None) is not None:
+    if getattr(namespace, "promote_precheck", None) is not None:
+        from pytest_promote._util import process as toolrun
+
+        toolrun.remember_environ(early_config)
+    elif getattr(namespace, "promote_to", None) is not None:
         from pytest_promote._util import process as toolrun
 
         toolrun.remember_environ(early_config)
@@ -162,6 +183,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "invariant: an invariant the 'invariants' promotion gate counts"
     )
+    if config.getoption("promote_precheck") is not None:
+        from pytest_promote.runner.precheck import PreCheck
+
+        config.pluginmanager.register(PreCheck(config), "promote-precheck")
+        return
     if config.getoption("promote_to") is None:
         for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
                        "promote_component", "promote_shard", "promote_from", "promote_sign_key",

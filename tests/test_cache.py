@@ -219,3 +219,16 @@ def test_a_variable_of_the_tools_environment_is_in_the_fingerprint(
     assert "helper" in types["findings"][0]["message"]
     monkeypatch.setenv("PYTEST_SOMETHING", "x")  # the shell's and pytest's own state is not
     assert gates(pytester)["types"]["cached"]
+
+
+def test_what_git_and_pre_commit_give_their_hooks_keeps_stored_results() -> None:
+    environment_digest = cache.environment_digest
+    shell = {"PATH": "/usr/bin:/bin", "HOME": "/home/tess", "RUFF_CACHE_DIR": "/tmp/ruff"}
+    hook = {**shell, "PATH": "/usr/lib/git-core:/usr/bin:/bin", "GIT_EXEC_PATH": "/usr/lib/git-core",
+            "GIT_INDEX_FILE": ".git/index", "GIT_AUTHOR_DATE": "@1796653837 +0000", "GIT_EDITOR": ":",
+            "PRE_COMMIT": "1", "PRE_COMMIT_FROM_REF": "abc"}
+    assert environment_digest(hook) == environment_digest(shell)
+    own = {"PATH": f"/venv/bin:{hook['PATH']}"}  # what the types gate puts first
+    assert environment_digest({**hook, **own}) == environment_digest({**shell, "PATH": "/venv/bin:/usr/bin:/bin"})
+    assert environment_digest({**shell, "PATH": "/opt/node/bin:/usr/bin:/bin"}) != environment_digest(shell)
+    assert environment_digest({**hook, "RUFF_CACHE_DIR": "/elsewhere"}) != environment_digest(shell)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import test_precheck as precheck
 from gitrepo import environ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +66,15 @@ class Project:
         self.run("git", "add", "-A")
         self.run("git", "commit", "-q", "-m", message)
 
+    def attempt(self, message: str, files: dict[str, str]) -> tuple[int, str]:
+        """Write and stage ``files`` (path -> text), then ``git commit``: its exit status
+        and what it printed."""
+        for path, text in files.items():
+            (self.root / path).write_text(text)
+        self.run("git", "add", *files)
+        done = self.run("git", "commit", "-q", "-m", message, check=False)
+        return done.returncode, done.stdout + done.stderr
+
 
 def test_the_pre_push_hook_refuses_a_push_its_target_stage_would_not_accept(tmp_path: Path) -> None:
     project = Project(tmp_path)
@@ -96,23 +106,34 @@ def test_the_pre_push_hook_refuses_a_push_its_target_stage_would_not_accept(tmp_
     assert other.returncode == 1 and "another tool's hook" in other.stderr
 
 
-def test_the_pre_commit_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: Path) -> None:
-    if shutil.which("pre-commit", path=str(BIN)) is None:
-        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
-    hooks = tmp_path / "hooks"
+def hooks_repository(tmp: Path, env: dict[str, str]) -> tuple[Path, str]:
+    """A git repository holding this checkout's ``.pre-commit-hooks.yaml`` (pre-commit
+    reads hooks from a commit of a repository), and that commit."""
+    hooks = tmp / "hooks"
     hooks.mkdir()
     shutil.copy(ROOT / ".pre-commit-hooks.yaml", hooks)
-    subprocess.run(["git", "init", "-q", "-b", "main", str(hooks)], check=True)
-    project = Project(tmp_path)
-    for args in (("add", "-A"), ("commit", "-q", "-m", "hooks")):
-        subprocess.run(["git", *args], cwd=hooks, env=project.env, check=True)
+    for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", "hooks")):
+        subprocess.run(["git", *args], cwd=hooks, env=env, check=True)
     rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True,
                          check=True).stdout.strip()
+    return hooks, rev
+
+
+def use_pre_commit(project: Project, hook: str, args: str) -> None:
+    """Install pre-commit in ``project`` with one hook of this repository's."""
+    if shutil.which("pre-commit", path=str(BIN)) is None:
+        pytest.skip("pre-commit is not installed (pip install -e '.[test]')")
+    hooks, rev = hooks_repository(project.root.parent, project.env)
     (project.root / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: promote\n"
-        '        args: ["--promote-to=production", "-q"]\n')
+        f"repos:\n  - repo: {hooks}\n    rev: {rev}\n    hooks:\n      - id: {hook}\n"
+        f"        args: {args}\n")
     project.commit("pre-commit")
     project.run(str(BIN / "pre-commit"), "install")
+
+
+def test_the_whole_stage_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    use_pre_commit(project, "promote-stage", '["--promote-to=production", "-q"]')
 
     (project.root / "test_app.py").write_text("import app\n\n\ndef test_app():\n    assert app.SEP\n")
     refused = project.run("git", "commit", "-qam", "a test of SEP", check=False)
@@ -122,3 +143,47 @@ def test_the_pre_commit_hook_fails_a_commit_below_the_stage_s_colour(tmp_path: P
     committed = project.run("git", "commit", "-qam", "SEP, tested")
     assert "promote (pytest --promote-to)" in committed.stdout + committed.stderr
     assert "Passed" in committed.stdout + committed.stderr
+
+
+#: A key of the shape of an AWS access key id, made up.
+AWS_LINE = 'ID = "AKIAZ7Q3XK2M9PLW4RTY"\n'  # pragma: allowlist secret (a made-up key)
+HOOK = "promote pre-check (the gates that judge files, over the files committed)"
+
+
+def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judge_files(
+    tmp_path: Path,
+) -> None:
+    project = Project(tmp_path)
+    (project.root / "pyproject.toml").write_text(precheck.POLICY)  # lint required at production
+    (project.root / "pkg").mkdir()
+    (project.root / "pkg" / "a.py").write_text(CLEAN)
+    project.commit("clean")
+    use_pre_commit(project, "promote", '["--stage=production"]')
+
+    status, said = project.attempt("notes", {"notes.md": "# Notes\n\nNothing secret.\n",
+                                             "pkg/a.py": CLEAN + "NAME = 'app'\n"})
+    assert status == 0 and HOOK in said and "Passed" in said, said
+
+    status, said = project.attempt("unused import", {"pkg/unused.py": "import sys\n"})
+    assert status != 0, said
+    assert "FAILED lint (required)" in said and "pkg/unused.py:1: F401 `sys` imported but unused" in said
+    assert "PASSED secrets (required): secrets: no new secret in 1 file" in said
+    assert "not judged here: tests (they judge the whole tree: pytest --promote-to=production " \
+           "judges them, at push and in CI)" in said
+    assert "required gate lint of production failed on the files given" in said
+    project.run("git", "rm", "-q", "--cached", "pkg/unused.py")
+
+    status, said = project.attempt("a key", {"settings.py": AWS_LINE})
+    assert status != 0, said
+    assert "FAILED secrets (required)" in said and "settings.py:1: AWS Access Key" in said
+    assert "not run: lint (required): none of the files given is one it judges" in said
+    assert "AKIAZ7Q3XK2M9PLW4RTY" not in said  # pragma: allowlist secret (the value is masked)
+    project.run("git", "rm", "-q", "--cached", "settings.py")
+
+    # What is not staged is not judged: the untracked files above, and this change.
+    (project.root / "pkg" / "a.py").write_text(CLEAN + "import json\n")
+    status, said = project.attempt("more notes", {"more.md": "More notes.\n"})
+    assert status == 0 and "Passed" in said and "a.py" not in said, said
+    assert project.run("git", "show", "--name-only", "--format=", "HEAD").stdout.split() == ["more.md"]
+    assert (project.root / "pkg" / "a.py").read_text() == CLEAN + "import json\n"  # left as it was
+    assert project.run("git", "notes", "--ref=promote", "list", check=False).stdout == ""

@@ -8,6 +8,11 @@ for every push), promotes HEAD to it with ``pytest --promote-to=STAGE``, and ref
 the push with the verdict line unless the run is accepted. A target no stage matches
 is pushed unchecked, saying so; other refs (the ledger's notes) and deletions are
 never checked.
+
+``hook pre-commit [--stage STAGE] FILE...`` is what the pre-commit hook runs: a
+pre-check of the files being committed (``pytest --promote-precheck``, see
+:mod:`pytest_promote.runner.precheck`); it fails the commit when a required gate of
+the stage that judges files fails on them.
 """
 
 from __future__ import annotations
@@ -42,11 +47,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     push.add_argument("--stage", default=None)
     push.add_argument("remote", nargs="?", default="")
     push.add_argument("url", nargs="?", default="")
+    commit = sub.add_parser(
+        "pre-commit", help="pre-check the files given (what the pre-commit hook runs): the "
+        "gates of the stage that judge files, over those files")
+    commit.add_argument("--stage", default=None,
+                        help="the stage whose gates judge the files (default: the one the "
+                        "branch matches, else the first)")
+    commit.add_argument("--promote-config", default=None, metavar="PATH",
+                        help="read the policy from this TOML file")
+    commit.add_argument("files", nargs="*", metavar="FILE")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Install the hook, or judge a push."""
+    """Install the hook, judge a push, or pre-check a commit's files."""
+    if args.action == "pre-commit":
+        return pre_commit(args)
     return install(args) if args.action == "install" else pre_push(args)
+
+
+def pre_commit(args: argparse.Namespace) -> int:
+    """``pytest --promote-precheck=STAGE FILE...`` in the working directory; its exit
+    status (1: a required gate failed on the files)."""
+    from pytest_promote.runner.precheck import arguments
+
+    config = [f"--promote-config={args.promote_config}"] if args.promote_config else []
+    done = subprocess.run([*pytest_command(), *config, *arguments(args.stage, args.files)],
+                          stdin=subprocess.DEVNULL, check=False, env=os.environ)
+    return done.returncode
 
 
 def install(args: argparse.Namespace) -> int:
@@ -120,8 +147,7 @@ def target_stage(root: Path, target: str) -> str | None:
 
 def promote(root: Path, stage: str) -> int:
     """``pytest --promote-to=STAGE`` on the working tree; 0 when it is accepted."""
-    script = Path(sys.executable).with_name("pytest")
-    runner = [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]
+    runner = pytest_command()
     with tempfile.TemporaryDirectory(prefix="promote-hook-") as tmp:
         report = Path(tmp, "report.json")
         done = subprocess.run([*runner, f"--promote-to={stage}", f"--promote-report={report}"],
@@ -140,3 +166,9 @@ def promote(root: Path, stage: str) -> int:
     print(f"{verdict}: not accepted ({why}): push refused (`git push --no-verify` skips the check)",
           file=sys.stderr)
     return 1
+
+
+def pytest_command() -> list[str]:
+    """pytest of this environment: its console script, else ``python -m pytest``."""
+    script = Path(sys.executable).with_name("pytest")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]

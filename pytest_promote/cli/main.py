@@ -43,7 +43,8 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     ),
     "hook": (
         "promote HEAD before git pushes it: hook install writes a git hook that refuses "
-        "a push the target's stage would not accept",
+        "a push the target's stage would not accept; hook pre-commit FILE... pre-checks "
+        "the files of a commit (the pre-commit hook)",
         hook.add_arguments, hook.run,
     ),
     "ledger": (

@@ -45,6 +45,7 @@ class LintGate(ToolGate):
     hint = install_hint(extra)
     suffixes = (".py", ".pyi", ".ipynb")
     reads = ("RUFF_*",)
+    per_file = True
     #: What ``judge`` reads of ``ruff check --output-format=json``.
     shape: ClassVar[Shape] = [{
         "message": str, "filename": str, "code": (str, type(None)),
@@ -53,10 +54,28 @@ class LintGate(ToolGate):
 
     def arguments(self) -> list[str]:
         """``check --output-format=json``; ``--no-fix``: a gate never edits files. In a
-        component's run, ``--force-exclude``: the component's files named one by one
+        component's run and in a pre-check, ``--force-exclude``: files named one by one
         are excluded as ruff's configuration says, as in a run over their directory."""
-        force = ["--force-exclude"] if self.context.policy.component is not None else []
+        named = self.context.policy.component is not None or self.context.files is not None
+        force = ["--force-exclude"] if named else []
         return ["check", "--output-format=json", "--no-fix", *force, *(self.paths or ())]
+
+    def judged_files(self) -> tuple[str, ...]:
+        """In a pre-check: the Python files given that ruff checks (its ``exclude`` and
+        ``extend-exclude`` leave the others out, as in a run over their directory)."""
+        given = super().judged_files()
+        if not given or self.command is None:
+            return given  # nothing to run, or the gate errors saying ruff is missing
+        root = self.context.rootpath
+        argv = [*self.command, "check", "--show-files", "--force-exclude", *given]
+        try:
+            code, out, _ = BackgroundTool(self.tool, argv, root, self.options.timeout).wait()
+        except ToolError:
+            return given  # the gate's own run says what went wrong
+        if code != 0:
+            return given
+        shown = {relative(Path(line.strip()), root) for line in out.splitlines() if line.strip()}
+        return tuple(f for f in given if f in shown)
 
     def inputs(self) -> list[Path] | None:
         """What ruff reads, as ruff resolves it: the files ``ruff check --show-files``

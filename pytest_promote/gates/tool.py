@@ -54,8 +54,16 @@ class ToolGate(Gate):
     @property
     def paths(self) -> tuple[str, ...] | None:
         """The gate's ``paths`` option, else the policy's ``paths``, else None (the
-        tool's own default at the project root); a component's files in its run."""
-        return self.context.paths_for(getattr(self.options, "paths", None))
+        tool's own default at the project root); a component's files in its run; in a
+        pre-check, the files given under those paths that end with :attr:`suffixes`."""
+        found = self.context.paths_for(getattr(self.options, "paths", None))
+        if self.context.files is None:
+            return found
+        return tuple(f for f in found or () if f.endswith(self.suffixes))
+
+    def judged_files(self) -> tuple[str, ...]:
+        """In a pre-check: the files given that the tool is handed."""
+        return self.paths or ()
 
     def arguments(self) -> list[str]:
         """The tool's arguments (after the executable)."""

@@ -54,6 +54,7 @@ class TypesGate(ToolGate):
         'pip install "pyright[nodejs]")'
     )
     reads = ("PYTHONPATH", "PYTHONHOME", "PYRIGHT_*", "NODE_OPTIONS", "NODE_PATH")
+    per_file = True
     #: What ``judge`` reads of ``pyright --outputjson``.
     shape: ClassVar[Shape] = {
         "summary": {"filesAnalyzed": int, "errorCount": int, "warningCount": int},
@@ -71,6 +72,9 @@ class TypesGate(ToolGate):
                   if p.suffix in self.suffixes]
         if not python:
             return None
+        if self.context.files is not None:
+            return (f"summary.filesAnalyzed is 0: pyright's include/exclude leave out every "
+                    f"file given ({self.where()}), so it judged none of them")
         return (f"summary.filesAnalyzed is 0, yet {self.where()} holds Python files "
                 f"(e.g. {relative(python[0], root)}); check pyright's include/exclude")
 

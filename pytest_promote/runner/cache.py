@@ -40,14 +40,31 @@ SHELL_STATE = (
     "PS1", "PS2", "PROMPT_COMMAND", "SSH_*", "DISPLAY", "WINDOWID", "TMUX", "TMUX_*",
     "STY", "HISTFILE", "HISTSIZE", "LS_COLORS", "PYTEST_*", "XDG_SESSION_*",
     "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "GPG_TTY", "MAIL", "PAGER", "LESS*",
+    # What git and pre-commit set for the hooks they run (the index, the author and the
+    # date of the commit being made, git's own programs, the hook's stage): so a hook
+    # reuses what a run from the shell stored, and one commit's hook the last one's.
+    "GIT_*", "PRE_COMMIT", "PRE_COMMIT_*",
 )
 
 
 def environment_digest(env: Mapping[str, str]) -> str:
     """A hash of every variable of ``env`` a tool may read (all but :data:`SHELL_STATE`);
-    a hash, so that no value (a token, say) is kept in the cache."""
+    a hash, so that no value (a token, say) is kept in the cache. ``PATH`` counts
+    without the directory of git's own programs that git puts first for its hooks
+    (a gate may put its own before it)."""
     kept = sorted((k, v) for k, v in env.items() if not any(fnmatchcase(k, p) for p in SHELL_STATE))
+    git_programs = env.get("GIT_EXEC_PATH")
+    if git_programs:
+        kept = [(k, _without(v, git_programs) if k == "PATH" else v) for k, v in kept]
     return digest(kept)
+
+
+def _without(search_path: str, directory: str) -> str:
+    """``search_path`` without its first entry ``directory``."""
+    entries = search_path.split(os.pathsep)
+    if directory in entries:
+        entries.remove(directory)
+    return os.pathsep.join(entries)
 
 
 def reuse_allowed(config: pytest.Config) -> bool:

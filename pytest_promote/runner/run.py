@@ -52,6 +52,9 @@ class PromoteRun:
             config, config.rootpath, stage.name, policy, promote_only, self.tests
         )
         self.dry_run = bool(config.getoption("promote_dry_run"))
+        #: Under which name the gates' results are kept in pytest's cache: the stage's;
+        #: a pre-check of some files keeps its results apart (they judge those files only).
+        self.cache_scope = stage.name
         self._gates: dict[str, Gate] = {}
         self._failed_start: dict[str, GateResult] = {}
         self._reused: dict[str, GateResult] = {}  # stored results whose inputs are unchanged
@@ -202,17 +205,12 @@ class PromoteRun:
         """Take the stored result if the gate's inputs did not change (local runs only)."""
         if getattr(self.context.config, "cache", None) is None:
             return False  # nowhere to load from or store to: no fingerprint to take
-        fingerprint = gate.fingerprint()
+        fingerprint = stored_under(gate)
         if fingerprint is None:
             return False
-        # The stored result also depends on which kind made it and in which version.
-        from pytest_promote import __version__
-
-        kind = f"{type(gate).__module__}.{type(gate).__qualname__}"
-        fingerprint = cache.digest(fingerprint, kind, __version__)
         config = self.context.config
         if cache.reuse_allowed(config):
-            stored = cache.load(config, self.stage.name, gate.id, fingerprint)
+            stored = cache.load(config, self.cache_scope, gate.id, fingerprint)
             if stored is not None:
                 self._reused[gate.id] = stored
                 return True
@@ -245,7 +243,7 @@ class PromoteRun:
             result = self.redact.result(result)
             if gate_id in self._fingerprints and not self.dry_run:
                 fingerprint = self._fingerprints[gate_id]
-                cache.store(self.context.config, self.stage.name, gate_id, fingerprint, result)
+                cache.store(self.context.config, self.cache_scope, gate_id, fingerprint, result)
         outcome = GateOutcome(
             gate_id, self.stage.mode(gate_id), self.redact.result(result),
             time.perf_counter() - begin,
@@ -273,6 +271,18 @@ class PromoteRun:
         self.verdict = decide(self.stage, outcomes, self.caveats(), self.terminated)
         self.decision = acceptance.Decision(self.verdict, self.exit_rule, self.dry_run)
         return self.verdict
+
+
+def stored_under(gate: Gate) -> str | None:
+    """The fingerprint a result of ``gate`` is stored and found under: what it depends
+    on, and which kind made it in which version; None: not cacheable."""
+    fingerprint = gate.fingerprint()
+    if fingerprint is None:
+        return None
+    from pytest_promote import __version__
+
+    kind = f"{type(gate).__module__}.{type(gate).__qualname__}"
+    return cache.digest(fingerprint, kind, __version__)
 
 
 def vocabulary(policy: Policy) -> set[str]:

@@ -65,6 +65,14 @@ class SecretsGate(Gate):
     title = "detect-secrets"
     requires = ("detect_secrets",)
     extra = "secrets"
+    per_file = True
+
+    def judged_files(self) -> tuple[str, ...]:
+        """In a pre-check: the files given under its paths that ``exclude`` keeps (links
+        are never scanned)."""
+        excluded = matcher(self.options.exclude)
+        root = self.context.rootpath
+        return tuple(f for f in super().judged_files() if not excluded(f) and not (root / f).is_symlink())
 
     def start(self) -> None:
         """List the files and begin scanning them in the background."""
