@@ -8,6 +8,9 @@ plus reading every note (what any reader of the ledger pays). Targets: generatio
 under 2 s, the page under 1 MB, the browser's load under 1 s.
 
     python bench/page_bench.py [--rounds N] [--commits N]
+
+``--repository DIR`` times the command on DIR's own ledger instead (this repository
+after promoting a few commits: ``python bench/page_bench.py --repository .``).
 """
 
 from __future__ import annotations
@@ -90,20 +93,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--commits", type=int, default=250)
+    parser.add_argument("--repository", type=Path, default=None, help="time the page of this repository's ledger")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="page-bench-") as where:
-        root = Path(where)
-        make_ledger(root, args.commits)
-        draw = [sys.executable, "-m", "pytest_promote", "report", "html", "--out", "page", "--last", "250"]
+        if args.repository is None:
+            root = Path(where)
+            make_ledger(root, args.commits)
+            out = "page"
+        else:
+            root, out = args.repository.resolve(), str(Path(where) / "page")
+        draw = [sys.executable, "-m", "pytest_promote", "report", "html", "--out", out, "--last", "250"]
         read = ["sh", "-c", "git notes --ref=promote list | cut -d' ' -f1 | git cat-file --batch >/dev/null"]
         drawn, plain = [], []
         for _ in range(args.rounds):
             drawn.append(cpu(draw, root))
             plain.append(cpu(read, root))
-        page = root / "page" / "index.html"
+        page = root / out / "index.html"
         size = page.stat().st_size
         load = browser_load(page)
-        print(f"ledger: {args.commits * 4} records on {args.commits} commits")
+        noted = len(git(root, "notes", "--ref=promote", "list").splitlines())
+        print(f"ledger: {args.repository or 'generated'}: notes on {noted} commits")
         took, base = statistics.median(drawn), statistics.median(plain)
         print(f"report html: {took:.2f} s CPU (target < 2 s); reading the notes alone: "
               f"{base:.2f} s; ratio {took / max(base, 1e-3):.1f}")
