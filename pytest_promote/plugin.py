@@ -161,18 +161,16 @@ def pytest_load_initial_conftests(
     terminal): keep the environment the gates' tools will run in, and start
     measuring coverage (unless ``--promote-only``), as ``coverage run`` would."""
     namespace = early_config.known_args_namespace
-    if getattr(namespace, "promote_precheck", None) is not None:
+    precheck = getattr(namespace, "promote_precheck", None) is not None
+    promotion = not precheck and getattr(namespace, "promote_to", None) is not None
+    if precheck or promotion:
         from pytest_promote._util import process as toolrun
 
         toolrun.remember_environ(early_config)
-    elif getattr(namespace, "promote_to", None) is not None:
-        from pytest_promote._util import process as toolrun
+    if promotion and not getattr(namespace, "promote_only", False):
+        from pytest_promote.gates.coverage import start
 
-        toolrun.remember_environ(early_config)
-        if not getattr(namespace, "promote_only", False):
-            from pytest_promote.gates.coverage import start
-
-            start.start_early(early_config)
+        start.start_early(early_config)
     return (yield)
 
 

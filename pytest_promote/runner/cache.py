@@ -60,7 +60,7 @@ def environment_digest(env: Mapping[str, str]) -> str:
 
 
 def _without(search_path: str, directory: str) -> str:
-    """``search_path`` without its first entry ``directory``."""
+    """``search_path`` without the first occurrence of ``directory``, wherever it stands."""
     entries = search_path.split(os.pathsep)
     if directory in entries:
         entries.remove(directory)
