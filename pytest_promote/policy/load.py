@@ -567,6 +567,9 @@ def gate_kinds(pluginmanager: pluggy.PluginManager) -> dict[str, type[Gate]]:
     kinds: dict[str, type[Gate]] = {}
     providers: dict[str, str] = {}
     hook = pluginmanager.hook.pytest_promote_gate_kinds
+    # Each implementation called on its own, through pluggy's public HookImpl (its
+    # `function` and `plugin_name`), tells which plugin provided which kind; calling
+    # the hook would return the kinds with no provider.
     for impl in reversed(hook.get_hookimpls()):  # in the order pluggy calls them
         provided = cast("Mapping[str, type[Gate]] | None", impl.function()) or {}
         for name, kind in provided.items():

@@ -217,6 +217,13 @@ class PromoteRun:
         self._fingerprints[gate.id] = fingerprint
         return False
 
+    def find_secrets(self) -> None:
+        """Evaluate this run's gates that find secrets, if not yet evaluated: a peer
+        masks its results with what they found."""
+        for gate_id, gate in list(self._gates.items()):
+            if _finds_secrets(gate) and gate_id not in self.outcomes:
+                self.evaluate(gate_id)
+
     def evaluate(self, gate_id: str) -> GateOutcome:
         """Run (or finish) one gate, once; a crash is an error result, never a pass.
 
@@ -227,9 +234,7 @@ class PromoteRun:
             return self.outcomes[gate_id]
         if not _finds_secrets(self._gates.get(gate_id)):
             for run in self.peers:
-                for other, gate in list(run._gates.items()):
-                    if _finds_secrets(gate) and other not in run.outcomes:
-                        run.evaluate(other)
+                run.find_secrets()
         self.start([gate_id])
         begin = time.perf_counter()
         result = self._failed_start.get(gate_id) or self._reused.get(gate_id)

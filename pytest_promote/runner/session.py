@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promote.gates.coverage.data import end_pytest_cov_contexts
 from pytest_promote.gates.coverage.start import paused
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.runner import acceptance, canonical
@@ -355,11 +356,7 @@ class PromotePlugin:
         held = [i for i in session.items if isinstance(i, GateItem)]
         session.items[:] = [i for i in session.items if not isinstance(i, GateItem)]
         result = yield
-        # pytest-cov's --cov-context=test names each test's context while it measures;
-        # its measurement has ended, and gates are no tests (before pytest-cov 6.2, its
-        # plugin fails every item that runs after the measurement stopped).
-        if (test_contexts := self.config.pluginmanager.get_plugin("_cov_contexts")) is not None:
-            self.config.pluginmanager.unregister(test_contexts)
+        end_pytest_cov_contexts(self.config)
         if not session.shouldstop and not session.shouldfail:
             for run in self.runs:
                 run.count_suite()

@@ -171,6 +171,12 @@ def _launch(path: Path, job: dict[str, Any], env: Mapping[str, str] | None) -> B
     return run
 
 
+# coverage.py's public interface gives a report's total (`Coverage.report()`, the JSON
+# report's summaries) but not how `coverage report` sums files and rounds percentages,
+# nor how `--fail-under` compares: its `Numbers` and `should_fail_under`, in
+# `coverage.results`, which it does not document. The gate must agree with the report
+# users compare it with to the last digit, so the three functions below are the only
+# code that makes or calls them (the reports above carry the Numbers they make).
 def numbers(summary: Mapping[str, Any], precision: int) -> Numbers:
     """coverage.py's ``Numbers`` from a JSON report summary (so sums round alike)."""
     from coverage.results import Numbers
@@ -195,3 +201,11 @@ def summed(parts: tuple[Numbers, ...], precision: int) -> Numbers:
     for part in parts:
         total += part
     return total
+
+
+def fails_under(percent: float, minimum: float, precision: int) -> bool:
+    """Whether ``percent`` falls short of ``minimum``, as ``coverage report
+    --fail-under`` judges it at ``precision`` decimals."""
+    from coverage.results import should_fail_under
+
+    return should_fail_under(percent, minimum, precision)

@@ -325,12 +325,12 @@ def _measured(config: pytest.Config) -> Gathered:
     data_file = measurement.data_file if origin == OWN and measurement else None
     data_file = data_file or data_file_path(cov)
     with recorded() as said:
-        data, files = combine_parallel(data, data_file, _config_file(cov), keep=origin != OWN)
+        data, files = combine_parallel(data, data_file, configuration(cov)[0], keep=origin != OWN)
     _check_any(data, who, [*warned, *said])
     if origin == OWN:
         _save_or_warn(data, data_file)
     return Gathered(
-        data, origin, _config_file(cov), tuple(dict.fromkeys([*warned, *said])),
+        data, origin, configuration(cov)[0], tuple(dict.fromkeys([*warned, *said])),
         combined=len(files),
     )
 
@@ -350,6 +350,11 @@ def _with_workers(data: CoverageData, workers: list[bytes]) -> CoverageData:
     return data
 
 
+# pytest-cov has no public interface to its measurement outside a test: its own `cov`
+# fixture reaches the Coverage object through the plugin it registers as "_cov" and
+# that plugin's `cov_controller`, as `_pytest_cov` does; and nothing public ends its
+# per-test contexts (the plugin it registers as "_cov_contexts"). These two functions
+# are the only code that knows those names.
 def _pytest_cov(config: pytest.Config) -> Coverage | None:
     """pytest-cov's Coverage object: still measuring in a one-process run; holding the
     combined data of every worker under xdist (its session wrapper has finished)."""
@@ -360,9 +365,25 @@ def _pytest_cov(config: pytest.Config) -> Coverage | None:
     return cov if isinstance(cov, coverage.Coverage) else None
 
 
-def _config_file(cov: Coverage) -> str | bool:
-    """The configuration file ``cov`` read, so the report uses the same settings."""
-    return getattr(getattr(cov, "config", None), "config_file", None) or True
+def end_pytest_cov_contexts(config: pytest.Config) -> None:
+    """Stop pytest-cov's ``--cov-context=test`` from naming the items that run after
+    the tests: its measurement has ended, and gates are no tests (before pytest-cov
+    6.2, its plugin fails every item that runs after the measurement stopped)."""
+    if (test_contexts := config.pluginmanager.get_plugin("_cov_contexts")) is not None:
+        config.pluginmanager.unregister(test_contexts)
+
+
+def configuration(cov: Coverage) -> tuple[str | bool, list[tuple[str, Any]]]:
+    """The configuration file ``cov`` read (True when it read none: a Coverage object
+    made with ``config_file=True`` looks for one again), so the report uses the same
+    settings; and every setting ``cov`` holds, by name.
+
+    coverage.py's public ``Coverage.get_option`` reads one setting by name; nothing
+    public names the file a Coverage object read or lists its settings. Its
+    ``config`` attribute holds both, and is read here only.
+    """
+    config = cov.config
+    return config.config_file or True, sorted(vars(config).items())
 
 
 def _check_any(data: CoverageData, who: str, said: list[str] | tuple[str, ...] = ()) -> None:
@@ -410,7 +431,7 @@ def read_data_file(probe: Coverage | None = None) -> Gathered:
 
     try:
         path = data_file_path(probe)
-        config_file = _config_file(probe) if probe is not None else True
+        config_file = configuration(probe)[0] if probe is not None else True
     except CoverageException as exc:
         raise NoCoverage(f"cannot read the coverage configuration: {exc}") from None
     found = [path] if path.is_file() else []

@@ -22,7 +22,15 @@ from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.gates import ratchet
 from pytest_promote.gates.coverage import contexts, firstline
 from pytest_promote.gates.coverage import data as coverage_data
-from pytest_promote.gates.coverage.analysis import FileCoverage, Report, analyse, count, least_covered, summed
+from pytest_promote.gates.coverage.analysis import (
+    FileCoverage,
+    Report,
+    analyse,
+    count,
+    fails_under,
+    least_covered,
+    summed,
+)
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
 from pytest_promote.gates.provenance import find_base
 from pytest_promote.policy.schema import bounded
@@ -115,12 +123,12 @@ class CoverageGate(Gate):
             data_file = coverage_data.data_file_path(probe)
         except (coverage_data.NoCoverage, CoverageException):
             return None  # evaluate says what is wrong; errors are never stored
-        if probe.config.plugins:
+        if probe.get_option("run:plugins"):
             return None
         files = [*(gathered.files or [data_file]), *sorted(map(Path, gathered.data.measured_files()))]
         component = self.context.policy.component
         return cache.digest(
-            coverage.__version__, sys.version, sorted(vars(probe.config).items()),
+            coverage.__version__, sys.version, coverage_data.configuration(probe)[1],
             cache.files_digest(self.context.rootpath, files), self.options,
             component and (component.name, component.source, component.tests),
             self.context.config.stash.get(contexts.PER_COMPONENT, False),
@@ -232,8 +240,6 @@ class CoverageGate(Gate):
     def judge(self, report: Report, change: Change | None = None) -> GateResult:
         """Compare the total, each path, each file, the change and the ratchet with
         their minimums."""
-        from coverage.results import should_fail_under
-
         opts: CoverageOptions = self.options
         stage = self.context.stage
         component = self.context.policy.component
@@ -242,7 +248,7 @@ class CoverageGate(Gate):
         precision = report.total.precision
         shown = f"{report.total.pc_covered_str}%"
         threshold = f"{opts.min:g}%"
-        total_fails = should_fail_under(report.total.pc_covered, opts.min, precision)
+        total_fails = fails_under(report.total.pc_covered, opts.min, precision)
         unmeasured = [prefix for prefix in opts.paths or {} if not report.under(prefix)]
         if unmeasured:  # a minimum of nothing is no judgement
             return GateResult.error(
@@ -257,7 +263,7 @@ class CoverageGate(Gate):
         for prefix, required in (opts.paths or {}).items():
             files = report.under(prefix)
             nums = summed(tuple(f.numbers for f in files), precision)
-            if should_fail_under(nums.pc_covered, required, precision):
+            if fails_under(nums.pc_covered, required, precision):
                 path_findings.append(
                     Finding(f"covered {nums.pc_covered_str}% < {required:g}% required",
                             file=prefix, rule="paths")
@@ -296,15 +302,13 @@ class CoverageGate(Gate):
     ) -> tuple[list[Finding], list[str]]:
         """Each file's minimum, the change's and the ratchet's: their findings (the
         problems are appended to ``problems``) and what they say when they hold."""
-        from coverage.results import should_fail_under
-
         opts: CoverageOptions = self.options
         findings: list[Finding] = []
         notes: list[str] = []
         minimum_ = opts.file_minimum
         if minimum_ is not None:
             below = [f for f in report.files
-                     if should_fail_under(f.numbers.pc_covered, minimum_, precision)]
+                     if fails_under(f.numbers.pc_covered, minimum_, precision)]
             findings += [
                 Finding(f"covered {f.numbers.pc_covered_str}% < {minimum_:g}% required of each file",
                         file=f.path, rule="files")
@@ -325,8 +329,6 @@ class CoverageGate(Gate):
         self, change: Change, required: float, precision: int, problems: list[Shortfall],
         notes: list[str],
     ) -> list[Finding]:
-        from coverage.results import should_fail_under
-
         stage = self.context.stage
         unmeasured = (
             f" ({count(len(change.unmeasured), 'changed Python file')} not measured by coverage: "
@@ -343,7 +345,7 @@ class CoverageGate(Gate):
         percent = change.percent()
         said = (f"new lines {percent:.{precision}f}% ({change.statements - change.missing} of "
                 f"{count(change.statements, 'changed line')} since {change.base} covered)")
-        if not should_fail_under(percent, required, precision):
+        if not fails_under(percent, required, precision):
             notes.append(f"{said} >= {required:g}% required{unmeasured}")
             return []
         problems.append(Shortfall(f"{said} < {required:g}% required for {stage}{unmeasured}",

@@ -1,7 +1,9 @@
-"""This project's own promotion invariants: what must hold for it to ship.
+"""This repository's own promotion gates: the invariants that must hold for it to ship.
 
-Each is marked ``invariant``; the project's policy requires the ``invariants`` gate
-in production, so ``pytest --promote-to=production`` checks them on every promotion.
+They are tests, not gate code (the gates pytest-promote ships live in
+``pytest_promote/gates/``). Each is marked ``invariant``; the repository's policy
+requires the ``invariants`` gate in production, so ``pytest --promote-to=production``
+collects this directory (a ``testpaths`` entry) and counts them on every promotion.
 """
 
 from __future__ import annotations
