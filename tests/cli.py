@@ -78,8 +78,10 @@ def _restored(cwd: Path) -> Iterator[None]:
         os.environ.update(environ)
         sys.path[:], sys.meta_path[:], sys.argv[:], sys.stdin = path, meta_path, argv, stdin
         project = str(cwd.resolve())
-        for name in set(sys.modules) - modules:
-            if _inside(getattr(sys.modules[name], "__file__", None), project):
+        for name in set(sys.modules) - modules:  # pytest-promote's own stay: one copy of each class
+            if name.partition(".")[0] != "pytest_promote" and _inside(
+                getattr(sys.modules[name], "__file__", None), project
+            ):
                 del sys.modules[name]
         root.handlers[:] = handlers
         root.setLevel(level)
