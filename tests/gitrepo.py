@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli
 import pytest
 
 #: A policy of three stages whose first needs only the tests (the ledger's and the
@@ -55,11 +56,8 @@ def run_git(path: Path, *args: str) -> str:
 
 
 def approve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m pytest_promote approve ARGS`` in ``cwd``, as a real subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_promote", "approve", *args],
-        cwd=cwd, capture_output=True, text=True, check=False, timeout=60,
-    )
+    """``python -m pytest_promote approve ARGS`` in ``cwd`` (run in this process)."""
+    return cli.run(cwd, "approve", *args)
 
 
 class Repo:

@@ -1,4 +1,4 @@
-"""``python -m pytest_promote approve``, run as a real subprocess in a real repository."""
+"""``python -m pytest_promote approve`` in a real repository."""
 
 from __future__ import annotations
 

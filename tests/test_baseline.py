@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
+import cli
 import pytest
 
 from pytest_promote.api import Finding
@@ -52,24 +52,8 @@ def make(pytester: pytest.Pytester, policy: str = POLICY, module: str = MODULE) 
 
 
 def record(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m pytest_promote baseline ARGS``, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_promote", "baseline", *args],
-        cwd=cwd, capture_output=True, text=True, check=False, timeout=300,
-    )
-
-
-def record_here(cwd: Path, *args: str) -> tuple[int, str, str]:
-    """The same command in this process (so its code is measured with this suite)."""
-    import contextlib
-    import io
-
-    from pytest_promote.cli.main import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["baseline", *args])
-    return code, out.getvalue(), err.getvalue()
+    """``python -m pytest_promote baseline ARGS`` in ``cwd`` (run in this process)."""
+    return cli.run(cwd, "baseline", *args)
 
 
 def gate(pytester: pytest.Pytester, gid: str = "lint") -> dict:
@@ -172,8 +156,9 @@ def test_baseline_holds_the_line_with_real_ruff(pytester: pytest.Pytester, monke
 def test_baseline_with_real_pyright_names_only_the_new_error(pytester: pytest.Pytester) -> None:
     policy = POLICY.replace('required = ["tests", "lint"]', 'required = ["tests", "types"]')
     make(pytester, policy, 'def f() -> int:\n    return "x"\n')
-    code, out, _ = record_here(pytester.path)
-    assert (code, out) == (0, "baseline: wrote .promote-baseline.json (types 1 finding, stage production); commit it\n")
+    done = record(pytester.path)
+    assert (done.returncode, done.stdout) == (
+        0, "baseline: wrote .promote-baseline.json (types 1 finding, stage production); commit it\n")
     promote(pytester).assert_outcomes(passed=4)
     assert gate(pytester, "types")["measured"] == "0 new, 1 baselined (0 stale)"
 
@@ -186,14 +171,14 @@ def test_baseline_with_real_pyright_names_only_the_new_error(pytester: pytest.Py
 
 def test_the_command_writes_nothing_when_a_gate_cannot_judge(pytester: pytest.Pytester) -> None:
     make(pytester, POLICY.replace('select = ["F"]', 'select = ["NOPE"]'))
-    code, _, err = record_here(pytester.path, "--stage", "development")
-    assert code == 1
-    assert "baseline: lint could not judge: lint: `ruff check --output-format=json" in err
-    assert "baseline: nothing written to .promote-baseline.json" in err
+    done = record(pytester.path, "--stage", "development")
+    assert done.returncode == 1
+    assert "baseline: lint could not judge: lint: `ruff check --output-format=json" in done.stderr
+    assert "baseline: nothing written to .promote-baseline.json" in done.stderr
     assert not (pytester.path / baseline.BASELINE_FILE).exists()
-    code, _, err = record_here(pytester.path, "--stage", "nowhere")
-    assert code == 4
-    assert "'nowhere': not a stage of pyproject.toml [tool.promote]" in err
+    done = record(pytester.path, "--stage", "nowhere")
+    assert done.returncode == 4
+    assert "'nowhere': not a stage of pyproject.toml [tool.promote]" in done.stderr
 
 
 def test_a_broken_baseline_fails_closed(pytester: pytest.Pytester) -> None:

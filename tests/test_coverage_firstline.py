@@ -7,13 +7,20 @@ gate fails closed naming the modules imported before measurement."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
+import os
+import subprocess
 import sys
+import types
+from pathlib import Path
 
 import pytest
 from test_coverage_config import STAGING as POLICY
 from test_coverage_config import report_gate
 from test_coverage_gate import coverage_cmd
+
+from pytest_promote.gates.coverage import firstline
 
 PLUGIN = '''\
 import pytest
@@ -191,3 +198,82 @@ def test_the_restart_keeps_the_interpreters_options(pytester: pytest.Pytester) -
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["FLAGS True [[]*'default::DeprecationWarning'[]] None"])
     assert result.stdout.str().count("FLAGS") == 1
+
+
+# What decides a restart, on this process's own state: the plugin calls these where
+# only a separate pytest process gets past them, so they are checked here as well.
+
+
+def test_measurable_names_the_projects_files_and_the_named_sources(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    mine, elsewhere = str(root / "pkg" / "mod.py"), str(tmp_path / "lib" / "shared" / "util.py")
+    own = os.path.join(firstline.OWN, "plugin.py")
+    outside = str(tmp_path / "other" / "mod.py")
+    files = [mine, elsewhere, own, outside]
+
+    assert firstline.measurable(files, str(root), []) == [mine]
+    assert firstline.measurable(files, str(root), ["shared", ""]) == sorted([mine, elsewhere])
+
+
+def test_measurable_leaves_out_the_running_environment_inside_the_project() -> None:
+    around = os.path.dirname(os.path.realpath(sys.prefix))  # a project holding this environment
+    installed = os.path.join(os.path.realpath(sys.prefix), "lib", "dep.py")
+    beside = os.path.join(around, "src", "app.py")
+    assert firstline.measurable([installed, beside], around, []) == [beside]
+
+
+def test_omit_own_leaves_pytest_promote_out_of_another_projects_measurement(tmp_path: Path) -> None:
+    import coverage
+
+    other = coverage.Coverage(data_file=None, config_file=False)
+    firstline.omit_own(other, str(tmp_path))
+    assert other.get_option("run:omit") == [os.path.join(firstline.OWN, "*")]
+    itself = coverage.Coverage(data_file=None, config_file=False)
+    firstline.omit_own(itself, os.path.dirname(firstline.OWN))
+    assert not itself.get_option("run:omit")
+
+
+def test_missed_names_files_imported_before_measurement_here_or_in_a_worker(tmp_path: Path) -> None:
+    early, in_worker, unused = (str(tmp_path / name) for name in ("early.py", "worker.py", "unused.py"))
+    measured = os.path.realpath(firstline.__file__)  # imported here, not before: measured
+    reported = {early: "early.py", in_worker: "worker.py", unused: "unused.py", measured: "firstline.py"}
+    assert firstline.missed(frozenset({early}), [[in_worker, measured]], reported) == ["early.py", "worker.py"]
+    assert firstline.missed(frozenset(), [], reported) == []
+
+
+@pytest.fixture
+def started_as(monkeypatch: pytest.MonkeyPatch):
+    """Make this process look started as ``pytest ARGS`` (a script) or ``python -m pytest ARGS``."""
+    monkeypatch.delenv(firstline.MARK, raising=False)
+    monkeypatch.setattr(firstline, "restarted", False)
+
+    def start(how: str, *args: str) -> None:
+        main = types.ModuleType("__main__")
+        if how == "module":
+            main.__spec__ = importlib.machinery.ModuleSpec("pytest.__main__", None)
+        else:
+            main.__spec__ = None
+            main.__file__ = "/venv/bin/pytest"
+        monkeypatch.setitem(sys.modules, "__main__", main)
+        monkeypatch.setattr(sys, "argv", ["/venv/bin/pytest", *args])
+
+    return start
+
+
+def test_restart_argv_runs_the_same_pytest_under_measurement(started_as, monkeypatch: pytest.MonkeyPatch) -> None:
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    again = [sys.executable, *flags, "-m", "pytest_promote.gates.coverage.firstline"]
+    started_as("module", "-q", "tests")
+    assert firstline.restart_argv(["-q", "tests"]) == [*again, "module", "pytest", "-q", "tests"]
+    started_as("script", "-q")
+    assert firstline.restart_argv(["-q"]) == [*again, "path", "/venv/bin/pytest", "-q"]
+
+    assert firstline.restart_argv(["other"]) is None  # pytest.main(ARGS) called by a program
+    monkeypatch.setenv(firstline.MARK, "1")
+    assert firstline.restart_argv(["-q"]) is None  # restarted already
+    monkeypatch.delenv(firstline.MARK)
+    monkeypatch.setattr(firstline, "restarted", True)
+    assert firstline.restart_argv(["-q"]) is None
+    monkeypatch.setattr(firstline, "restarted", False)
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    assert firstline.restart_argv(["-q"]) is None  # another program's __main__

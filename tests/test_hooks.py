@@ -1,6 +1,7 @@
 """Pre-checking before git takes a change: the pre-push hook ``pytest-promote hook
 install`` writes, tested with real ``git push`` to a local bare repository, and the
-pre-commit hook of ``.pre-commit-hooks.yaml``, tested with a real ``pre-commit`` run."""
+pre-commit hook of ``.pre-commit-hooks.yaml``, tested with a real ``pre-commit`` run;
+what the ``hook`` command decides before anything runs, tested in this process."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli
 import pytest
 import test_precheck as precheck
-from gitrepo import environ
+from gitrepo import Repo, environ
+
+from pytest_promote.cli.hook import MARK, ZERO
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -187,3 +191,78 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     assert project.run("git", "show", "--name-only", "--format=", "HEAD").stdout.split() == ["more.md"]
     assert (project.root / "pkg" / "a.py").read_text() == CLEAN + "import json\n"  # left as it was
     assert project.run("git", "notes", "--ref=promote", "list", check=False).stdout == ""
+
+
+# What the command decides before git or pytest runs anything, in this process: where
+# the hook goes and whose hook it may replace; which pushed refs need a promotion.
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """A committed repository with :data:`POLICY` (no origin: nothing is pushed)."""
+    repo = Repo(tmp_path, monkeypatch)
+    repo.commit("first", {"pyproject.toml": POLICY})
+    return repo
+
+
+def test_install_writes_this_commands_hook_where_git_reads_hooks(repo: Repo) -> None:
+    done = cli.run(repo.path, "hook", "install", "--stage", "production")
+    assert done.returncode == 0, done.stderr
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    assert f"wrote {hook}; `git push --no-verify` skips it" in done.stdout
+    text = hook.read_text()
+    assert text.startswith(f"#!/bin/sh\n{MARK}")
+    assert f"exec {sys.executable} -m pytest_promote hook pre-push --stage=production \"$@\"" in text
+    assert hook.stat().st_mode & 0o100
+    assert cli.run(repo.path, "hook", "install").returncode == 0  # its own hook: replaced
+
+    repo.git("config", "core.hooksPath", "githooks")
+    assert cli.run(repo.path, "hook", "install").returncode == 0
+    assert MARK in (repo.path / "githooks" / "pre-push").read_text()
+
+
+def test_install_keeps_another_tools_hook_unless_forced(
+    repo: Repo, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    hook = repo.path / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\nexit 0\n")
+    other = cli.run(repo.path, "hook", "install")
+    assert other.returncode == 1
+    assert f"{hook.resolve()} is another tool's hook; add `{sys.executable} -m pytest_promote hook pre-push" \
+           in other.stderr
+    assert hook.read_text() == "#!/bin/sh\nexit 0\n"
+    assert cli.run(repo.path, "hook", "install", "--force").returncode == 0
+    assert MARK in hook.read_text()
+
+    outside = cli.run(tmp_path_factory.mktemp("plain"), "hook", "install")
+    assert (outside.returncode, outside.stderr) == (1, "pytest-promote hook install: not a git repository\n")
+
+
+def test_pre_push_promotes_only_branches_and_tags_a_stage_matches(repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    lines = [
+        f"(delete) {ZERO} refs/heads/main {head}",  # a deletion: nothing to promote
+        f"refs/notes/promote {head} refs/notes/promote {ZERO}",  # the ledger
+        f"refs/heads/topic {head} refs/heads/topic {ZERO}",  # no stage matches
+    ]
+    done = cli.run(repo.path, "hook", "pre-push", "origin", "url", stdin="\n".join(lines) + "\n")
+    assert (done.returncode, done.stderr) == (
+        0, "promote: refs/heads/topic matches no stage's `match` pattern: pushed unchecked\n")
+
+
+def test_pre_push_refuses_a_commit_other_than_head(repo: Repo) -> None:
+    first = repo.git("rev-parse", "HEAD")
+    head = repo.commit("second")
+    done = cli.run(repo.path, "hook", "pre-push", stdin=f"refs/heads/main {first} refs/heads/main {ZERO}\n")
+    assert done.returncode == 1
+    assert (f"promote: the push of {first[:12]} to refs/heads/main needs development, but only HEAD "
+            f"({head[:12]}) can be promoted here: check it out first") in done.stderr
+
+
+def test_pre_push_refuses_when_the_policy_cannot_be_read(repo: Repo) -> None:
+    head = repo.git("rev-parse", "HEAD")
+    repo.write({"pyproject.toml": POLICY.replace('match = ["v*"]', 'match = "v*"')})
+    done = cli.run(repo.path, "hook", "pre-push", stdin=f"refs/tags/v1 {head} refs/tags/v1 {ZERO}\n")
+    assert done.returncode == 1
+    assert "promote: pyproject.toml [tool.promote]: stage.production.match = 'v*': expected a list" \
+           in done.stderr

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-import sys
 
+import cli
 import pytest
 from gitrepo import NO_CACHE, THREE_STAGES
 from hypothesis import HealthCheck, given, settings
@@ -65,8 +65,7 @@ def test_ledger_sync_carries_hostile_bytes_unchanged(git_project, git, tmp_path)
     git("remote", "add", "origin", str(remote))
     add_raw_note(pytester.path, BAD)
     assert pytester.runpytest("--promote-to=development", *NO_CACHE).ret == 0
-    done = subprocess.run([sys.executable, "-m", "pytest_promote", "ledger", "sync"], cwd=pytester.path,
-                          capture_output=True, check=False, timeout=120)
+    done = cli.run(pytester.path, "ledger", "sync")
     assert done.returncode == 0, done.stderr
     pushed = subprocess.run(["git", "notes", f"--ref={REF}", "show", git("rev-parse", "HEAD")],
                             cwd=remote, capture_output=True, check=True).stdout

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli
 import pytest
 from gitrepo import Repo, run_git
 
+from pytest_promote._util import git
+from pytest_promote.ledger import records as ledger
 from pytest_promote.ledger.records import REF
 
 #: Appends COUNT records tagged TAG to HEAD's note through the ledger's own writer.
@@ -44,6 +47,8 @@ def stages(root: Path, rev: str = "HEAD") -> list[str]:
 
 
 def sync(root: Path) -> subprocess.Popen[str]:
+    """``python -m pytest_promote ledger sync`` in ``root``, started as a process of its
+    own: two clones' CI jobs sync at once."""
     return subprocess.Popen(
         [sys.executable, "-m", "pytest_promote", "ledger", "sync"], cwd=root,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -91,20 +96,36 @@ def test_two_clones_pushing_to_one_remote_at_once_lose_no_record(clones) -> None
     assert stages(bare, "main") == ["a"] * 6 + ["b"] * 6
     # Syncing again changes nothing and keeps each record once (a union, not a sum).
     for clone in (a, b):
-        assert sync(clone).wait(timeout=120) == 0
+        assert cli.run(clone, "ledger", "sync").returncode == 0
     assert stages(bare, "main") == stages(a) == stages(b) == ["a"] * 6 + ["b"] * 6
 
 
 def test_sync_with_nothing_anywhere_says_so_and_a_bad_remote_fails(clones) -> None:
     _, a, _ = clones
-    done = subprocess.run([sys.executable, "-m", "pytest_promote", "ledger", "sync"],
-                          cwd=a, capture_output=True, text=True, check=False, timeout=120)
+    done = cli.run(a, "ledger", "sync")
     assert done.returncode == 0
     assert f"nothing to share: neither this clone nor origin has {REF}" in done.stdout
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_promote", "ledger", "sync", "--remote", "nowhere"],
-        cwd=a, capture_output=True, text=True, check=False, timeout=120,
-    )
+    done = cli.run(a, "ledger", "sync", "--remote", "nowhere")
     assert done.returncode == 1
     assert f"ledger sync: git fetch nowhere {REF} failed:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_clone_behind_merges_the_remotes_records_and_a_rejected_push_is_redone(clones) -> None:
+    bare, a, b = clones
+    for clone, tag in ((a, "a"), (b, "b")):
+        head = git.head(clone)
+        assert head is not None
+        ledger.write(clone, ledger.Record(head, tag, "green", True, ledger.now(), headline=f"{tag} 0"))
+    assert cli.run(a, "ledger", "sync").returncode == 0
+    # The remote turns the next push away once, as when another job pushed first.
+    hook = bare / "hooks" / "pre-receive"
+    hook.write_text('#!/bin/sh\n[ -e turned-away ] && exit 0\ntouch turned-away\necho busy >&2\nexit 1\n')
+    hook.chmod(0o755)
+
+    done = cli.run(b, "ledger", "sync")
+    assert done.returncode == 0, done.stderr
+    assert "ledger sync: push rejected (" in done.stderr and "; merging again" in done.stderr
+    assert f"{REF}: shared with origin" in done.stdout
+    assert cli.run(a, "ledger", "sync").returncode == 0
+    assert stages(bare, "main") == stages(a) == stages(b) == ["a", "b"]

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 from pathlib import Path
 
+import cli
 import pytest
 from gitrepo import NO_CACHE, THREE_STAGES
 from signing import TRUST, Key, openssh_public, ssh_keygen
@@ -124,11 +123,8 @@ def test_hardened_layout_signs_in_a_separate_step(trusted, git, keys, capsys) ->
     assert rejected == 1
     assert "development requires a signature by ci@example.com; it is unsigned" in capsys.readouterr().err
 
-    signed = subprocess.run(
-        [sys.executable, "-m", "pytest_promote", "sign", "r.json", "--stage", "development", "--key", "env:CI_KEY"],
-        cwd=trusted.path, capture_output=True, text=True, check=False,
-        env={**__import__("os").environ, "CI_KEY": keys["ci"].path.read_text()},
-    )
+    signed = cli.run(trusted.path, "sign", "r.json", "--stage", "development", "--key", "env:CI_KEY",
+                     env={"CI_KEY": keys["ci"].path.read_text()})
     assert signed.returncode == 0, signed.stderr
     assert "; recorded development GREEN on" in signed.stdout
     assert verify(trusted, trusted.path / "r.json", "development") == 0
