@@ -344,7 +344,7 @@ class FinalUnion(Controller):
         return Results(tests, shards=union, dirty=dirty)
 
 
-def choose(config: pytest.Config, options: PromoteOptions) -> Controller:
+def choose_role(config: pytest.Config, options: PromoteOptions) -> Controller:
     """This process's role in the session."""
     if is_worker(config):
         return Worker(config, options)

@@ -19,10 +19,11 @@ import pytest
 from pytest_promote._util.redact import Redactor
 from pytest_promote.options import options
 from pytest_promote.policy import load as policy_mod
-from pytest_promote.runner import acceptance, roles
+from pytest_promote.runner import acceptance
 from pytest_promote.runner.acceptance import ExitRule, exit_rule
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
+from pytest_promote.runner.roles import Controller, Results, choose_role
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun, vocabulary
 from pytest_promote.runner.suite import SuiteCount, file_of
 from pytest_promote.runner.testlog import MARKERS_ATTR
@@ -67,7 +68,7 @@ def activate(config: pytest.Config) -> None:
     from pytest_promote.report import write as report
     from pytest_promote.runner import interrupt
 
-    role = roles.choose(config, options(config))
+    role = choose_role(config, options(config))
     policy, kinds = load_policy(config, role.proves)
     judged = choose(config, policy)
     runs, count, tree = _promote_runs(config, role, policy, judged, kinds)
@@ -98,7 +99,7 @@ def activate(config: pytest.Config) -> None:
 
 
 def _promote_runs(
-    config: pytest.Config, role: roles.Controller, policy: policy_mod.Policy, judged: Judged,
+    config: pytest.Config, role: Controller, policy: policy_mod.Policy, judged: Judged,
     kinds: dict[str, Any],
 ) -> tuple[tuple[PromoteRun, ...], SuiteCount, Tree | None]:
     """The session's runs, each built whole (one per policy judged), the count of the
@@ -125,7 +126,7 @@ def _promote_runs(
     moved = clock.setting()
     runs: list[PromoteRun] = []
     for judging, stage, rule, overrides in planned:
-        given = results if not runs else roles.Results()
+        given = results if not runs else Results()
         runs.append(PromoteRun(
             config, judging, stage, kinds, count=count, exit_rule=rule, dry_run=chosen.dry_run,
             tests=given.tests, redact=shared, overrides=overrides, selection=selection,
@@ -140,7 +141,7 @@ def _promote_runs(
 
 
 def _plan(
-    config: pytest.Config, role: roles.Controller, policy: policy_mod.Policy, name: str,
+    config: pytest.Config, role: Controller, policy: policy_mod.Policy, name: str,
 ) -> tuple[policy_mod.Stage, ExitRule, dict[str, Override]]:
     """The stage ``name`` of ``policy`` (the repository's or a component's), the
     exit rule, and the overrides resolved and authorised (usage errors in that order)."""
@@ -171,7 +172,7 @@ class PromotePlugin:
     """Collection, test bookkeeping, gate start-up and the final verdicts."""
 
     def __init__(
-        self, config: pytest.Config, role: roles.Controller, runs: tuple[PromoteRun, ...],
+        self, config: pytest.Config, role: Controller, runs: tuple[PromoteRun, ...],
         judged: Judged, count: SuiteCount, owners: Owners | None,
     ) -> None:
         self.config = config
