@@ -124,32 +124,30 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
-    """``--promote-status``: print the ledger's view of the stages instead of testing;
-    with ``--promote-to``, register the loop that runs the gates after the tests."""
-    if config.getoption("promote_json") and not config.getoption("promote_status"):
-        raise pytest.UsageError("--promote-json needs --promote-status")
-    if config.getoption("promote_precheck") is not None:
-        for option, flag in (("promote_to", "--promote-to"), ("promote_status", "--promote-status")):
-            if config.getoption(option):
-                raise pytest.UsageError(
-                    f"--promote-precheck judges files, no promotion: drop {flag} (or run "
-                    "pytest --promote-to=STAGE without --promote-precheck)")
+    """Read the ``--promote-*`` options once (a UsageError for flags that contradict
+    each other); ``--promote-status``: print the ledger's view of the stages instead
+    of testing; with ``--promote-to``, register the loop that runs the gates after the
+    tests."""
+    if not asked(config):
+        return None
+    from pytest_promote.options import options
+
+    chosen = options(config)
+    if chosen.precheck is not None:
         if getattr(config.option, "numprocesses", None):  # a pre-check runs no test: no workers
             config.option.numprocesses = None
             config.option.dist = "no"
             config.option.tx = []
         return None
-    if config.getoption("promote_to") is not None and not config.getoption("promote_status"):
+    if chosen.status:
+        from pytest_promote.ledger.status import main
+
+        return main(config)
+    if chosen.to is not None:
         from pytest_promote.runner.session import GateLoop
 
         config.pluginmanager.register(GateLoop(config), "promote-loop")
-    if not config.getoption("promote_status"):
-        return None
-    if config.getoption("promote_to") is not None:
-        raise pytest.UsageError("--promote-status runs no gates; drop --promote-to")
-    from pytest_promote.ledger.status import main
-
-    return main(config)
+    return None
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -181,25 +179,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "invariant: an invariant the 'invariants' promotion gate counts"
     )
-    if config.getoption("promote_precheck") is not None:
+    if not asked(config):
+        return
+    from pytest_promote.options import options
+
+    chosen = options(config)
+    if chosen.precheck is not None:
         from pytest_promote.runner.precheck import PreCheck
 
         config.pluginmanager.register(PreCheck(config), "promote-precheck")
         return
-    if config.getoption("promote_to") is None:
-        for option in ("promote_only", "promote_dry_run", "promote_no_ledger", "promote_override",
-                       "promote_component", "promote_shard", "promote_from", "promote_sign_key",
-                       "promote_html", "promote_exit"):
-            if config.getoption(option):
-                flag = "--" + option.replace("_", "-")
-                raise pytest.UsageError(f"{flag} needs --promote-to=STAGE")
+    if chosen.to is None:
         return
     if not posix():
         raise pytest.UsageError(
             f"--promote-to: pytest-promote runs on POSIX systems only (Linux, macOS), not on "
             f"{os.name!r}: its gates run tools in process groups; run it in WSL or a container"
         )
-    if config.getoption("promote_html"):
+    if chosen.html:
         from pytest_promote.report.page.render import require_jinja
 
         require_jinja("--promote-html")
@@ -208,6 +205,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
     with paused(config):  # the plugin's own work is no coverage of the project
         activate(config)
+
+
+def asked(config: pytest.Config) -> bool:
+    """Whether any ``--promote-*`` option is given: else the plugin stays inert and
+    imports nothing."""
+    return any(
+        value is not None and value is not False and value != []
+        for dest, value in vars(config.option).items() if dest.startswith("promote_")
+    )
 
 
 def posix() -> bool:

@@ -21,6 +21,7 @@ from pytest_promote._util import git
 from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.signers import AllowedSigner, TrustProblem
 from pytest_promote.attest.trust import Standing, agrees, judge
+from pytest_promote.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.load import Policy, Stage
@@ -39,7 +40,7 @@ def signers(config: pytest.Config) -> list[dsse.Signer]:
     through ``pytest_promote_signers``; a bad key is a usage error now, before the
     tests run."""
     found: list[dsse.Signer] = []
-    spec = config.getoption("promote_sign_key")
+    spec = options(config).sign_key
     if spec:
         try:
             found.append(keys.load(str(spec), config.rootpath))

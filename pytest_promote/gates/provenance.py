@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_promote._util import git
 from pytest_promote._util.paths import check_inside, matcher, matches_any
 from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.options import options
 
 if TYPE_CHECKING:
     import pytest
@@ -159,7 +160,7 @@ class ProvenanceGate(Gate):
 def base_sources(config: pytest.Config) -> list[str]:
     """Header lines: what names the base a change is measured from, where something
     other than the policy does."""
-    given = config.getoption("promote_base", None)
+    given = options(config).base
     if given:
         return [f"promote: base of changes: --promote-base={given}"]
     return [
@@ -178,7 +179,7 @@ def find_base(config: pytest.Config, root: Path, configured: str | None, key: st
     moves a base the policy names (an older base only adds changed lines to judge);
     whichever named it is part of the base as every output states it.
     """
-    given = config.getoption("promote_base", None)
+    given = options(config).base
     ci = next(((v, os.environ[v]) for v in CI_TARGET_VARS if os.environ.get(v)), None)
     if given:
         ref, source = given, "--promote-base"

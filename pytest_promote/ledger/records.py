@@ -18,6 +18,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.attest import dsse
+from pytest_promote.options import options
 from pytest_promote.policy.components import Contents
 
 if TYPE_CHECKING:
@@ -334,7 +335,7 @@ class LedgerPlugin:
 
         if run.dry_run:
             return "ledger: dry run, nothing recorded"
-        if config.getoption("promote_no_ledger"):
+        if options(config).no_ledger:
             return f"ledger: not recorded (--promote-no-ledger); nothing written to {REF}"
         root = run.context.rootpath
         commit = git.head(root)

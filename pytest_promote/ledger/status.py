@@ -24,6 +24,7 @@ from pytest_promote._util.redact import plain_value
 from pytest_promote.attest.promotion import check_trust
 from pytest_promote.ledger import records as ledger
 from pytest_promote.ledger.standing import as_shown
+from pytest_promote.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component
@@ -43,7 +44,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     policy, _ = load_policy(config)
     signers = check_trust(policy, root)
     everything, malformed = ledger.read(root)
-    only = config.getoption("promote_component")
+    only = options(config).component
     parts: list[Component | None] = [None, *policy.components.values()]
     if only is not None:  # a component, or those --promote-component=all|auto judges
         from pytest_promote.runner.judged import choose
@@ -121,7 +122,7 @@ def render(status: dict[str, Any]) -> str:
 def main(config: pytest.Config) -> int:
     """Print the status (as JSON with ``--promote-json``); exit status 0."""
     status = masked(collect(config))
-    if config.getoption("promote_json"):
+    if options(config).json:
         sys.stdout.write(json.dumps(status, indent=2) + "\n")
     else:
         sys.stdout.write(render(status) + "\n")

@@ -21,6 +21,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.attest.statement import policy_digest
+from pytest_promote.options import options
 
 PYPROJECT = "pyproject.toml"
 
@@ -101,7 +102,7 @@ def in_force(config: pytest.Config) -> PolicyProof:
     if proof is None:
         from pytest_promote.policy.load import find_table
 
-        option = config.getoption("promote_config", None)
+        option = options(config).policy
         table, source = find_table(config.rootpath, option)
         proof = prove(config.rootpath, option, table, source)
     return proof

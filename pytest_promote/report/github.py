@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_promote.options import options
 from pytest_promote.report.issues import level
 from pytest_promote.runner.scorecard import Verdict
 
@@ -93,7 +94,6 @@ def lines(decision: Decision, where: str, title: str = "promote scorecard") -> l
 def where(config: pytest.Config) -> str:
     """Where this run lists every finding: the job summary, the reports it writes."""
     places = ["the job summary"] if os.environ.get("GITHUB_STEP_SUMMARY") else []
-    for option in ("promote_report", "promote_sarif", "promote_codequality"):
-        if config.getoption(option):
-            places.append(str(config.getoption(option)))
+    chosen = options(config)
+    places += [str(path) for path in (chosen.report, chosen.sarif, chosen.codequality) if path]
     return ", ".join(places) or "the failures of the promote items in the job log"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_promote.options import options
 from pytest_promote.report.issues import Issue
 from pytest_promote.runner.scorecard import Verdict
 
@@ -79,7 +80,7 @@ def badge_link(run: PromoteRun, stage: str) -> str | None:
     import os
 
     pages = os.environ.get("CI_PAGES_URL")
-    if not pages or not run.context.config.getoption("promote_html"):
+    if not pages or not options(run.context.config).html:
         return None
     from pytest_promote.report.page.make import badge_name
 

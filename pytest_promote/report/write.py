@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promote._util.files import write_atomic
+from pytest_promote.options import options
 from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:
@@ -57,16 +58,17 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
     )
     if run is not runs[-1]:
         return  # every output holds every verdict: written after the last one
-    target = config.getoption("promote_report")
+    chosen = options(config)
+    target = chosen.report
     if target:
         report = json_report.dumps(json_report.of_session(config, runs, several))
         _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
     found = issues.of(run, verdict)  # SARIF, Code Quality: one run (else a usage error)
-    sarif_path = config.getoption("promote_sarif")
+    sarif_path = chosen.sarif
     if sarif_path:
         text = sarif.render(verdict, found, __version__)
         _output(failed, "--promote-sarif", sarif_path, lambda: write_atomic(Path(sarif_path), text))
-    quality_path = config.getoption("promote_codequality")
+    quality_path = chosen.codequality
     if quality_path:
         where = issues.policy_file(run.policy.source, run.context.rootpath)
         quality = codequality.render(found, run.decision, where)
@@ -74,11 +76,11 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
             failed, "--promote-codequality", quality_path,
             lambda: write_atomic(Path(quality_path), quality),
         )
-    summary = config.getoption("promote_summary")
+    summary = chosen.summary
     if summary:
         whole = markdown.render_all(runs)
         _output(failed, "--promote-summary", summary, lambda: write_atomic(Path(summary), whole))
-    html = config.getoption("promote_html")
+    html = chosen.html
     if html:
         _output(failed, "--promote-html", html, lambda: _page(config, runs, Path(html)))
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")

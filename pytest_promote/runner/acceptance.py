@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import pytest
 
@@ -51,12 +51,11 @@ class ExitRule:
         return self.by != LOCAL
 
 
-def exit_rule(config: pytest.Config) -> ExitRule:
-    """``--promote-exit``, else ``accepted`` with ``CI=true`` and ``colour`` without;
-    a usage error for a value that is neither."""
+def exit_rule(value: str | None) -> ExitRule:
+    """``--promote-exit`` (``value``), else ``accepted`` with ``CI=true`` and
+    ``colour`` without; a usage error for a value that is neither."""
     from pytest_promote._util.git import in_ci
 
-    value = config.getoption("promote_exit", None)
     if value is None:
         return ExitRule("accepted", "CI=true") if in_ci() else ExitRule("colour", LOCAL)
     if value not in EXIT_MODES:
@@ -67,7 +66,7 @@ def exit_rule(config: pytest.Config) -> ExitRule:
             f"{OPTION}={value}: not a valid value ({did_you_mean(str(value), EXIT_MODES)}); "
             f"valid values: {valid}"
         )
-    return ExitRule(value, f"{OPTION}={value}")
+    return ExitRule(cast("ExitMode", value), f"{OPTION}={value}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,7 @@ import pytest
 
 from pytest_promote._util.paths import walk
 from pytest_promote.api import Finding, GateResult
+from pytest_promote.options import options
 
 #: Bumped when the stored form changes, so old entries are simply not found.
 FORMAT = 1
@@ -73,7 +74,7 @@ def reuse_allowed(config: pytest.Config) -> bool:
     Not with ``--promote-no-cache``, not in CI (``CI=true``), not without pytest's
     cache plugin (``-p no:cacheprovider``).
     """
-    if config.getoption("promote_no_cache"):
+    if options(config).no_cache:
         return False
     from pytest_promote._util.git import in_ci
 

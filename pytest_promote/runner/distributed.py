@@ -17,8 +17,8 @@ WORKER_DESELECTED = "promote_deselected"  # key in xdist's workeroutput: files l
 
 
 class XdistHooks:
-    """The controller learns from the workers which gate items ``-k``/``-m`` kept, and
-    counts them in pytest's progress."""
+    """On the controller of a distributed session: it learns from the workers which
+    gate items ``-k``/``-m`` kept, and counts them in pytest's progress."""
 
     def __init__(self, runs: tuple[PromoteRun, ...], count: SuiteCount) -> None:
         self.count = count
@@ -57,8 +57,8 @@ class XdistHooks:
         which holds only tests: add the gates the controller runs after them, so the
         progress ends at 100%."""
         session = self.session
-        if session is None or not session.config.pluginmanager.hasplugin("dsession"):
-            return  # a serial run, or a worker: the gates are in the session's own count
+        if session is None:
+            return
         if session.testscollected == self.counted:  # counted before: take the old count out
             session.testscollected -= self.gate_count
         self.gate_count = gate_count

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promote._util import git
+from pytest_promote.options import options
 from pytest_promote.policy.components import RESERVED
 
 if TYPE_CHECKING:
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from pytest_promote.policy.load import Policy
 
 ALL, AUTO = RESERVED
-#: Outputs that hold one verdict: with several components, a usage error (flag -> why).
-ONE_VERDICT = {
-    "promote_sarif": "--promote-sarif",
-    "promote_codequality": "--promote-codequality",
-    "promote_shard": "--promote-shard",
-    "promote_from": "--promote-from",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,17 +41,11 @@ class Judged:
 
 def choose(config: pytest.Config, policy: Policy) -> Judged:
     """The policies of the runs ``--promote-component`` asks for (a UsageError when
-    it names no component, or options that hold one verdict come with several)."""
+    it names no component of the policy)."""
     root = config.rootpath
-    value = config.getoption("promote_component")
+    value = options(config).component
     if value is None:
         return Judged((policy,))
-    if config.getoption("promote_junit"):
-        raise pytest.UsageError(
-            "--promote-junit with --promote-component: a JUnit XML names tests by class, "
-            "not by file, so the component's tests cannot be told from the others; "
-            "promote the component with its tests (without --promote-only)"
-        )
     if value not in RESERVED:
         return Judged((policy.only(value, root),))
     if not policy.components:
@@ -66,13 +54,6 @@ def choose(config: pytest.Config, policy: Policy) -> Judged:
             "add [tool.promote.components.NAME] tables, or promote the whole repository "
             "without --promote-component"
         )
-    for dest, flag in ONE_VERDICT.items():
-        if config.getoption(dest, None):
-            raise pytest.UsageError(
-                f"{flag} with --promote-component={value}: it holds the verdict of one "
-                "component; promote each component in a run of its own "
-                f"(--promote-component=NAME) to use {flag}"
-            )
     names = list(policy.components)
     described = f"--promote-component=all: every component ({', '.join(names)})"
     if value == AUTO:

@@ -29,12 +29,15 @@ from typing import Any
 import pytest
 
 from pytest_promote.api import Gate
+from pytest_promote.options import options
 from pytest_promote.policy.load import Policy, Stage
 from pytest_promote.policy.schema import did_you_mean, policy_error
 from pytest_promote.runner import cache
+from pytest_promote.runner.acceptance import exit_rule
 from pytest_promote.runner.items import gate_text
 from pytest_promote.runner.run import PromoteRun, stored_under
 from pytest_promote.runner.scorecard import GateOutcome
+from pytest_promote.runner.suite import SuiteCount
 
 #: ``--promote-precheck`` value: the stage the branch's name matches, else the first.
 AUTO = "auto"
@@ -84,11 +87,14 @@ def check(config: pytest.Config) -> tuple[list[tuple[str, bool]], int]:
     from pytest_promote.runner.session import load_policy
 
     policy, kinds = load_policy(config)
-    stage, why = choose_stage(policy, config.rootpath, str(config.getoption("promote_precheck")))
+    stage, why = choose_stage(policy, config.rootpath, str(options(config).precheck))
     files, outside = given_files(config)
-    run = PromoteRun(config, policy, stage, kinds, promote_only=True)
-    run.context = dataclasses.replace(run.context, files=tuple(files))
-    run.cache_scope = f"{stage.name}.precheck"
+    chosen = options(config)
+    run = PromoteRun(
+        config, policy, stage, kinds, count=SuiteCount(config, promote_only=True),
+        exit_rule=exit_rule(chosen.exit), dry_run=chosen.dry_run, files=tuple(files),
+        cache_scope=f"{stage.name}.precheck",
+    )
     counted = f"{len(files)} file{'s' * (len(files) != 1)}"
     lines = [(f"{NAME}: stage {stage.name} ({why}), the gates that judge files, over the "
               f"{counted} given; nothing is recorded: a pre-check is never a promotion", False)]

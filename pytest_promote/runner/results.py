@@ -22,7 +22,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
-from pytest_promote.runner.testlog import TestOutcome
+from pytest_promote.runner.testlog import TestLog, TestOutcome
 
 if TYPE_CHECKING:
     from pytest_promote.runner.run import PromoteRun
@@ -100,45 +100,45 @@ def coverage_digests(root: Path) -> dict[str, str]:
     return found
 
 
-def bind(run: PromoteRun, xml: Path) -> None:
-    """``--promote-only --promote-junit``: take the tests of the manifest beside
-    ``xml`` when it proves them to be of this commit and tree; otherwise say why
-    (``run.unproven``: the run is not accepted)."""
-    root = run.context.rootpath
+def bind(root: Path, tests: TestLog, xml: Path) -> tuple[list[str], dict[str, str] | None]:
+    """``--promote-only --promote-junit``: take into ``tests`` the tests of the manifest
+    beside ``xml`` when it proves them to be of this commit and tree. Why it does not
+    (the run is then not accepted), and the coverage data files it binds."""
+    unproven: list[str] = []
     path = manifest_path(xml)
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
-        run.unproven.append(
+        unproven.append(
             f"the JUnit XML {xml} has no results manifest ({path.name}): its tests cannot be "
             "shown to be of this commit; write it with --promote-to=STAGE --junitxml=PATH"
         )
-        return
+        return unproven, None
     except ValueError as exc:
-        run.unproven.append(f"the results manifest {path} is not JSON ({exc})")
-        return
+        unproven.append(f"the results manifest {path} is not JSON ({exc})")
+        return unproven, None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("tests"), list):
-        run.unproven.append(f"{path} is no results manifest of pytest-promote")
-        return
+        unproven.append(f"{path} is no results manifest of pytest-promote")
+        return unproven, None
     head, tree = git.head(root), git.tree(root)
     if data.get("junit") != sha256(xml):
-        run.unproven.append(f"the JUnit XML {xml} is not the one {path.name} describes: it changed after the run")
+        unproven.append(f"the JUnit XML {xml} is not the one {path.name} describes: it changed after the run")
     if head is None or data.get("commit") != head or data.get("tree") != tree:
-        run.unproven.append(
+        unproven.append(
             f"the JUnit XML {xml} is of commit {str(data.get('commit'))[:12]}, not of "
             f"{str(head)[:12]} judged here"
         )
     if data.get("dirty"):
-        run.unproven.append(f"the JUnit XML {xml} was written on a dirty tree")
+        unproven.append(f"the JUnit XML {xml} was written on a dirty tree")
     outcomes = {}
     for entry in data["tests"]:
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             outcome = str(entry.get("outcome", "failed"))
             markers = frozenset(str(m) for m in entry.get("markers") or ())
             outcomes[entry["id"]] = TestOutcome(entry["id"], outcome, markers)
-    run.tests.outcomes = outcomes
-    run.tests.has_markers = True
-    run.bound_coverage = {str(k): str(v) for k, v in dict(data.get("coverage") or {}).items()}
+    tests.outcomes = outcomes
+    tests.has_markers = True
+    return unproven, {str(k): str(v) for k, v in dict(data.get("coverage") or {}).items()}
 
 
 def unbound_coverage(run: PromoteRun) -> str | None:

@@ -20,11 +20,12 @@ from pytest_promote.runner.suite import SuiteCount
 from pytest_promote.runner.testlog import TestLog
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pytest_promote.attest.dsse import Signer
     from pytest_promote.policy.overrides import Override
     from pytest_promote.policy.proof import PolicyProof
     from pytest_promote.policy.stages import Selection
-    from pytest_promote.runner.shard.bundle import ShardRecorder
     from pytest_promote.runner.shard.union import ShardUnion
 
 #: The session's promotion runs: one, or one per component it judges
@@ -33,7 +34,11 @@ RUNS_KEY = pytest.StashKey[tuple["PromoteRun", ...]]()
 
 
 class PromoteRun:
-    """Gates are started once, evaluated once, and judged together."""
+    """Gates are started once, evaluated once, and judged together.
+
+    Built whole by :func:`pytest_promote.runner.session.activate` (or a pre-check):
+    what the run judges with comes in; what it finds and decides is its own state.
+    """
 
     def __init__(
         self,
@@ -41,20 +46,38 @@ class PromoteRun:
         policy: Policy,
         stage: Stage,
         kinds: Mapping[str, type[Gate]],
-        promote_only: bool,
-        count: SuiteCount | None = None,
+        *,
+        count: SuiteCount,
+        exit_rule: acceptance.ExitRule,
+        dry_run: bool = False,
+        tests: TestLog | None = None,
+        files: tuple[str, ...] | None = None,
+        cache_scope: str | None = None,
+        redact: Redactor | None = None,
+        overrides: Mapping[str, Override] | None = None,
+        selection: Selection | None = None,
+        dirty: list[str] | None = None,
+        unproven: Iterable[str] = (),
+        policy_proof: PolicyProof | None = None,
+        input_checks: Iterable[Callable[[PromoteRun], str | None]] = (),
+        bound_coverage: dict[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        shard: Path | None = None,
+        shards: ShardUnion | None = None,
+        signers: Iterable[Signer] = (),
+        node: str = "promote",
     ) -> None:
         self.policy = policy
         self.stage = stage
         self.kinds = kinds
-        self.tests = TestLog()
+        self.tests = tests if tests is not None else TestLog()
         self.context = GateContext(
-            config, config.rootpath, stage.name, policy, promote_only, self.tests
+            config, config.rootpath, stage.name, policy, count.promote_only, self.tests, files
         )
-        self.dry_run = bool(config.getoption("promote_dry_run"))
+        self.dry_run = dry_run
         #: Under which name the gates' results are kept in pytest's cache: the stage's;
         #: a pre-check of some files keeps its results apart (they judge those files only).
-        self.cache_scope = stage.name
+        self.cache_scope = cache_scope or stage.name
         self._gates: dict[str, Gate] = {}
         self._failed_start: dict[str, GateResult] = {}
         self._reused: dict[str, GateResult] = {}  # stored results whose inputs are unchanged
@@ -65,51 +88,57 @@ class PromoteRun:
         #: exit status: every output that says whether the run passed reads it.
         self.decision: acceptance.Decision | None = None
         #: What decides the exit status: acceptance (CI) or the colour (a local run).
-        self.exit_rule = acceptance.exit_rule(config)
-        #: Gate id -> the override that applies (session.activate resolves them).
-        self.overrides: dict[str, Override] = {}
+        self.exit_rule = exit_rule
+        #: Gate id -> the override that applies.
+        self.overrides: dict[str, Override] = dict(overrides or {})
         #: How ``--promote-to=auto`` chose the stage; None when it was named.
-        self.selection: Selection | None = None
+        self.selection = selection
         #: The signal that ended the run early (SIGTERM, SIGHUP, SIGINT), if any.
         self.terminated: str | None = None
         #: What this session left out of the whole suite (one count for every run).
-        self.count = count or SuiteCount(config, promote_only)
-        #: What under the root differs from HEAD at session start (None: git cannot say).
-        self.dirty: list[str] | None = None
+        self.count = count
+        #: What under the root differs from HEAD (None: git cannot say): at session
+        #: start, and what the run's tree watch finds changed since.
+        self.dirty = dirty
         #: Why results this run judges but did not produce (a JUnit XML, coverage
         #: data) are not shown to be of this commit and tree: never accepted.
-        self.unproven: list[str] = []
+        self.unproven: list[str] = list(unproven)
         #: Which policy judges this run, and whether it is the committed one (None:
         #: not known, in an xdist worker).
-        self.policy_proof: PolicyProof | None = None
+        self.policy_proof = policy_proof
         #: pytest's exit status as the session ends, before the verdict sets it (None:
         #: not ended yet).
         self.exit_status: int | None = None
         #: Checks of inputs known only once the gates read them (coverage data): each
         #: says why an input is not shown to be of this commit and tree, or None.
-        self.input_checks: list[Callable[[PromoteRun], str | None]] = []
+        self.input_checks = tuple(input_checks)
         #: Coverage data files the results manifest binds (path -> digest).
-        self.bound_coverage: dict[str, str] | None = None
+        self.bound_coverage = bound_coverage
         #: Environment variables that changed how this run judged (name -> value).
-        self.environment: dict[str, str] = {}
+        self.environment: dict[str, str] = dict(environment or {})
         #: What the run could not write (a report, a summary, its ledger record): one
         #: message each, naming where, why and the fix; any makes the session exit 4.
         self.failed_outputs: list[str] = []
         #: Masks the free text that enters the run (see pytest_promote._util.redact);
         #: the run's own words (gate ids, stage and component names) are never masked.
-        self.redact = Redactor(vocabulary(policy))
-        #: ``--promote-shard``: this run is one shard; it writes a bundle, runs no gate.
-        self.shard: ShardRecorder | None = None
+        #: The runs of a session share one: each one's secrets are masked in all.
+        self.redact = redact if redact is not None else Redactor(vocabulary(policy))
+        #: ``--promote-shard``: this run is one shard, whose bundle goes to this
+        #: directory; it runs no gate.
+        self.shard = shard
         #: ``--promote-from``: the shard bundles this run judges as one suite.
-        self.shards: ShardUnion | None = None
+        self.shards = shards
         #: Who signs the run's attestation (``--promote-sign-key``, plugins' signers).
-        self.signers: list[Signer] = []
+        self.signers: list[Signer] = list(signers)
         #: The node id of the run's gate items' parent: ``promote``, or
         #: ``promote::<component>`` when the session judges several components.
-        self.node = "promote"
-        #: The runs of this session (one per component judged), which share one
-        #: redactor: each one's secrets are found before any of them shows a result.
-        self.peers: tuple[PromoteRun, ...] = (self,)
+        self.node = node
+
+    @property
+    def peers(self) -> tuple[PromoteRun, ...]:
+        """The runs of this session (one per component judged), which share one
+        redactor: each one's secrets are found before any of them shows a result."""
+        return self.context.config.stash.get(RUNS_KEY, (self,))
 
     def count_suite(self) -> None:
         """Compare the tests this run judges with the canonical suite (a component's:

@@ -9,50 +9,55 @@ worker has finished, through the ordinary ``pytest_runtest_protocol``.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
-from collections.abc import Generator, Sequence
+from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote.gates.coverage.data import end_pytest_cov_contexts
-from pytest_promote.gates.coverage.start import paused
+from pytest_promote._util.redact import Redactor
+from pytest_promote.options import options
 from pytest_promote.policy import load as policy_mod
-from pytest_promote.runner import acceptance, canonical
-from pytest_promote.runner.distributed import SELECTED, WORKER_DESELECTED, XdistHooks
+from pytest_promote.runner import acceptance
+from pytest_promote.runner.acceptance import ExitRule, exit_rule
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
-from pytest_promote.runner.run import RUNS_KEY, PromoteRun
-from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, file_of, is_worker
+from pytest_promote.runner.roles import Controller, Results, choose_role
+from pytest_promote.runner.run import RUNS_KEY, PromoteRun, vocabulary
+from pytest_promote.runner.suite import SuiteCount, file_of
 from pytest_promote.runner.testlog import MARKERS_ATTR
+
+if TYPE_CHECKING:
+    from pytest_promote.policy.overrides import Override
+    from pytest_promote.runner.worktree import Tree
 
 #: What a session judging no component (``auto``, nothing changed) says.
 NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record is written, "
                   "and the exit status is 5 (no tests collected), never a pass")
 
 
-def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
+def load_policy(config: pytest.Config, proves: bool = True) -> tuple[policy_mod.Policy, dict[str, Any]]:
     """The project's policy and the gate kinds it may name (a UsageError if it is bad);
-    which policy it is, and whether it is the committed one, is kept in the stash."""
+    with ``proves`` (not in an xdist worker, which judges no gate), which policy it is,
+    and whether it is the committed one, is kept in the stash."""
     from pytest_promote.gates import builtin as gates
 
     if not config.pluginmanager.is_registered(gates):
         config.pluginmanager.register(gates, "promote-gates")
     kinds = policy_mod.gate_kinds(config.pluginmanager)
-    table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
+    chosen = options(config).policy
+    table, source = policy_mod.find_table(config.rootpath, chosen)
     declared = None
-    if table is None and not is_worker(config):  # workers judge no gate
+    if table is None and proves:
         from pytest_promote.gates.coverage.data import declared_fail_under
 
         declared = declared_fail_under()
     policy = policy_mod.load(table, source, kinds, declared)
-    if not is_worker(config):
+    if proves:
         from pytest_promote.policy.proof import PROOF_KEY, prove
 
-        config.stash[PROOF_KEY] = prove(
-            config.rootpath, config.getoption("promote_config"), table, policy.source)
+        config.stash[PROOF_KEY] = prove(config.rootpath, chosen, table, policy.source)
     return policy, kinds
 
 
@@ -60,67 +65,14 @@ def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks: one
     promotion run, or one per component judged."""
     from pytest_promote.ledger import records as ledger
-    from pytest_promote.policy import stages
     from pytest_promote.report import write as report
-    from pytest_promote.runner import interrupt, worktree
-    from pytest_promote.runner.shard import bundle as shardbundle
+    from pytest_promote.runner import interrupt
 
-    shardbundle.check_options(config)
-    policy, kinds = load_policy(config)
+    role = choose_role(config, options(config))
+    policy, kinds = load_policy(config, role.proves)
     judged = choose(config, policy)
-    name = str(config.getoption("promote_to"))  # set: activate runs only then
-    selection = None
-    if name == stages.AUTO:
-        selection = stages.select(policy, config.rootpath, os.environ)
-        name = selection.stage
-    count = SuiteCount(config, bool(config.getoption("promote_only")))
-    runs = tuple(_promote_run(config, p, name, kinds, count) for p in judged.policies)
-    signers = []
-    if not is_worker(config):
-        from pytest_promote.attest import promotion
-
-        signers = promotion.signers(config)
-    # Before the run writes anything: the tree judged is the tree at the start.
-    tree = None if is_worker(config) else worktree.Tree(config)
-    dirty = tree.dirty if tree is not None else None
-    from pytest_promote.policy.proof import PROOF_KEY
-
-    for run in runs:
-        run.policy_proof = config.stash.get(PROOF_KEY, None)
-        run.redact = runs[0].redact  # a secret any run finds is masked in every output
-        run.peers = runs
-        run.selection = selection
-        run.signers = signers
-        run.dirty = dirty
-        if judged.several:
-            run.node = f"promote::{run.policy.component.name}"  # type: ignore[union-attr]
-    shard = config.getoption("promote_shard")
-    if shard:  # one run: a shard of several components is a usage error
-        runs[0].shard = shardbundle.ShardRecorder(config, runs[0], Path(shard))
-        config.pluginmanager.register(runs[0].shard, "promote-shard")
-    junit = config.getoption("promote_junit")
-    if junit:
-        count.source = [f"the JUnit XML {junit}"]
-    if not is_worker(config) and runs:
-        count.start(clean=dirty == [])
-    if junit and not is_worker(config):
-        from pytest_promote.runner import results
-
-        runs[0].tests.read_junit(Path(junit))  # one run: a component's is a usage error
-        results.bind(runs[0], Path(junit))
-    if config.getoption("promote_only") and not is_worker(config):
-        from pytest_promote.runner import results
-
-        for run in runs:
-            run.input_checks.append(results.unbound_coverage)
-    xml = config.getoption("xmlpath", None)
-    if xml and runs and not is_worker(config) and not config.getoption("promote_only") and not shard:
-        from pytest_promote.runner import results
-
-        writer = results.ResultsWriter(config, runs, Path(xml))
-        config.pluginmanager.register(writer, "promote-results")
-    if config.getoption("promote_from"):
-        from_shards(config, runs[0], str(config.getoption("promote_from")))
+    runs, count, tree = _promote_runs(config, role, policy, judged, kinds)
+    role.begin(runs, count, tree.dirty if tree is not None else None)
     config.stash[RUNS_KEY] = runs
     if tree is not None:
         tree.watch(runs)
@@ -129,77 +81,103 @@ def activate(config: pytest.Config) -> None:
     components = [run.policy.component for run in runs if run.policy.component]
     # Components' runs collect only their tests (no run: no test at all).
     owners = Owners(config.rootpath, components) if components or not runs else None
-    config.pluginmanager.register(PromotePlugin(config, runs, judged, count, owners), "promote-session")
+    config.pluginmanager.register(PromotePlugin(config, role, runs, judged, count, owners),
+                                  "promote-session")
     config.pluginmanager.register(report, "promote-report")
     config.pluginmanager.register(ledger.LedgerPlugin(), "promote-ledger")
     if judged.several:
         from pytest_promote.gates.coverage import contexts
 
         config.stash[contexts.PER_COMPONENT] = True
-        if owners is not None and not config.getoption("promote_only"):
+        if owners is not None and not role.options.only:
             config.pluginmanager.register(contexts.ComponentContexts(config, owners.of), "promote-contexts")
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(runs, count), "promote-xdist")
+    role.distribute(runs, count)
     if config.pluginmanager.hasplugin("timeout"):
         from pytest_promote.runner.timeout import TimeoutHooks
 
         config.pluginmanager.register(TimeoutHooks(), "promote-timeout")
 
 
-def _promote_run(
-    config: pytest.Config, policy: policy_mod.Policy, name: str, kinds: dict[str, Any],
-    count: SuiteCount,
-) -> PromoteRun:
-    """The run of ``policy`` (the repository's or a component's) at stage ``name``,
-    its overrides resolved and authorised."""
+def _promote_runs(
+    config: pytest.Config, role: Controller, policy: policy_mod.Policy, judged: Judged,
+    kinds: dict[str, Any],
+) -> tuple[tuple[PromoteRun, ...], SuiteCount, Tree | None]:
+    """The session's runs, each built whole (one per policy judged), the count of the
+    suite they share, and the working tree as the session starts."""
+    from pytest_promote._util import clock
+    from pytest_promote.policy import stages
+    from pytest_promote.policy.proof import PROOF_KEY
+
+    chosen = role.options
+    name = str(chosen.to)  # set: activate runs only then
+    selection = None
+    if name == stages.AUTO:
+        selection = stages.select(policy, config.rootpath, os.environ)
+        name = selection.stage
+    count = SuiteCount(config, chosen.only, role.source())
+    planned = [(p, *_plan(config, role, p, name)) for p in judged.policies]
+    signers = role.signers()
+    # Before the run writes anything: the tree judged is the tree at the start.
+    tree = role.tree()
+    dirty = tree.dirty if tree is not None else None
+    results = role.results()  # the one run's: a component's is a usage error
+    # One redactor: a secret any run finds is masked in every output.
+    shared = Redactor(vocabulary(judged.policies[0])) if judged.policies else None
+    moved = clock.setting()
+    runs: list[PromoteRun] = []
+    for judging, stage, rule, overrides in planned:
+        given = results if not runs else Results()
+        runs.append(PromoteRun(
+            config, judging, stage, kinds, count=count, exit_rule=rule, dry_run=chosen.dry_run,
+            tests=given.tests, redact=shared, overrides=overrides, selection=selection,
+            dirty=sorted({*(dirty or []), *given.dirty}) if given.dirty else dirty,
+            unproven=given.unproven, policy_proof=config.stash.get(PROOF_KEY, None),
+            input_checks=role.input_checks(), bound_coverage=given.bound_coverage,
+            environment={clock.ENV: moved} if moved else None,
+            shard=Path(chosen.shard) if chosen.shard else None, shards=given.shards,
+            signers=signers, node=_node(judged, judging),
+        ))
+    return tuple(runs), count, tree
+
+
+def _plan(
+    config: pytest.Config, role: Controller, policy: policy_mod.Policy, name: str,
+) -> tuple[policy_mod.Stage, ExitRule, dict[str, Override]]:
+    """The stage ``name`` of ``policy`` (the repository's or a component's), the
+    exit rule, and the overrides resolved and authorised (usage errors in that order)."""
     from pytest_promote._util import clock, git
     from pytest_promote.policy import overrides
 
     stage = policy.stage(name)
-    run = PromoteRun(config, policy, stage, kinds, bool(config.getoption("promote_only")), count)
-    if not is_worker(config):
-        from pytest_promote.attest import promotion
-
-        promotion.check_trust(policy, config.rootpath)
-    given = config.getoption("promote_override") or []
+    rule = exit_rule(role.options.exit)
+    role.check_trust(policy)
+    given = list(role.options.overrides)
     actor = git.actor(config.rootpath) if given else None
     chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
-    if not is_worker(config):
-        from pytest_promote.attest.approvals import authorise
-
-        chosen = authorise(policy, stage, chosen, config.rootpath, clock.now().date())
-    run.overrides = {
-        gid: dataclasses.replace(o, reason=run.redact(o.reason)) for gid, o in chosen.items()
-    }
-    moved = clock.setting()
-    if moved:
-        run.environment[clock.ENV] = moved
-    return run
+    chosen = role.authorise(policy, stage, chosen)
+    if not chosen:
+        return stage, rule, {}
+    redact = Redactor(vocabulary(policy))
+    return stage, rule, {gid: dataclasses.replace(o, reason=redact(o.reason)) for gid, o in chosen.items()}
 
 
-def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
-    """The final job of a sharded run: the gates judge the union of the bundles."""
-    from pytest_promote.gates.coverage import data as coverage_data
-    from pytest_promote.runner.shard import union as shardunion
-
-    union = shardunion.load(config, pattern)
-    run.shards = union
-    run.count.source = [shardunion.LEFT_OUT_BY]
-    union.fill(run.tests)
-    config.stash[coverage_data.SOURCE_KEY] = union.gathered
-    shard_dirty = {p for b in union.bundles for p in b.dirty or ()}
-    if shard_dirty:  # a shard that ran on a changed tree judged that tree
-        run.dirty = sorted({*(run.dirty or []), *shard_dirty})
+def _node(judged: Judged, policy: policy_mod.Policy) -> str:
+    """The node id of the gate items' parent: ``promote::<component>`` when the
+    session judges several components."""
+    component = policy.component
+    return f"promote::{component.name}" if judged.several and component is not None else "promote"
 
 
 class PromotePlugin:
     """Collection, test bookkeeping, gate start-up and the final verdicts."""
 
     def __init__(
-        self, config: pytest.Config, runs: tuple[PromoteRun, ...], judged: Judged, count: SuiteCount,
-        owners: Owners | None,
+        self, config: pytest.Config, role: Controller, runs: tuple[PromoteRun, ...],
+        judged: Judged, count: SuiteCount, owners: Owners | None,
     ) -> None:
         self.config = config
+        #: What this process does in the session (chosen once): the hooks delegate to it.
+        self.role = role
         self.runs = runs
         self.judged = judged
         self.count = count
@@ -249,7 +227,7 @@ class PromotePlugin:
         gates = list(run.stage.gates)
         if run.shard:
             lines.append(f"promote: shard run: no gate runs here; the bundle goes to "
-                         f"{run.shard.directory}")
+                         f"{run.shard}")
         else:
             lines.append(
                 f"promote: {len(gates) + 1} gate items run after the tests: {', '.join(gates)}, "
@@ -259,19 +237,13 @@ class PromotePlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        """Start the gates before collecting, when nothing on the command line can
-        deselect them: their tools then also overlap the collection."""
-        option = self.config.option
-        selecting = option.keyword or option.markexpr or self.config.getoption("deselect", None)
-        sharding = any(run.shard for run in self.runs)
-        if not (is_worker(self.config) or option.collectonly or selecting or sharding):
-            for run in self.runs:
-                run.start(run.stage.gates)
+        """Start the gates before collecting, where the role may."""
+        self.role.start_early(self.runs)
 
     def pytest_ignore_collect(self, collection_path: Path) -> bool | None:
         """``--promote-only``: collect none of the project's tests; components' runs:
         only their tests (none when no component is judged)."""
-        if self.config.getoption("promote_only"):
+        if self.role.options.only:
             return True
         if self.owners is None:
             return None  # the whole repository's run
@@ -284,13 +256,10 @@ class PromotePlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[Any]) -> None:
         """Add the gate items before ``-k``/``-m``/``--deselect`` select."""
-        if self.config.getoption("promote_only"):
+        if self.role.options.only:
             items.clear()  # files named on the command line bypass pytest_ignore_collect
-        elif is_worker(self.config):
-            tests = canonical.collected(items)
-            self.config.workeroutput[WORKER_KEY] = (tests, self.count.errors)  # type: ignore[attr-defined]
-        elif not self.count.canonical.reasons:
-            self.count.canonical.from_session(canonical.collected(items), self.count.errors)
+        else:
+            self.role.collected(items, self.count)
         gate_items = [
             item for run in self.runs if not run.shard
             for item in make_items(session, run, list(run.stage.gates))
@@ -314,11 +283,7 @@ class PromotePlugin:
         order = [f"{run.node}::{gid}" for run in self.runs for gid in [*run.stage.gates, SCORECARD]]
         self.selected = [nodeid for nodeid in order if nodeid in gates]
         items[:] = [i for i in items if not isinstance(i, GateItem)]
-        if is_worker(config):
-            config.workeroutput[SELECTED] = self.selected  # type: ignore[attr-defined]
-            config.workeroutput[WORKER_DESELECTED] = self.count.deselected  # type: ignore[attr-defined]
-        else:
-            items.extend(gates[nodeid] for nodeid in self.selected)
+        self.role.keep(items, gates, self.selected, self.count)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -341,70 +306,20 @@ class PromotePlugin:
                 run.tests.record(report)
 
     def runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
-        """Start the gates' background work, run the tests, then the gates (the body
-        of ``GateLoop``'s wrapper)."""
-        if (is_worker(self.config) or session.config.option.collectonly
-                or any(run.shard for run in self.runs)):
-            return (yield)
-        controller = self.config.pluginmanager.hasplugin("dsession")
-        with paused(self.config):  # the gates' background work is no coverage of the project
-            for run in self.runs:
-                planned = run.stage.gates
-                run.start(planned if controller else [g for g in self._selected(run) if g in planned])
-        # The gates run after the loop, once the last test has torn down the session
-        # fixtures: their teardown counts (coverage of it, errors in it).
-        held = [i for i in session.items if isinstance(i, GateItem)]
-        session.items[:] = [i for i in session.items if not isinstance(i, GateItem)]
-        result = yield
-        end_pytest_cov_contexts(self.config)
-        if not session.shouldstop and not session.shouldfail:
-            for run in self.runs:
-                run.count_suite()
-            if controller:
-                self._run_on_controller(session)
-            else:
-                _run_items(held)
-        return result
-
-    def _selected(self, run: PromoteRun) -> list[str]:
-        """The gate ids of ``run`` whose items were kept."""
-        prefix = f"{run.node}::"
-        return [n.removeprefix(prefix) for n in self.selected or [] if n.startswith(prefix)]
-
-    def _run_on_controller(self, session: pytest.Session) -> None:
-        xdist = self.config.pluginmanager.getplugin("promote-xdist")
-        selected = xdist.selected if isinstance(xdist, XdistHooks) else None
-        if selected is None:
-            return  # no worker reported its selection: the gates did not run (RED)
-        _run_items([
-            i for run in self.runs for i in make_items(session, run, list(run.stage.gates))
-            if i.nodeid in selected
-        ])
+        """The tests, and the gates where the role runs them (the body of
+        ``GateLoop``'s wrapper)."""
+        return (yield from self.role.runtestloop(session, self.runs, self.selected))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Decide, report, and set the exit status the decisions make (see
-        :mod:`pytest_promote.runner.acceptance`). With no run (no component changed),
-        nothing was judged: never a pass."""
-        if is_worker(self.config) or self.config.option.collectonly:
-            return
-        if not self.runs:
-            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
-            return
-        if any(run.shard for run in self.runs):
-            return
-        for run in self.runs:
-            run.exit_status = int(session.exitstatus)
-            run.decide()
-        for run in self.runs:
-            self.config.hook.pytest_promote_verdict(config=self.config, verdict=run.verdict, run=run)
-        session.exitstatus = acceptance.exit_status(self.runs, session.exitstatus)
+        """Decide, where the role does, and set the exit status the decisions make."""
+        self.role.finish(session, self.runs)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """The ``promotion`` section (one per component judged)."""
         from pytest_promote.report import terminal
 
-        if is_worker(self.config):
+        if not self.role.summarises():
             return
         if not self.runs and not self.config.option.collectonly:
             terminalreporter.write_line(f"promote: {self.judged.described}: {NOTHING_JUDGED}",
@@ -439,16 +354,3 @@ class GateLoop:
         if not isinstance(plugin, PromotePlugin):
             return (yield)
         return (yield from plugin.runtestloop(session))
-
-
-def _run_items(items: Sequence[pytest.Item]) -> None:
-    # The heap now holds all the test run left. The gates (coverage's analysis above
-    # all) make many short-lived objects, and each full collection would walk that
-    # heap again (about 40% of the coverage gate's time on a large suite): freeze it.
-    gc.freeze()
-    try:
-        for index, item in enumerate(items):
-            nextitem = items[index + 1] if index + 1 < len(items) else None
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-    finally:
-        gc.unfreeze()

@@ -80,7 +80,7 @@ class Comparison:
 class SuiteCount:
     """What this session left out of the canonical suite, and why."""
 
-    def __init__(self, config: pytest.Config, promote_only: bool) -> None:
+    def __init__(self, config: pytest.Config, promote_only: bool, source: list[str] | None = None) -> None:
         self.config = config
         self.promote_only = promote_only
         self.canonical = Canonical(config)
@@ -89,7 +89,7 @@ class SuiteCount:
         #: What this session (or its workers) could not collect: node id -> error.
         self.errors: dict[str, str] = {}
         #: Why the tests judged are not this session's (a JUnit XML, shard bundles).
-        self.source: list[str] = []
+        self.source: list[str] = list(source or [])
 
     def start(self, clean: bool) -> None:
         """Find the canonical suite in the cache, or start collecting it."""

@@ -32,6 +32,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.paths import walk
+from pytest_promote.options import options
 
 #: Where, in pytest's cache, the outputs of earlier runs are remembered.
 REMEMBERED = "promote/outputs"
@@ -83,7 +84,7 @@ class Tree:
         named = [self.root / name for name in READ_AT_ROOT]
         if self.config.inipath is not None:
             named.append(Path(self.config.inipath))
-        policy = self.config.getoption("promote_config", None)
+        policy = options(self.config).policy
         if policy:
             named.append(self.root / policy)
         return set(self._under_root(named))

@@ -31,7 +31,6 @@ import pytest
 from pytest_promote._util import git
 from pytest_promote._util.files import new_directory
 from pytest_promote._util.process import ToolError
-from pytest_promote.runner.suite import is_worker
 from pytest_promote.runner.testlog import TestLog
 
 if TYPE_CHECKING:
@@ -100,39 +99,6 @@ class Bundle:
         return str(self.path)
 
 
-#: What a shard leaves to the final job: options that make no sense in a shard run.
-FINAL_JOB_ONLY = ("promote_report", "promote_summary", "promote_sarif", "promote_codequality",
-                  "promote_override", "promote_junit")
-
-
-def check_options(config: pytest.Config) -> None:
-    """A UsageError for options that contradict ``--promote-shard``/``--promote-from``."""
-    shard, union = config.getoption("promote_shard"), config.getoption("promote_from")
-    only = config.getoption("promote_only")
-    if shard and only:
-        raise pytest.UsageError(
-            "--promote-shard runs this shard's tests and --promote-only runs none: a shard job "
-            "gives --promote-shard=DIR, the final job --promote-only --promote-from=GLOB"
-        )
-    if shard:
-        for dest in FINAL_JOB_ONLY:
-            if config.getoption(dest):
-                flag = "--" + dest.replace("_", "-")
-                raise pytest.UsageError(
-                    f"{flag} with --promote-shard: a shard runs no gate and writes only its "
-                    f"bundle; give {flag} to the final --promote-only --promote-from job"
-                )
-    if union and not only:
-        raise pytest.UsageError(
-            f"--promote-from={union!r} needs --promote-only: the final job judges the shards' "
-            "tests and runs none of its own"
-        )
-    if union and config.getoption("promote_junit"):
-        raise pytest.UsageError(
-            "--promote-from and --promote-junit both name the test results to judge; give one"
-        )
-
-
 def position(config: pytest.Config) -> Position | None:
     """This shard's place from pytest-split's options, else GitLab's ``parallel:``
     variables; None when nothing says."""
@@ -187,8 +153,8 @@ class ShardRecorder:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """Write the bundle (not in an xdist worker, not for ``--collect-only``)."""
-        if is_worker(self.config) or self.config.option.collectonly:
+        """Write the bundle (not for ``--collect-only``)."""
+        if self.config.option.collectonly:
             return
         try:
             suite = self._whole_suite()
