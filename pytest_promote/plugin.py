@@ -147,7 +147,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
         return None
     if config.getoption("promote_to") is not None:
         raise pytest.UsageError("--promote-status runs no gates; drop --promote-to")
-    from pytest_promote.ledger.status import main
+    from pytest_promote.report.status import main
 
     return main(config)
 

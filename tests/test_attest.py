@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from signing import Key, ssh_keygen
 
+from pytest_promote import ledger
 from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.signers import TrustProblem, absolute_time, parse_allowed_signers
 from pytest_promote.attest.trust import judge
-from pytest_promote.ledger import records as ledger
 
 
 def test_pae_is_dsse_v1() -> None:

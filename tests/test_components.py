@@ -12,9 +12,9 @@ import pytest
 from children import ADDOPTS
 from gitrepo import NO_CACHE, Repo
 
+from pytest_promote import ledger
 from pytest_promote.cli.main import main
 from pytest_promote.gates import builtin as gates
-from pytest_promote.ledger import records as ledger
 from pytest_promote.policy import load as policy
 
 #: Three stages; development needs the tests only (fast: no tool runs).

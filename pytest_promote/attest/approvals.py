@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_promote._util import git
+from pytest_promote.approvals import APPROVALS_REF, Approval, read
 from pytest_promote.attest.patterns import literal_names, match_pattern_list
 from pytest_promote.attest.signers import AllowedSigner, TrustProblem
 from pytest_promote.attest.statement import APPROVAL
 from pytest_promote.attest.trust import Standing, judge
-from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, read
 from pytest_promote.policy.overrides import OPTION
 from pytest_promote.policy.schema import policy_error
 

@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
 from pytest_promote._util.redact import plain
 from pytest_promote.attest import dsse, keys
 from pytest_promote.attest.promotion import describe
 from pytest_promote.attest.statement import PROMOTION, read
-from pytest_promote.ledger import records as ledger
 from pytest_promote.report.json_report import digest, dumps
 
 

@@ -14,10 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote.attest.promotion import record_standing
 from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.ledger import records as ledger
 
 if TYPE_CHECKING:
     from pytest_promote.api import GateContext

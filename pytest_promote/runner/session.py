@@ -58,7 +58,7 @@ def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks: one
     promotion run, or one per component judged."""
-    from pytest_promote.ledger import records as ledger
+    from pytest_promote import ledger
     from pytest_promote.policy import stages
     from pytest_promote.report import write as report
     from pytest_promote.runner import interrupt, worktree

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
 from pytest_promote.attest.promotion import check_trust
-from pytest_promote.ledger import records as ledger
 from pytest_promote.report.page import badge as svg
 from pytest_promote.report.page import history, render
 

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.redact import plain_value
 from pytest_promote.attest.promotion import check_trust
-from pytest_promote.ledger import records as ledger
-from pytest_promote.ledger.standing import as_shown
+from pytest_promote.report.standing import as_shown
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component
