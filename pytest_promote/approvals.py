@@ -5,17 +5,42 @@ statement as ``attestation``) in the note of the approved commit under
 :data:`APPROVALS_REF`. A line with ``override`` is a break-glass authorisation, not an
 approval. ``python -m pytest_promote approve`` records them; the ``approval`` gate
 reads them back.
+
+Signed approvals and break-glass authorisations are judged against the trust policy.
+
+With ``[tool.promote.trust]``, an approval counts only when its statement is signed
+by a key of the allowed signers and says what its note line says; the reviewer is
+the signature's principal, never the ``who`` the line claims. An override at a
+stage whose records must be signed is accepted only with an authorisation
+(``approve --break-glass GATE:REASON --key KEY``) on HEAD, or a commit with its
+tree, signed by a principal the stage lets break glass.
+
+A signature whose key is listed under principals matching the commit's author
+(a pattern included) never counts, and a key listed under a pattern only
+(``*@example.com``) stands for no named reviewer unless
+``trust.pattern_reviewers = true``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
+from pytest_promote.attest.patterns import literal_names, match_pattern_list
+from pytest_promote.attest.signers import AllowedSigner, TrustProblem
+from pytest_promote.attest.statement import APPROVAL
+from pytest_promote.policy.overrides import OPTION
+from pytest_promote.policy.schema import policy_error
+from pytest_promote.policy.trust import Standing, judge
+
+if TYPE_CHECKING:
+    from pytest_promote.policy.load import Policy, Stage
+    from pytest_promote.policy.overrides import Override
 
 #: Where approvals live (apart from the promotion ledger's ``refs/notes/promote``).
 APPROVALS_REF = "refs/notes/promote-approvals"
@@ -82,3 +107,113 @@ def is_author(who: str, commit: git.Commit) -> bool:
     """Whether ``who`` is the author of ``commit`` (by name or by email)."""
     authored = {commit.author_name.casefold(), commit.author_email.casefold()} - {""}
     return bool(identities(who) & authored)
+
+
+def standing(approval: Approval, tree: str | None, signers: Sequence[AllowedSigner]) -> Standing:
+    """Whether ``approval`` is signed by an allowed signer and its line says what was signed."""
+    judged = judge(approval.attestation, APPROVAL, approval.commit, tree, signers)
+    said = judged.statement
+    if judged.state != "trusted" or said is None:
+        return judged
+    signed_override = said.predicate.get("override")
+    if said.predicate.get("stage") != approval.stage or signed_override != (
+        dict(approval.override) if approval.override is not None else None
+    ):
+        return Standing("untrusted", "its note line differs from what was signed", judged.lines)
+    return judged
+
+
+def names(entry: str) -> tuple[str, ...]:
+    """The names a reviewer entry goes by: itself, and for ``Name <email>`` both parts."""
+    entry = entry.strip()
+    if "<" in entry and entry.endswith(">"):
+        name, _, email = entry[:-1].partition("<")
+        return tuple(n for n in (entry, name.strip(), email.strip()) if n)
+    return (entry,)
+
+
+def stands_for(judged: Standing, entry: str, patterns: bool) -> bool:
+    """Whether the signature is the named ``entry``'s: a line of its key names it, as
+    OpenSSH matches principals, and (unless ``patterns``) names it literally, not
+    through a wildcard (a ``*@example.com`` key is nobody in particular)."""
+    return any(
+        line.names(name) and (patterns or name in literal_names(line.principals))
+        for line in judged.lines for name in names(entry)
+    )
+
+
+def signed_reviewer(judged: Standing, reviewers: Sequence[str], patterns: bool) -> str | None:
+    """The entry of ``reviewers`` the signature stands for (see :func:`stands_for`)."""
+    return next((r for r in reviewers if stands_for(judged, r, patterns)), None)
+
+
+def authored(judged: Standing, signers: Sequence[AllowedSigner], commits: Iterable[git.Commit]) -> bool:
+    """Whether a key that made the signature is listed, on any line of the
+    allowed-signers file, under principals that match the author of one of
+    ``commits`` (pattern included, case ignored): such a signature never counts."""
+    keys = {line.key for line in judged.lines}
+    lines = [s for s in signers if s.key in keys]
+    return any(
+        match_pattern_list(who.lower(), line.principals, lower=True) == 1
+        for commit in commits for who in (commit.author_email, commit.author_name) if who
+        for line in lines
+    )
+
+
+def same_tree_commits(root: Path, head: git.Commit) -> list[git.Commit]:
+    """HEAD and every commit with approvals whose tree is HEAD's."""
+    noted = [c for c in git.noted_commits(root, APPROVALS_REF) if c != head.sha]
+    return [head, *(c for c in git.commits(root, noted) if c.tree == head.tree)]
+
+
+def authorise(
+    policy: Policy, stage: Stage, chosen: dict[str, Override], root: Path, today: datetime.date
+) -> dict[str, Override]:
+    """The overrides, each with who signed its authorisation, when the stage's records
+    must be signed; a usage error for an override nobody allowed to break glass signed."""
+    trust = policy.trust
+    if trust is None or not trust.requires(stage.name) or not chosen:
+        return chosen
+    allowed = trust.break_glass.get(stage.name, ())
+    try:
+        signers = trust.read(root)
+    except TrustProblem as exc:
+        raise policy_error(trust.source, "trust.allowed_signers", trust.allowed_signers, str(exc)) from None
+    sha = git.head(root)
+    head = git.commits(root, [sha]) if sha else []
+    found: dict[str, str] = {}
+    for commit in same_tree_commits(root, head[0]) if head else []:
+        for approval in read(root, commit.sha)[0]:
+            if approval.override is None or approval.stage != stage.name:
+                continue
+            judged = standing(approval, commit.tree, signers)
+            if judged.state != "trusted" or authored(judged, signers, {head[0], commit}):
+                continue
+            who = signed_reviewer(judged, allowed, trust.pattern_reviewers)
+            if who and not _expired(approval.override.get("until"), today):
+                found.setdefault(str(approval.override.get("gate")), who)
+    authorised = {}
+    for gid, override in chosen.items():
+        if gid not in found:
+            where = f"{stage.name}, whose records must be signed"
+            problem = (
+                f"an override at {where} needs a break-glass authorisation of HEAD signed by "
+                f"{' or '.join(allowed) or 'a principal in trust.stage.' + stage.name + '.break_glass'}: "
+                f"pytest-promote approve --stage {stage.name} "
+                f"--break-glass '{gid}:REASON' --key KEY"
+            )
+            if override.origin == OPTION:
+                raise policy_error(OPTION, "GATE", gid, problem)
+            raise policy_error(policy.source, f"{override.origin}.gate", gid, problem)
+        authorised[gid] = dataclasses.replace(override, signed_by=found[gid])
+    return authorised
+
+
+def _expired(until: object, today: datetime.date) -> bool:
+    """Whether an authorisation's ``until`` has passed (an unreadable one has)."""
+    if until is None:
+        return False
+    try:
+        return datetime.date.fromisoformat(str(until)) < today
+    except ValueError:
+        return True

@@ -30,8 +30,8 @@ from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
 from pytest_promote._util.redact import plain
 from pytest_promote.attest import dsse, keys
-from pytest_promote.attest.promotion import describe
 from pytest_promote.attest.statement import PROMOTION, read
+from pytest_promote.attestation import describe
 from pytest_promote.report.json_report import digest, dumps
 
 
@@ -137,8 +137,8 @@ def sign(path: Path, key: keys.SigningKey, root: Path, commit: str, record: bool
 def _as_asked(predicate: Mapping[str, Any], root: Path, asked: Asked) -> None:
     """Refuse a verdict of another stage or component than the job was told, or one
     judged otherwise than the committed policy asks of that stage."""
-    from pytest_promote.attest.promotion import stage_digest
     from pytest_promote.attest.statement import policy_digest
+    from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import Rejected, read_policy
     from pytest_promote.policy.load import DEFAULT_POLICY, find_table
 

@@ -33,12 +33,12 @@ from pytest_promote._util import git
 from pytest_promote._util.redact import plain
 from pytest_promote.api import Gate
 from pytest_promote.attest import dsse
-from pytest_promote.attest.promotion import describe
 from pytest_promote.attest.signers import TrustProblem
 from pytest_promote.attest.statement import PROMOTION, Statement, difference, read
-from pytest_promote.attest.trust import judge
+from pytest_promote.attestation import describe
 from pytest_promote.policy import load as policy_mod
 from pytest_promote.policy.load import Policy
+from pytest_promote.policy.trust import judge
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest
 
 

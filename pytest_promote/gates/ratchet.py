@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promote import ledger
 from pytest_promote._util import git
-from pytest_promote.attest.promotion import record_standing
 from pytest_promote.attest.signers import TrustProblem
+from pytest_promote.attestation import record_standing
 
 if TYPE_CHECKING:
     from pytest_promote.api import GateContext

@@ -21,8 +21,7 @@ from pytest_promote.policy.components import Component
 from pytest_promote.policy.freeze import FreezeWindow, parse_windows
 from pytest_promote.policy.overrides import Override, parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
-from pytest_promote.policy.trust import Trust
-from pytest_promote.policy.trust import parse as parse_trust
+from pytest_promote.policy.trust import Trust, parse_trust
 
 if TYPE_CHECKING:
     import pluggy

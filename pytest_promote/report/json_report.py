@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promote import attestation
 from pytest_promote._util import git
-from pytest_promote.attest import promotion
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
@@ -50,8 +50,8 @@ def signature(run: PromoteRun) -> str:
     with how to sign it when the policy trusts only signed records."""
     assert run.verdict is not None
     said = of(run.context.config, run, run.verdict)["signature"]
-    if said == promotion.UNSIGNED and run.policy.trust is not None:
-        said += (f" (sign it: {promotion.OPTION}=KEY, or "
+    if said == attestation.UNSIGNED and run.policy.trust is not None:
+        said += (f" (sign it: {attestation.OPTION}=KEY, or "
                  f"pytest-promote sign REPORT --stage {run.verdict.stage} --key KEY)")
     return said
 
@@ -98,7 +98,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     # the environment) the run masked as it came in: nothing here passes the redactor.
     # Through JSON first, so the digest covers exactly what a reader will load.
     report = json.loads(json.dumps(report))
-    promotion.attach(run, report)
+    attestation.attach(run, report)
     report["digest"] = digest(report)  # last: it covers every other field
     return report
 

@@ -22,7 +22,7 @@ import pytest
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.redact import plain_value
-from pytest_promote.attest.promotion import check_trust
+from pytest_promote.attestation import check_trust
 from pytest_promote.report.standing import as_shown
 
 if TYPE_CHECKING:

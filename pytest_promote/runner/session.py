@@ -76,9 +76,9 @@ def activate(config: pytest.Config) -> None:
     runs = tuple(_promote_run(config, p, name, kinds, count) for p in judged.policies)
     signers = []
     if not is_worker(config):
-        from pytest_promote.attest import promotion
+        from pytest_promote import attestation
 
-        signers = promotion.signers(config)
+        signers = attestation.signers(config)
     # Before the run writes anything: the tree judged is the tree at the start.
     tree = None if is_worker(config) else worktree.Tree(config)
     dirty = tree.dirty if tree is not None else None
@@ -157,14 +157,14 @@ def _promote_run(
     stage = policy.stage(name)
     run = PromoteRun(config, policy, stage, kinds, bool(config.getoption("promote_only")), count)
     if not is_worker(config):
-        from pytest_promote.attest import promotion
+        from pytest_promote import attestation
 
-        promotion.check_trust(policy, config.rootpath)
+        attestation.check_trust(policy, config.rootpath)
     given = config.getoption("promote_override") or []
     actor = git.actor(config.rootpath) if given else None
     chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
     if not is_worker(config):
-        from pytest_promote.attest.approvals import authorise
+        from pytest_promote.approvals import authorise
 
         chosen = authorise(policy, stage, chosen, config.rootpath, clock.now().date())
     run.overrides = {

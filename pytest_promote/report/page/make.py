@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
-from pytest_promote.attest.promotion import check_trust
+from pytest_promote.attestation import check_trust
 from pytest_promote.report.page import badge as svg
 from pytest_promote.report.page import history, render
 

@@ -20,7 +20,7 @@ import pytest
 from pytest_promote._util import git
 from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.signers import AllowedSigner, TrustProblem
-from pytest_promote.attest.trust import Standing, agrees, judge
+from pytest_promote.policy.trust import Standing, agrees, judge
 
 if TYPE_CHECKING:
     from pytest_promote.policy.load import Policy, Stage
