@@ -39,8 +39,9 @@ from pytest_promote.policy.schema import policy_error
 from pytest_promote.policy.trust import Standing, judge
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Policy, Stage
+    from pytest_promote.policy.model import Policy
     from pytest_promote.policy.overrides import Override
+    from pytest_promote.policy.stage import Stage
 
 #: Where approvals live (apart from the promotion ledger's ``refs/notes/promote``).
 APPROVALS_REF = "refs/notes/promote-approvals"

@@ -23,7 +23,8 @@ from pytest_promote.attest.signers import AllowedSigner, TrustProblem
 from pytest_promote.policy.trust import Standing, agrees, judge
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Policy, Stage
+    from pytest_promote.policy.model import Policy
+    from pytest_promote.policy.stage import Stage
     from pytest_promote.runner.run import PromoteRun
 
 #: The option naming the run's signing key.

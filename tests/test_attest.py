@@ -166,7 +166,7 @@ def test_a_bad_signing_key_is_a_usage_error(project) -> None:
 def test_the_stage_digest_covers_gates_modes_and_thresholds() -> None:
     from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import gate_kinds
-    from pytest_promote.policy.load import load
+    from pytest_promote.policy.loader import load
 
     def digest(stage: str, **production: object) -> str:
         table = {

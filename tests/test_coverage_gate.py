@@ -22,7 +22,7 @@ from pytest_promote.gates.coverage import data as coverage_data
 from pytest_promote.gates.coverage.analysis import analyse
 from pytest_promote.gates.coverage.gate import CoverageGate, CoverageOptions
 from pytest_promote.gates.tests import TestsGate
-from pytest_promote.policy.load import load
+from pytest_promote.policy.loader import load
 
 MODULE = """
 def covered(x):

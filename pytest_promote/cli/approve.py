@@ -35,7 +35,7 @@ def default_approver(root: Path) -> str | None:
 
 def stage_names(root: Path, config: str | None) -> list[str]:
     """The policy's stages (the embedded default's when there is no policy)."""
-    from pytest_promote.policy.load import DEFAULT_POLICY, find_table
+    from pytest_promote.policy.loader import DEFAULT_POLICY, find_table
 
     table, _ = find_table(root, config)
     stages = (table or {}).get("stages") or tomllib.loads(DEFAULT_POLICY)["stages"]

@@ -140,7 +140,7 @@ def _as_asked(predicate: Mapping[str, Any], root: Path, asked: Asked) -> None:
     from pytest_promote.attest.statement import policy_digest
     from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import Rejected, read_policy
-    from pytest_promote.policy.load import DEFAULT_POLICY, find_table
+    from pytest_promote.policy.loader import DEFAULT_POLICY, find_table
 
     if predicate.get("stage") != asked.stage:
         raise Refused(f"it is a verdict for stage {predicate.get('stage')!r}; this job signs {asked.stage!r} only")

@@ -36,8 +36,8 @@ from pytest_promote.attest import dsse
 from pytest_promote.attest.signers import TrustProblem
 from pytest_promote.attest.statement import PROMOTION, Statement, difference, read
 from pytest_promote.attestation import describe
-from pytest_promote.policy import load as policy_mod
-from pytest_promote.policy.load import Policy
+from pytest_promote.policy import kinds, loader
+from pytest_promote.policy.model import Policy
 from pytest_promote.policy.trust import judge
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest
 
@@ -296,8 +296,8 @@ def _policy(root: Path, config: str | None) -> tuple[Policy, str]:
     from pytest_promote.policy.proof import digest_of
 
     try:
-        table, source = policy_mod.find_table(root, config)
-        return policy_mod.load(table, source, gate_kinds()), digest_of(table)
+        table, source = loader.find_table(root, config)
+        return loader.load(table, source, gate_kinds()), digest_of(table)
     except pytest.UsageError as exc:
         raise Rejected(f"cannot read the policy: {exc}") from None
 
@@ -324,7 +324,7 @@ def gate_kinds() -> dict[str, type[Gate]]:
                 manager.register(plugin, entry.name)
         except Exception:  # a broken third-party plugin is not ours to judge
             continue
-    return policy_mod.gate_kinds(manager)
+    return kinds.gate_kinds(manager)
 
 
 class _PytestHooks(pluggy.PluginManager):

@@ -18,7 +18,9 @@ from typing import Any
 import pytest
 
 from pytest_promote.gates.coverage.start import paused
-from pytest_promote.policy import load as policy_mod
+from pytest_promote.policy.kinds import gate_kinds
+from pytest_promote.policy.loader import find_table, load
+from pytest_promote.policy.model import Policy
 from pytest_promote.runner import acceptance, canonical
 from pytest_promote.runner.distributed import SELECTED, WORKER_DESELECTED, XdistHooks
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
@@ -32,21 +34,21 @@ NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record
                   "and the exit status is 5 (no tests collected), never a pass")
 
 
-def load_policy(config: pytest.Config) -> tuple[policy_mod.Policy, dict[str, Any]]:
+def load_policy(config: pytest.Config) -> tuple[Policy, dict[str, Any]]:
     """The project's policy and the gate kinds it may name (a UsageError if it is bad);
     which policy it is, and whether it is the committed one, is kept in the stash."""
     from pytest_promote.gates import builtin as gates
 
     if not config.pluginmanager.is_registered(gates):
         config.pluginmanager.register(gates, "promote-gates")
-    kinds = policy_mod.gate_kinds(config.pluginmanager)
-    table, source = policy_mod.find_table(config.rootpath, config.getoption("promote_config"))
+    kinds = gate_kinds(config.pluginmanager)
+    table, source = find_table(config.rootpath, config.getoption("promote_config"))
     declared = None
     if table is None and not is_worker(config):  # workers judge no gate
         from pytest_promote.gates.coverage.data import declared_fail_under
 
         declared = declared_fail_under()
-    policy = policy_mod.load(table, source, kinds, declared)
+    policy = load(table, source, kinds, declared)
     if not is_worker(config):
         from pytest_promote.policy.proof import PROOF_KEY, prove
 
@@ -146,7 +148,7 @@ def activate(config: pytest.Config) -> None:
 
 
 def _promote_run(
-    config: pytest.Config, policy: policy_mod.Policy, name: str, kinds: dict[str, Any],
+    config: pytest.Config, policy: Policy, name: str, kinds: dict[str, Any],
     count: SuiteCount,
 ) -> PromoteRun:
     """The run of ``policy`` (the repository's or a component's) at stage ``name``,

@@ -16,7 +16,7 @@ from pytest_promote.report.page import badge as svg
 from pytest_promote.report.page import history, render
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Policy
+    from pytest_promote.policy.model import Policy
 
 #: How many commits the history and the trends show unless told.
 LAST = 50
