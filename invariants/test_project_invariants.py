@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.gates import builtin as gates
+from pytest_promote.gates import builtin
 from pytest_promote.policy import loader
 from pytest_promote.report.json_report import SCHEMA_VERSION
 
@@ -29,7 +29,7 @@ def doc(page: str) -> str:
 
 
 def builtin_kinds() -> dict[str, type]:
-    return dict(gates.pytest_promote_gate_kinds())
+    return dict(builtin.pytest_promote_gate_kinds())
 
 
 @pytest.mark.invariant

@@ -14,7 +14,7 @@ from gitrepo import NO_CACHE, Repo
 
 from pytest_promote import ledger
 from pytest_promote.cli.main import main
-from pytest_promote.gates import builtin as gates
+from pytest_promote.gates import builtin
 from pytest_promote.policy import loader
 from pytest_promote.policy.model import Policy
 
@@ -294,7 +294,7 @@ def test_a_component_whose_globs_match_nothing_is_a_usage_error(pytester, monkey
 
 def load(text: str) -> Policy:
     table = tomllib.loads(textwrap.dedent(text))["tool"]["promote"]
-    return loader.load(table, "pyproject.toml [tool.promote]", gates.pytest_promote_gate_kinds())
+    return loader.load(table, "pyproject.toml [tool.promote]", builtin.pytest_promote_gate_kinds())
 
 
 TIGHTENING = """

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import test_precheck as precheck
+import test_precheck
 from gitrepo import environ
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +154,7 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     tmp_path: Path,
 ) -> None:
     project = Project(tmp_path)
-    (project.root / "pyproject.toml").write_text(precheck.POLICY)  # lint required at production
+    (project.root / "pyproject.toml").write_text(test_precheck.POLICY)  # lint required at production
     (project.root / "pkg").mkdir()
     (project.root / "pkg" / "a.py").write_text(CLEAN)
     project.commit("clean")

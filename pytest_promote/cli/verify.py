@@ -312,11 +312,11 @@ def gate_kinds() -> dict[str, type[Gate]]:
     gates) if a deploy job verifies reports.
     """
     from pytest_promote import hookspecs
-    from pytest_promote.gates import builtin as gates
+    from pytest_promote.gates import builtin
 
     manager = _PytestHooks("pytest")
     manager.add_hookspecs(hookspecs)
-    manager.register(gates, "promote-gates")
+    manager.register(builtin, "promote-gates")
     for entry in importlib.metadata.entry_points(group="pytest11"):
         try:
             plugin = entry.load()

@@ -37,15 +37,15 @@ NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record
 def load_policy(config: pytest.Config) -> tuple[Policy, dict[str, Any]]:
     """The project's policy and the gate kinds it may name (a UsageError if it is bad);
     which policy it is, and whether it is the committed one, is kept in the stash."""
-    from pytest_promote.gates import builtin as gates
+    from pytest_promote.gates import builtin
 
-    if not config.pluginmanager.is_registered(gates):
-        config.pluginmanager.register(gates, "promote-gates")
+    if not config.pluginmanager.is_registered(builtin):
+        config.pluginmanager.register(builtin, "promote-gates")
     kinds = gate_kinds(config.pluginmanager)
     table, source = find_table(config.rootpath, config.getoption("promote_config"))
     declared = None
     if table is None and not is_worker(config):  # workers judge no gate
-        from pytest_promote.gates.coverage.data import declared_fail_under
+        from pytest_promote.gates.coverage.sources import declared_fail_under
 
         declared = declared_fail_under()
     policy = load(table, source, kinds, declared)
@@ -62,11 +62,11 @@ def activate(config: pytest.Config) -> None:
     promotion run, or one per component judged."""
     from pytest_promote import ledger
     from pytest_promote.policy import stages
-    from pytest_promote.report import write as report
+    from pytest_promote.report import outputs
     from pytest_promote.runner import interrupt, worktree
-    from pytest_promote.runner.shard import bundle as shardbundle
+    from pytest_promote.runner.shard import bundle
 
-    shardbundle.check_options(config)
+    bundle.check_options(config)
     policy, kinds = load_policy(config)
     judged = choose(config, policy)
     name = str(config.getoption("promote_to"))  # set: activate runs only then
@@ -97,7 +97,7 @@ def activate(config: pytest.Config) -> None:
             run.node = f"promote::{run.policy.component.name}"  # type: ignore[union-attr]
     shard = config.getoption("promote_shard")
     if shard:  # one run: a shard of several components is a usage error
-        runs[0].shard = shardbundle.ShardRecorder(config, runs[0], Path(shard))
+        runs[0].shard = bundle.ShardRecorder(config, runs[0], Path(shard))
         config.pluginmanager.register(runs[0].shard, "promote-shard")
     junit = config.getoption("promote_junit")
     if junit:
@@ -131,7 +131,7 @@ def activate(config: pytest.Config) -> None:
     # Components' runs collect only their tests (no run: no test at all).
     owners = Owners(config.rootpath, components) if components or not runs else None
     config.pluginmanager.register(PromotePlugin(config, runs, judged, count, owners), "promote-session")
-    config.pluginmanager.register(report, "promote-report")
+    config.pluginmanager.register(outputs, "promote-report")
     config.pluginmanager.register(ledger.LedgerPlugin(), "promote-ledger")
     if judged.several:
         from pytest_promote.gates.coverage import contexts
@@ -180,14 +180,14 @@ def _promote_run(
 
 def from_shards(config: pytest.Config, run: PromoteRun, pattern: str) -> None:
     """The final job of a sharded run: the gates judge the union of the bundles."""
-    from pytest_promote.gates.coverage import data as coverage_data
-    from pytest_promote.runner.shard import union as shardunion
+    from pytest_promote.gates.coverage import sources
+    from pytest_promote.runner.shard.union import LEFT_OUT_BY, read_union
 
-    union = shardunion.load(config, pattern)
+    union = read_union(config, pattern)
     run.shards = union
-    run.count.source = [shardunion.LEFT_OUT_BY]
+    run.count.source = [LEFT_OUT_BY]
     union.fill(run.tests)
-    config.stash[coverage_data.SOURCE_KEY] = union.gathered
+    config.stash[sources.SOURCE_KEY] = union.gathered
     shard_dirty = {p for b in union.bundles for p in b.dirty or ()}
     if shard_dirty:  # a shard that ran on a changed tree judged that tree
         run.dirty = sorted({*(run.dirty or []), *shard_dirty})

@@ -156,7 +156,7 @@ class Tree:
         """Files and directories an option of the command line names (a report, a
         ``--junitxml``, ``--cov-report=xml:PATH``), and the coverage data file: what
         this run may write. Directories holding tracked files are not outputs."""
-        from pytest_promote.gates.coverage.data import MEASUREMENT_KEY
+        from pytest_promote.gates.coverage.sources import MEASUREMENT_KEY
 
         named: set[Path] = set()
         start = self.config.invocation_params.dir

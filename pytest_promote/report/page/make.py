@@ -12,8 +12,7 @@ from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
 from pytest_promote.attestation import check_trust
-from pytest_promote.report.page import badge as svg
-from pytest_promote.report.page import history, render
+from pytest_promote.report.page import history, render, svg
 
 if TYPE_CHECKING:
     from pytest_promote.policy.model import Policy

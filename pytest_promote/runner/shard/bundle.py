@@ -222,16 +222,16 @@ class ShardRecorder:
 
     def _coverage(self) -> tuple[CoverageData | None, str | None, list[str]]:
         """This shard's coverage data, or why there is none."""
-        from pytest_promote.gates.coverage import data as coverage_data
+        from pytest_promote.gates.coverage import sources
 
-        measurement = self.config.stash.get(coverage_data.MEASUREMENT_KEY, None)
+        measurement = self.config.stash.get(sources.MEASUREMENT_KEY, None)
         if measurement is None or not measurement.wanted:
             return None, f"stage {self.run.stage.name} has no coverage gate", []
         if not self.run.tests.outcomes:
             return None, "this shard ran no test", []
         try:
-            gathered = coverage_data.gather(self.config, promote_only=False)
-        except coverage_data.NoCoverage as exc:
+            gathered = sources.gather(self.config, promote_only=False)
+        except sources.NoCoverage as exc:
             return None, str(exc), []
         except Exception as exc:  # coverage.py's own errors: the final job fails closed
             return None, f"coverage failed: {type(exc).__name__}: {exc}", []
@@ -275,7 +275,7 @@ def write(directory: Path, manifest: dict[str, Any], data: CoverageData | None) 
     """Write the bundle into ``directory``, replacing what an earlier shard run left
     there whole: built beside it, then renamed into place. OSError, saying why, when
     any part cannot be written."""
-    from pytest_promote.gates.coverage.data import write_data_file
+    from pytest_promote.gates.coverage.sources import write_data_file
 
     directory = directory.absolute()
     if directory.exists() and not _is_bundle(directory):
