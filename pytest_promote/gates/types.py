@@ -65,7 +65,7 @@ class TypesGate(ToolGate):
         """No file analysed, where the paths hold Python files: pyright judged nothing."""
         if data["summary"]["filesAnalyzed"]:
             return None
-        from pytest_promote.runner.cache import source_files
+        from pytest_promote.gates.cache import source_files
 
         root = self.context.rootpath
         python = [p for p in source_files(root, self.paths, self.suffixes)
@@ -97,7 +97,7 @@ class TypesGate(ToolGate):
         """Every Python file under the root, hidden directories too (pyright follows
         imports anywhere, and its ``include`` may name any), the configuration files,
         and what their ``extends`` reaches."""
-        from pytest_promote.runner.cache import config_chain, source_files
+        from pytest_promote.gates.cache import config_chain, source_files
 
         root = self.context.rootpath
         found = set(source_files(root, None, self.suffixes, hidden=True))

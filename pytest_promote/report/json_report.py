@@ -11,6 +11,7 @@ import pytest
 
 from pytest_promote import attestation
 from pytest_promote._util import git
+from pytest_promote.attest import statement
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     # the environment) the run masked as it came in: nothing here passes the redactor.
     # Through JSON first, so the digest covers exactly what a reader will load.
     report = json.loads(json.dumps(report))
-    attestation.attach(run, report)
+    _attach(run, report)
     report["digest"] = digest(report)  # last: it covers every other field
     return report
 
@@ -144,3 +145,26 @@ def gate_entry(outcome: GateOutcome) -> dict[str, Any]:
 def dumps(report: dict[str, Any]) -> str:
     """The report as stable, readable JSON."""
     return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def _attach(run: PromoteRun, report: dict[str, Any]) -> None:
+    """Add ``attestation`` (the envelope, None for a dry run or outside git) and
+    ``signature`` to ``report``, signing with the run's signers."""
+    root = run.context.rootpath
+    tree = git.tree(root)
+    if run.dry_run or report.get("commit") is None or tree is None:
+        report["attestation"] = None
+        why = "a dry run attests nothing" if run.dry_run else "not a git repository"
+        report["signature"] = f"{attestation.UNSIGNED} (no attestation: {why})"
+        return
+    from pytest_promote.policy.proof import in_force
+
+    policy = {
+        "source": run.policy.source, "digest": in_force(run.context.config).digest,
+        "stage": attestation.stage_digest(run.policy.stage(str(report["stage"]))),
+    }
+    envelope = statement.envelope(statement.promotion(report, tree, root.name, policy))
+    for signer in run.signers:
+        envelope = envelope.signed(signer)
+    report["attestation"] = envelope.as_dict()
+    report["signature"] = attestation.describe(envelope)

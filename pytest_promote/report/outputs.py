@@ -92,16 +92,15 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
 def _page(config: pytest.Config, runs: tuple[PromoteRun, ...], out: Path) -> None:
     """The page of this session's runs: their reports as the scorecard, and their
     records (which the ledger gets after this) in the history, marked as this run."""
-    from pytest_promote import ledger
     from pytest_promote._util import git
-    from pytest_promote.report import json_report
+    from pytest_promote.report import json_report, record
     from pytest_promote.report.page import make
 
     judged = [(run, run.verdict) for run in runs if run.verdict is not None]
     reports = [json_report.of(config, run, verdict) for run, verdict in judged]
     head = git.head(config.rootpath)
     mine = [
-        ledger.build(run, verdict, report, head)
+        record.build(run, verdict, report, head)
         for (run, verdict), report in zip(judged, reports, strict=True) if head
     ]
     make.page(config.rootpath, runs[-1].policy, out, reports=reports, this_run=mine)

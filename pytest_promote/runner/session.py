@@ -60,9 +60,9 @@ def load_policy(config: pytest.Config) -> tuple[Policy, dict[str, Any]]:
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks: one
     promotion run, or one per component judged."""
-    from pytest_promote import ledger
     from pytest_promote.policy import stages
     from pytest_promote.report import outputs
+    from pytest_promote.report.record import LedgerPlugin
     from pytest_promote.runner import interrupt, worktree
     from pytest_promote.runner.shard import bundle
 
@@ -132,7 +132,7 @@ def activate(config: pytest.Config) -> None:
     owners = Owners(config.rootpath, components) if components or not runs else None
     config.pluginmanager.register(PromotePlugin(config, runs, judged, count, owners), "promote-session")
     config.pluginmanager.register(outputs, "promote-report")
-    config.pluginmanager.register(ledger.LedgerPlugin(), "promote-ledger")
+    config.pluginmanager.register(LedgerPlugin(), "promote-ledger")
     if judged.several:
         from pytest_promote.gates.coverage import contexts
 

@@ -40,8 +40,8 @@ from pytest_promote._util.process import (
     tail,
 )
 from pytest_promote._util.workers import cores, share_out, worker_argv
+from pytest_promote.gates.cache import files_digest
 from pytest_promote.gates.secrets import filters
-from pytest_promote.runner.cache import files_digest
 
 CACHE_KEY = "promote/secrets"
 CACHE_FORMAT = 1
