@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -37,7 +37,8 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from coverage import CoverageData
 
-    from pytest_promote.runner.run import PromoteRun
+    from pytest_promote.policy.stage import Stage
+    from pytest_promote.runner.suite import SuiteCount
 
 #: The manifest's file name in a bundle directory.
 MANIFEST = "promote-shard.json"
@@ -168,11 +169,26 @@ def without_bundles(root: Path, paths: list[str] | None) -> list[str] | None:
     )]
 
 
+class Recorded(Protocol):
+    """What a shard's bundle records of its run (a
+    :class:`~pytest_promote.runner.run.PromoteRun`, which holds its recorder, so this
+    module does not import it)."""
+
+    @property
+    def stage(self) -> Stage: ...
+    @property
+    def count(self) -> SuiteCount: ...
+    @property
+    def tests(self) -> TestLog: ...
+    @property
+    def dirty(self) -> Sequence[str] | None: ...
+
+
 class ShardRecorder:
     """The hooks of a shard run: remember the whole collected suite, then write the
     bundle once the session's tests (and their session fixtures) are done."""
 
-    def __init__(self, config: pytest.Config, run: PromoteRun, directory: Path) -> None:
+    def __init__(self, config: pytest.Config, run: Recorded, directory: Path) -> None:
         self.config = config
         self.run = run
         self.directory = directory
