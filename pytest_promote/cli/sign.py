@@ -28,7 +28,7 @@ import pytest
 from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
-from pytest_promote._util.redact import plain
+from pytest_promote._util.redact import mask_text
 from pytest_promote.attest import dsse, keys
 from pytest_promote.attest.statement import PROMOTION, read
 from pytest_promote.attestation import describe
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
         asked = Asked(args.stage, args.component, args.config)
         said = sign(Path(args.file), keys.load(args.key), root, args.commit, not args.no_ledger, asked)
     except (Refused, keys.KeyProblem) as exc:
-        print(plain(f"sign: {args.file}: NOT signed: {exc}"), file=sys.stderr)
+        print(mask_text(f"sign: {args.file}: NOT signed: {exc}"), file=sys.stderr)
         return 1
-    print(plain(f"sign: {args.file}: {said}"))
+    print(mask_text(f"sign: {args.file}: {said}"))
     return 0
 
 

@@ -30,7 +30,7 @@ import pluggy
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote._util.redact import plain
+from pytest_promote._util.redact import mask_text
 from pytest_promote.api import Gate
 from pytest_promote.attest import dsse
 from pytest_promote.attest.signers import TrustProblem
@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
             Path(args.report), args.stage, args.commit, Path(args.root), args.config, args.component
         )
     except Rejected as exc:
-        print(plain(f"verify: {args.report}: REJECTED: {exc}"), file=sys.stderr)
+        print(mask_text(f"verify: {args.report}: REJECTED: {exc}"), file=sys.stderr)
         return 1
     whose = f"component {args.component} of " if args.component else ""
-    print(plain(
+    print(mask_text(
         f"verify: {args.report}: OK: {facts['verdict']} promotion of "
         f"{whose}{str(facts['commit'])[:12]} to {facts['stage']}, accepted, {signature}"
     ))

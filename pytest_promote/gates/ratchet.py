@@ -61,7 +61,7 @@ def trusted(record: ledger.Record, context: GateContext) -> bool:
     return all(signed.get(gid) == dict(figures) for gid, figures in record.figures.items())
 
 
-def last(context: GateContext, gate_id: str) -> Mark | None:
+def last_mark(context: GateContext, gate_id: str) -> Mark | None:
     """The figures of ``gate_id`` in the newest trusted record of the context's stage
     (and component) on a strict ancestor of HEAD; None when there is none."""
     root, stage = context.rootpath, context.stage

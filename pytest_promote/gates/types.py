@@ -144,7 +144,7 @@ class TypesGate(ToolGate):
         summary = data["summary"]
         errors, warnings = int(summary["errorCount"]), int(summary["warningCount"])
         stage = self.context.stage
-        held = baseline.hold(self.context.config, root, self.id, findings, self.options, stage)
+        held = baseline.judge_findings(self.context.config, root, self.id, findings, self.options, stage)
         figures: dict[str, Any] = {"count": errors, "warnings": warnings}
         allowed = self.options.allowed_warnings
         if held.used:
@@ -154,7 +154,7 @@ class TypesGate(ToolGate):
             return self._judge_new(held, new, new_errors, new_warnings, {**figures, **held.figures()})
         allowed_errors, threshold, limit, note = 0, 0, "0 errors allowed", held.note
         if self.options.ratchet:
-            mark = ratchet.last(self.context, self.id)
+            mark = ratchet.last_mark(self.context, self.id)
             before = ratchet.number(mark.figures, "count") if mark is not None else None
             if mark is None or before is None:
                 allowed_errors, threshold = errors, "ratchet: nothing to hold to yet"

@@ -24,7 +24,7 @@ SCHEMA_VERSION = 1
 REPORTS_KEY = pytest.StashKey[dict[int, dict[str, Any]]]()
 
 
-def of(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
+def from_verdict(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     """The report of this run, built on first use (so its time and digest are one)."""
     built = config.stash.setdefault(REPORTS_KEY, {})
     if id(run) not in built:
@@ -36,7 +36,7 @@ def of_session(config: pytest.Config, runs: tuple[PromoteRun, ...], several: boo
     """What ``--promote-report`` holds: the report of the run; with several
     components, ``components``, each one's report (as its own run would write it),
     and ``accepted``, whether every one of them is accepted."""
-    reports = [of(config, run, run.verdict) for run in runs if run.verdict is not None]
+    reports = [from_verdict(config, run, run.verdict) for run in runs if run.verdict is not None]
     if not several:
         return reports[0]
     return {
@@ -50,7 +50,7 @@ def signature(run: PromoteRun) -> str:
     """How the run's attestation is signed, in words (``unsigned``, ``signed with ...``),
     with how to sign it when the policy trusts only signed records."""
     assert run.verdict is not None
-    said = of(run.context.config, run, run.verdict)["signature"]
+    said = from_verdict(run.context.config, run, run.verdict)["signature"]
     if said == attestation.UNSIGNED and run.policy.trust is not None:
         said += (f" (sign it: {attestation.OPTION}=KEY, or "
                  f"pytest-promote sign REPORT --stage {run.verdict.stage} --key KEY)")

@@ -61,7 +61,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
     if target:
         report = json_report.dumps(json_report.of_session(config, runs, several))
         _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
-    found = issues.of(run, verdict)  # SARIF, Code Quality: one run (else a usage error)
+    found = issues.from_verdict(run, verdict)  # SARIF, Code Quality: one run (else a usage error)
     sarif_path = config.getoption("promote_sarif")
     if sarif_path:
         text = sarif.render(verdict, found, __version__)
@@ -97,7 +97,7 @@ def _page(config: pytest.Config, runs: tuple[PromoteRun, ...], out: Path) -> Non
     from pytest_promote.report.page import make
 
     judged = [(run, run.verdict) for run in runs if run.verdict is not None]
-    reports = [json_report.of(config, run, verdict) for run, verdict in judged]
+    reports = [json_report.from_verdict(config, run, verdict) for run, verdict in judged]
     head = git.head(config.rootpath)
     mine = [
         record.build(run, verdict, report, head)

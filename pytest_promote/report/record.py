@@ -90,7 +90,7 @@ class LedgerPlugin:
                 f"ledger: not recorded: {dirty_text(run.dirty)}, so the run says nothing "
                 f"about {commit[:12]} (outside CI, runs on an uncommitted tree are not recorded)"
             )
-        report = json_report.of(config, run, verdict)
+        report = json_report.from_verdict(config, run, verdict)
         record = build(run, verdict, report, commit)  # typed values, free text masked at entry
         try:
             write(root, record)

@@ -357,7 +357,7 @@ class CoverageGate(Gate):
     ) -> list[Finding]:
         opts: CoverageOptions = self.options
         stage = self.context.stage
-        mark = ratchet.last(self.context, self.id)
+        mark = ratchet.last_mark(self.context, self.id)
         if mark is None:
             notes.append(ratchet.nothing_to_hold(stage))
             return []

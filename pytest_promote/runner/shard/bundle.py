@@ -344,30 +344,30 @@ def read(path: Path) -> Bundle:
     try:
         raw = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise bad(manifest, "does not exist", fix) from None
+        raise unusable(manifest, "does not exist", fix) from None
     except OSError as exc:
-        raise bad(manifest, f"cannot be read ({exc.strerror or exc})", fix) from None
+        raise unusable(manifest, f"cannot be read ({exc.strerror or exc})", fix) from None
     except ValueError as exc:
-        raise bad(manifest, f"is not JSON ({exc})", fix) from None
+        raise unusable(manifest, f"is not JSON ({exc})", fix) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise bad(manifest, f"is not a {FORMAT}", fix)
+        raise unusable(manifest, f"is not a {FORMAT}", fix)
     if raw.get("version") != VERSION:
-        raise bad(manifest, f"has version {raw.get('version')!r}, this pytest-promote reads "
+        raise unusable(manifest, f"has version {raw.get('version')!r}, this pytest-promote reads "
                   f"version {VERSION}", "run the shards and the final job with one pytest-promote")
     try:
         bundle = _parse(path, raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise bad(manifest, f"is malformed ({type(exc).__name__}: {exc})", fix) from None
+        raise unusable(manifest, f"is malformed ({type(exc).__name__}: {exc})", fix) from None
     if bundle.coverage is not None:
         expected = raw["coverage"].get("sha256")
         if not bundle.coverage.is_file():
-            raise bad(bundle.coverage, "is missing", fix)
+            raise unusable(bundle.coverage, "is missing", fix)
         if expected != _sha256(bundle.coverage):
-            raise bad(bundle.coverage, f"does not match the manifest's digest {expected}", fix)
+            raise unusable(bundle.coverage, f"does not match the manifest's digest {expected}", fix)
     return bundle
 
 
-def bad(path: Path, problem: str, fix: str) -> pytest.UsageError:
+def unusable(path: Path, problem: str, fix: str) -> pytest.UsageError:
     """The usage error of a bundle file that cannot be judged."""
     return pytest.UsageError(f"--promote-from: {path} {problem}; {fix}")
 

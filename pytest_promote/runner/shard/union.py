@@ -25,7 +25,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding
-from pytest_promote.runner.shard.bundle import MANIFEST, Bundle, bad, read
+from pytest_promote.runner.shard.bundle import MANIFEST, Bundle, read, unusable
 from pytest_promote.runner.suite import Suite
 from pytest_promote.runner.testlog import TestLog, TestOutcome
 
@@ -162,7 +162,7 @@ def read_union(config: pytest.Config, pattern: str) -> ShardUnion:
     for path in paths(pattern, here):
         full = path if path.is_absolute() else here / path
         if not full.is_dir():
-            raise bad(path, "is no directory", "match only the bundle directories, e.g. 'shards/*'")
+            raise unusable(path, "is no directory", "match only the bundle directories, e.g. 'shards/*'")
         bundles.append(dataclasses.replace(read(full), path=path))
     union = ShardUnion(pattern, bundles)
     if bundles:
