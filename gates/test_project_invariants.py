@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.gates import builtin as gates
-from pytest_promote.policy import load as policy
+from pytest_promote.gates import builtin
+from pytest_promote.policy import loader
 from pytest_promote.report.json_report import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +31,7 @@ def doc(page: str) -> str:
 
 
 def builtin_kinds() -> dict[str, type]:
-    return dict(gates.pytest_promote_gate_kinds())
+    return dict(builtin.pytest_promote_gate_kinds())
 
 
 @pytest.mark.invariant
@@ -65,7 +65,7 @@ def test_every_option_is_documented() -> None:
 
 @pytest.mark.invariant
 def test_default_policy_is_valid_and_as_documented() -> None:
-    pol = policy.load(None, "embedded default policy", builtin_kinds())
+    pol = loader.load(None, "embedded default policy", builtin_kinds())
     dev, staging, prod = pol.stages
     assert (dev.accept, staging.accept, prod.accept) == ("yellow", "green", "green")
     for stage, minimum in ((dev, 60), (staging, 70), (prod, 80)):

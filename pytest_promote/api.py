@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict, Unpack
 if TYPE_CHECKING:
     import pytest
 
-    from pytest_promote.policy.load import Policy
+    from pytest_promote.policy.model import Policy
     from pytest_promote.runner.testlog import TestLog
 
 Status = Literal["passed", "failed", "error"]

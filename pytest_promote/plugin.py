@@ -140,7 +140,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
             config.option.tx = []
         return None
     if chosen.status:
-        from pytest_promote.ledger.status import main
+        from pytest_promote.report.status import main
 
         return main(config)
     if chosen.to is not None:
@@ -162,9 +162,9 @@ def pytest_load_initial_conftests(
     precheck = getattr(namespace, "promote_precheck", None) is not None
     promotion = not precheck and getattr(namespace, "promote_to", None) is not None
     if precheck or promotion:
-        from pytest_promote._util import process as toolrun
+        from pytest_promote._util import process
 
-        toolrun.remember_environ(early_config)
+        process.remember_environ(early_config)
     if promotion and not getattr(namespace, "promote_only", False):
         from pytest_promote.gates.coverage import start
 

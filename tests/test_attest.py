@@ -12,10 +12,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from signing import Key, ssh_keygen
 
+from pytest_promote import ledger
 from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.signers import TrustProblem, absolute_time, parse_allowed_signers
-from pytest_promote.attest.trust import judge
-from pytest_promote.ledger import records as ledger
+from pytest_promote.policy.trust import judge
 
 
 def test_pae_is_dsse_v1() -> None:
@@ -164,9 +164,9 @@ def test_a_bad_signing_key_is_a_usage_error(project) -> None:
 
 
 def test_the_stage_digest_covers_gates_modes_and_thresholds() -> None:
-    from pytest_promote.attest.promotion import stage_digest
+    from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import gate_kinds
-    from pytest_promote.policy.load import load
+    from pytest_promote.policy.loader import load
 
     def digest(stage: str, **production: object) -> str:
         table = {

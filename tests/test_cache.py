@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pytest_promote.api import Finding, GateResult
-from pytest_promote.runner import cache
+from pytest_promote.gates import cache
 
 POLICY = """
 [tool.ruff.lint]

@@ -12,10 +12,11 @@ import pytest
 from children import ADDOPTS
 from gitrepo import NO_CACHE, Repo
 
+from pytest_promote import ledger
 from pytest_promote.cli.main import main
-from pytest_promote.gates import builtin as gates
-from pytest_promote.ledger import records as ledger
-from pytest_promote.policy import load as policy
+from pytest_promote.gates import builtin
+from pytest_promote.policy import loader
+from pytest_promote.policy.model import Policy
 
 #: Three stages; development needs the tests only (fast: no tool runs).
 POLICY = f"""
@@ -291,9 +292,9 @@ def test_a_component_whose_globs_match_nothing_is_a_usage_error(pytester, monkey
     assert "components.ghost.source = ['src/ghost/']: matches no file under " in result.stderr.str()
 
 
-def load(text: str) -> policy.Policy:
+def load(text: str) -> Policy:
     table = tomllib.loads(textwrap.dedent(text))["tool"]["promote"]
-    return policy.load(table, "pyproject.toml [tool.promote]", gates.pytest_promote_gate_kinds())
+    return loader.load(table, "pyproject.toml [tool.promote]", builtin.pytest_promote_gate_kinds())
 
 
 TIGHTENING = """

@@ -11,9 +11,9 @@ import pytest
 from gitrepo import NO_CACHE
 from test_components import LINT_AND_COVERAGE, monorepo, promote, report
 
+from pytest_promote import ledger
 from pytest_promote._util.redact import MASK
 from pytest_promote.cli.main import main
-from pytest_promote.ledger import records as ledger
 
 
 def part(data: dict, name: str) -> dict:

@@ -15,7 +15,7 @@ from children import PYTEST_INI
 from test_coverage_gate import MODULE, TEST, coverage_cmd
 
 from pytest_promote.cli.verify import gate_kinds
-from pytest_promote.policy.load import load
+from pytest_promote.policy.loader import load
 
 
 def report_gate(pytester: pytest.Pytester, gate_id: str = "coverage") -> dict[str, Any]:

@@ -16,8 +16,7 @@ import types
 from pathlib import Path
 
 import pytest
-from test_coverage_config import STAGING as POLICY
-from test_coverage_config import report_gate
+from test_coverage_config import STAGING, report_gate
 from test_coverage_gate import coverage_cmd
 
 from pytest_promote.gates.coverage import firstline
@@ -74,9 +73,9 @@ def plugin_project(pytester: pytest.Pytester, shape: str) -> None:
     """A small pytest plugin package and its test, loaded the way ``shape`` says."""
     run = '[tool.coverage.run]\nsource = ["myplug"]\n'
     if shape == "addopts":
-        pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = "-p myplug.plugin"\n\n' + run + POLICY)
+        pytester.makepyprojecttoml('[tool.pytest.ini_options]\naddopts = "-p myplug.plugin"\n\n' + run + STAGING)
     else:  # installed: an entry point in a distribution's metadata on sys.path
-        pytester.makepyprojecttoml(run + POLICY)
+        pytester.makepyprojecttoml(run + STAGING)
         meta = pytester.mkdir("myplug-1.0.dist-info")
         (meta / "METADATA").write_text("Metadata-Version: 2.1\nName: myplug\nVersion: 1.0\n")
         (meta / "entry_points.txt").write_text("[pytest11]\nmyplug = myplug.plugin\n")
@@ -88,7 +87,7 @@ def plugin_project(pytester: pytest.Pytester, shape: str) -> None:
 def minversion_project(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(
         '[tool.pytest.ini_options]\nminversion = "7.0"\n\n[tool.coverage.run]\n'
-        'source = ["packaging"]\n' + POLICY
+        'source = ["packaging"]\n' + STAGING
     )
     pkg = pytester.mkpydir("packaging")
     (pkg / "version.py").write_text(VERSION)

@@ -17,12 +17,11 @@ from children import PYTEST_INI
 from coverage import CoverageData
 from coverage.exceptions import CoverageException
 
-from pytest_promote.gates.coverage import analysis as coverage_analysis
-from pytest_promote.gates.coverage import data as coverage_data
+from pytest_promote.gates.coverage import analysis, sources
 from pytest_promote.gates.coverage.analysis import analyse
 from pytest_promote.gates.coverage.gate import CoverageGate, CoverageOptions
 from pytest_promote.gates.tests import TestsGate
-from pytest_promote.policy.load import load
+from pytest_promote.policy.loader import load
 
 MODULE = """
 def covered(x):
@@ -193,10 +192,10 @@ def test_per_path_minimum(pytester: pytest.Pytester) -> None:
     assert gate["status"] == "failed"
 
 
-launch = coverage_analysis._launch
+launch = analysis._launch
 
 
-def shared_project(pytester: pytest.Pytester) -> coverage_data.Gathered:
+def shared_project(pytester: pytest.Pytester) -> sources.Gathered:
     """Six modules with branches, partly covered, measured by ``coverage run``."""
     pytester.makepyprojecttoml(
         '[tool.coverage.run]\nsource = ["pkg"]\nbranch = true\n[tool.coverage.report]\nprecision = 2\n'
@@ -212,7 +211,7 @@ def shared_project(pytester: pytest.Pytester) -> coverage_data.Gathered:
     assert coverage_cmd(pytester, "run", "-m", "pytest", "-q", "-p", "no:cacheprovider").ret == 0
     data = CoverageData()
     data.read()
-    return coverage_data.Gathered(data, "read from .coverage")
+    return sources.Gathered(data, "read from .coverage")
 
 
 def test_analysis_shared_between_workers_gives_coverage_reports_numbers(
@@ -220,9 +219,9 @@ def test_analysis_shared_between_workers_gives_coverage_reports_numbers(
 ) -> None:
     gathered = shared_project(pytester)
     whole = analyse(gathered, pytester.path, share_bytes=10**9)
-    monkeypatch.setattr(coverage_analysis, "cores", lambda: 3)  # this process and two workers
+    monkeypatch.setattr(analysis, "cores", lambda: 3)  # this process and two workers
     launched: list[object] = []
-    monkeypatch.setattr(coverage_analysis, "_launch", lambda *a: launched.append(a) or launch(*a))
+    monkeypatch.setattr(analysis, "_launch", lambda *a: launched.append(a) or launch(*a))
     shared = analyse(gathered, pytester.path, share_bytes=1)
     assert len(launched) == 2
     assert shared == whole
@@ -236,9 +235,9 @@ def test_a_workers_coverage_error_is_the_gates_error(
 ) -> None:
     gathered = shared_project(pytester)
     (pytester.path / "pkg" / "mod5.py").unlink()  # measured, then gone
-    monkeypatch.setattr(coverage_analysis, "cores", lambda: 2)
+    monkeypatch.setattr(analysis, "cores", lambda: 2)
     # The largest file goes to this process; the rest, the missing one with them, to a worker.
-    monkeypatch.setattr(coverage_analysis, "_size", lambda name: 10**6 if name.endswith("mod4.py") else 1)
+    monkeypatch.setattr(analysis, "_size", lambda name: 10**6 if name.endswith("mod4.py") else 1)
     with pytest.raises(CoverageException, match=r"No source for code: .*mod5\.py"):
         analyse(gathered, pytester.path, share_bytes=1)
 

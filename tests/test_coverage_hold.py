@@ -13,7 +13,7 @@ from gitrepo import NO_CACHE, Repo
 from pytest_promote.api import GateContext, GateResult
 from pytest_promote.gates.coverage.changed import parse_diff, ranges
 from pytest_promote.gates.coverage.gate import CoverageGate, CoverageOptions
-from pytest_promote.policy.load import load
+from pytest_promote.policy.loader import load
 from pytest_promote.policy.schema import build
 from pytest_promote.runner.testlog import TestLog
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from gitrepo import NO_CACHE, THREE_STAGES
 
-from pytest_promote.ledger.records import REF
+from pytest_promote.ledger import REF
 
 #: Fill the tiny filesystem to its last byte, then run the promotion on it.
 FILL_AND_RUN = """
@@ -92,9 +92,9 @@ class Injector:
         self.fail_at = fail_at
         self.writes: list[str] = []
         run, fsync = subprocess.run, os.fsync
-        from pytest_promote.report import write as report_write
+        from pytest_promote.report import outputs
 
-        append = report_write._append
+        append = outputs._append
 
         def fake_run(argv, *args, **kwargs):
             written = argv and argv[0] == "git" and self._is_write(argv)
@@ -114,7 +114,7 @@ class Injector:
 
         monkeypatch.setattr(subprocess, "run", fake_run)
         monkeypatch.setattr(os, "fsync", fake_fsync)
-        monkeypatch.setattr(report_write, "_append", fake_append)
+        monkeypatch.setattr(outputs, "_append", fake_append)
 
     @staticmethod
     def _is_write(argv) -> bool:

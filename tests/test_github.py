@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_promote.api import Finding, GateResult
-from pytest_promote.report.github import lines as github_lines
+from pytest_promote.report import github
 from pytest_promote.runner.acceptance import Decision, ExitRule
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
@@ -44,7 +44,7 @@ def verdict(*outcomes: GateOutcome) -> Verdict:
 
 def every_line(v: Verdict) -> list[str]:
     """The annotations of ``v``'s run, its decision first."""
-    return github_lines(Decision(v, ExitRule("accepted", "CI=true")), "report.json")
+    return github.lines(Decision(v, ExitRule("accepted", "CI=true")), "report.json")
 
 
 def lines(v: Verdict) -> list[str]:
@@ -125,4 +125,4 @@ def test_no_notice_when_everything_is_annotated() -> None:
 )
 def test_the_decision_is_the_first_annotation(colour, caveats, rule, expected) -> None:
     v = Verdict("staging", "green", colour, (), (), caveats)
-    assert github_lines(Decision(v, ExitRule(rule, "test")), "report.json")[0] == expected
+    assert github.lines(Decision(v, ExitRule(rule, "test")), "report.json")[0] == expected

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cli
 import pytest
-import test_precheck as precheck
+import test_precheck
 from gitrepo import Repo, environ
 
 from pytest_promote.cli.hook import MARK, ZERO
@@ -158,7 +158,7 @@ def test_the_pre_commit_hook_judges_the_files_committed_with_the_gates_that_judg
     tmp_path: Path,
 ) -> None:
     project = Project(tmp_path)
-    (project.root / "pyproject.toml").write_text(precheck.POLICY)  # lint required at production
+    (project.root / "pyproject.toml").write_text(test_precheck.POLICY)  # lint required at production
     (project.root / "pkg").mkdir()
     (project.root / "pkg" / "a.py").write_text(CLEAN)
     project.commit("clean")

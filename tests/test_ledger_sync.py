@@ -11,15 +11,15 @@ import cli
 import pytest
 from gitrepo import Repo, run_git
 
+from pytest_promote import ledger
 from pytest_promote._util import git
-from pytest_promote.ledger import records as ledger
-from pytest_promote.ledger.records import REF
+from pytest_promote.ledger import REF
 
 #: Appends COUNT records tagged TAG to HEAD's note through the ledger's own writer.
 WRITER = """
 import datetime, sys
 from pathlib import Path
-from pytest_promote.ledger import records as ledger
+from pytest_promote import ledger
 from pytest_promote._util import git
 root, count, tag = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 head = git.head(root)

@@ -10,7 +10,8 @@ from pytest_promote.gates.artifacts import ArtifactsGate
 from pytest_promote.gates.command import CommandGate
 from pytest_promote.gates.invariants import InvariantsGate
 from pytest_promote.gates.tests import TestsGate
-from pytest_promote.policy import load as policy
+from pytest_promote.policy import loader
+from pytest_promote.policy.model import Policy
 
 pytestmark = pytest.mark.supported_range
 
@@ -20,10 +21,10 @@ KINDS = {
 }
 
 
-def load(text: str) -> policy.Policy:
+def load(text: str) -> Policy:
     import tomllib
 
-    return policy.load(tomllib.loads(textwrap.dedent(text)), "pyproject.toml [tool.promote]", KINDS)
+    return loader.load(tomllib.loads(textwrap.dedent(text)), "pyproject.toml [tool.promote]", KINDS)
 
 
 def error(text: str) -> str:
@@ -57,7 +58,7 @@ def test_stages_inherit_and_tighten() -> None:
 
 def test_embedded_default_when_no_policy() -> None:
     kinds = {**KINDS, **{k: TestsGate for k in ("secrets", "lint", "types", "coverage")}}
-    pol = policy.load(None, "embedded default policy", kinds)
+    pol = loader.load(None, "embedded default policy", kinds)
     dev, staging, prod = pol.stages
     assert (dev.accept, staging.accept, prod.accept) == ("yellow", "green", "green")
     assert dev.required == ("tests", "secrets")
@@ -69,7 +70,7 @@ def test_embedded_default_when_no_policy() -> None:
 def test_default_stages_require_invariants_and_artifacts_once_configured() -> None:
     kinds = {**KINDS, **{k: TestsGate for k in ("secrets", "lint", "types", "coverage")}}
     table = {"gates": {"invariants": {"count": 12}, "artifacts": {"paths": ["dist/*"]}}}
-    pol = policy.load(table, "pyproject.toml [tool.promote]", kinds)
+    pol = loader.load(table, "pyproject.toml [tool.promote]", kinds)
     assert pol.stage("production").required[-2:] == ("invariants", "artifacts")
     assert "invariants" not in pol.stage("staging").gates
 
@@ -186,7 +187,7 @@ def test_every_path_a_gate_reads_or_writes_stays_inside_the_root(text: str, expe
 
     table = tomllib.loads(text + '\n[stage.development]\nrequired = ["tests"]\n')
     with pytest.raises(pytest.UsageError) as info:
-        policy.load(table, "pyproject.toml [tool.promote]", pytest_promote_gate_kinds())
+        loader.load(table, "pyproject.toml [tool.promote]", pytest_promote_gate_kinds())
     assert expected in str(info.value)
 
 

@@ -159,7 +159,7 @@ def test_the_ledger_status_masks_free_text_and_keeps_its_structure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pytest_promote._util import redact
-    from pytest_promote.ledger.status import masked
+    from pytest_promote.report.status import masked
 
     word = "deploy-main-01"  # a stage's name, and the value of a secret-looking variable
     monkeypatch.setenv("PROD_TOKEN", word)

@@ -139,8 +139,8 @@ def umask(request: pytest.FixtureRequest):
 
 
 def test_outputs_take_the_mode_the_umask_gives(project, umask: int) -> None:
-    from pytest_promote.gates.baseline import write as write_baseline
-    from pytest_promote.runner.shard.bundle import write as write_bundle
+    from pytest_promote.gates import baseline
+    from pytest_promote.runner.shard import bundle
 
     pytester = project()
     outputs = ["out/report.json", "summary.md", "findings.sarif", "quality.json"]
@@ -148,8 +148,8 @@ def test_outputs_take_the_mode_the_umask_gives(project, umask: int) -> None:
                        f"--promote-summary={outputs[1]}", f"--promote-sarif={outputs[2]}",
                        f"--promote-codequality={outputs[3]}")
     written = [pytester.path / name for name in outputs]
-    written.append(write_baseline(pytester.path, {}))
-    write_bundle(pytester.path / "bundle", {"coverage": {}}, None)
+    written.append(baseline.write(pytester.path, {}))
+    bundle.write(pytester.path / "bundle", {"coverage": {}}, None)
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in written}
     assert modes == {path.name: 0o666 & ~umask for path in written}
     assert stat.S_IMODE((pytester.path / "bundle").stat().st_mode) == 0o777 & ~umask

@@ -7,7 +7,7 @@ from types import MappingProxyType
 import pytest
 
 from pytest_promote.api import Finding, GateResult
-from pytest_promote.policy.load import Stage
+from pytest_promote.policy.stage import Stage
 from pytest_promote.runner.scorecard import GateOutcome, decide
 
 STAGE = Stage("staging", "green", ("tests", "lint"), ("types",), (), MappingProxyType({}))

@@ -13,7 +13,7 @@ from detect_secrets.util.code_snippet import get_code_snippet
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote.gates.secrets import filters as secretfilter
+from pytest_promote.gates.secrets import filters
 from pytest_promote.gates.secrets.filters import FILTERS, is_indirect_reference, is_line_allowlisted
 
 # The characters the original regex cares about, and some it does not.
@@ -129,4 +129,4 @@ def test_the_worker_swaps_exactly_these_filters() -> None:
 
     assert set(FILTERS) <= set(Settings().filters)
     for twin in FILTERS.values():
-        assert callable(getattr(secretfilter, twin))
+        assert callable(getattr(filters, twin))

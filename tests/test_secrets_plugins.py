@@ -8,7 +8,7 @@ from detect_secrets.plugins.ibm_cloud_iam import IbmCloudIamDetector as Original
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote.gates.secrets import plugins as secretplugins
+from pytest_promote.gates.secrets import plugins
 from pytest_promote.gates.secrets.plugins import IbmCloudIamDetector
 
 TOKEN = "abcdefghijABCDEFGHIJ0123456789_-abcdefghijKL"  # 44 characters, a test string
@@ -46,9 +46,9 @@ def test_same_secrets_on_any_text(line: str) -> None:
 
 
 def test_the_twin_is_for_this_detect_secrets_and_fast_on_wide_rows() -> None:
-    assert secretplugins.usable()
+    assert plugins.usable()
     assert IbmCloudIamDetector.secret_type == Original.secret_type
-    assert IbmCloudIamDetector.__name__ in secretplugins.PLUGINS
+    assert IbmCloudIamDetector.__name__ in plugins.PLUGINS
     row = "| Controls the store of the token" + " " * 150 + "| Default: ``x``" + " " * 150 + "|"
     began = time.perf_counter()
     for _ in range(100):

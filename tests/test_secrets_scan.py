@@ -6,14 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_promote._util.workers import share_out
-from pytest_promote.gates.secrets import scan as secretscan
-from pytest_promote.gates.secrets.scan import ScanError, scan
+from pytest_promote.gates.secrets.scan import PIECE_BYTES, ScanError, ScanReport, _collect, plan_pieces, scan
 from tests import secrets_corpus
 
 DETECT_SECRETS = str(Path(sys.executable).with_name("detect-secrets"))
@@ -52,7 +52,7 @@ def plain_scan(
     }
 
 
-def rows(report: secretscan.ScanReport, decoded: bool = False) -> set[Row]:
+def rows(report: ScanReport, decoded: bool = False) -> set[Row]:
     """The findings; those of files detect-secrets skips as not UTF-8 (which the scan
     reads in their own encoding) only if ``decoded``."""
     skipped = {f.path for f in report.files if f.status == "decoded"}
@@ -245,7 +245,7 @@ def test_files_scanned_in_pieces_give_detect_secrets_findings(tmp_path: Path) ->
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(body)
     sizes = {path: len(body) for path, body in files.items()}
-    split = secretscan.plan_pieces(sizes, 2, 1)
+    split = plan_pieces(sizes, 2, 1)
     assert {path: split[path] for path in files} == {**dict.fromkeys(files, pieces), "small.py": 1}
     expected = plain_scan(tmp_path, list(files))
     report = scan(tmp_path, list(files), baseline=None, workers=2, piece_bytes=1)
@@ -264,11 +264,11 @@ def test_files_scanned_in_pieces_give_detect_secrets_findings(tmp_path: Path) ->
 
 def test_only_large_files_are_cut_and_only_with_two_workers() -> None:
     sizes = {"table.rst": 8_000_000, "big.py": 300_000, **{f"m{i}.py": 5_000 for i in range(600)}}
-    plan = secretscan.plan_pieces(sizes, 2, secretscan.PIECE_BYTES)
+    plan = plan_pieces(sizes, 2, PIECE_BYTES)
     assert plan["table.rst"] == 8_000_000 // 706_250 + 1  # an eighth of a worker's share
     assert {n for path, n in plan.items() if path != "table.rst"} == {1}
-    assert set(secretscan.plan_pieces(sizes, 1, secretscan.PIECE_BYTES).values()) == {1}
-    assert secretscan.plan_pieces({"a": 10**9}, 2, 1)["a"] == 16  # eight a worker at most
+    assert set(plan_pieces(sizes, 1, PIECE_BYTES).values()) == {1}
+    assert plan_pieces({"a": 10**9}, 2, 1)["a"] == 16  # eight a worker at most
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_only_large_files_are_cut_and_only_with_two_workers() -> None:
 )
 def test_worker_output_of_the_wrong_shape_is_an_error(printed: str, wrong: str) -> None:
     with pytest.raises(ScanError) as caught:
-        secretscan._collect(0, printed, "", [("a.py", 0, 1)])
+        _collect(0, printed, "", [("a.py", 0, 1)])
     assert f"unexpected shape: {wrong}; it began: {printed}" in str(caught.value)
 
 
@@ -294,7 +294,7 @@ def test_a_scan_past_its_timeout_fails(tmp_path: Path) -> None:
 
 def test_a_cancelled_scan_fails(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("x = 1\n")
-    cancel = secretscan.threading.Event()
+    cancel = threading.Event()
     cancel.set()
     with pytest.raises(ScanError, match="the secrets scan was cancelled"):
         scan(tmp_path, ["a.py"], baseline=None, verify=False, cancel=cancel)

@@ -11,9 +11,7 @@ from detect_secrets.settings import default_settings, get_plugins
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote.gates.secrets import filters as secretfilter
-from pytest_promote.gates.secrets import scan as secretscan
-from pytest_promote.gates.secrets import worker
+from pytest_promote.gates.secrets import filters, scan, worker
 from tests import secrets_corpus
 
 pytestmark = pytest.mark.supported_range
@@ -41,7 +39,7 @@ NAMES = ["app/settings.py", "web/config.js", "deploy/values.yaml", "deploy/app.i
 def configured() -> Iterator[None]:
     """detect-secrets set up as the worker sets it up (its twins included)."""
     with default_settings():
-        worker.configure(None, str(Path(secretfilter.__file__).resolve()), str(secretscan.PLUGINS))
+        worker.configure(None, str(Path(filters.__file__).resolve()), str(scan.PLUGINS))
         yield
 
 
@@ -61,7 +59,7 @@ def test_only_plain_regex_plugins_are_screened() -> None:
         "Base64HighEntropyString", "HexHighEntropyString", "JwtTokenDetector", "KeywordDetector",
     ]
     assert len(made) - len(always) >= 20
-    assert worker.can_chunk(str(Path(secretfilter.__file__).resolve()), str(secretscan.PLUGINS))
+    assert worker.can_chunk(str(Path(filters.__file__).resolve()), str(scan.PLUGINS))
 
 
 @pytest.mark.parametrize("path", sorted(secrets_corpus.files()))

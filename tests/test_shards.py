@@ -15,7 +15,7 @@ import pytest
 from children import PYTEST_INI
 from gitrepo import Repo, run_git
 
-from pytest_promote.gates.coverage.data import NoCoverage
+from pytest_promote.gates.coverage.sources import NoCoverage
 from pytest_promote.runner.shard.bundle import COVERAGE_FILE, MANIFEST, Bundle, Position, Ran, read, without_bundles
 from pytest_promote.runner.shard.union import ShardUnion, check
 from pytest_promote.runner.testlog import TestLog

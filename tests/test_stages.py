@@ -8,7 +8,8 @@ import tomllib
 import pytest
 
 from pytest_promote.gates.builtin import pytest_promote_gate_kinds
-from pytest_promote.policy import load as policy_mod
+from pytest_promote.policy import loader
+from pytest_promote.policy.model import Policy
 from pytest_promote.policy.stages import select, specificity
 
 # A pilot-to-production promotion: pilot `main`, `*`; rc `v*-rc.*`; GA `v*`.
@@ -30,9 +31,9 @@ match = ["v*"]
 """
 
 
-def load(text: str) -> policy_mod.Policy:
+def load(text: str) -> Policy:
     table = tomllib.loads(text)["tool"]["promote"]
-    return policy_mod.load(table, "pyproject.toml", pytest_promote_gate_kinds())
+    return loader.load(table, "pyproject.toml", pytest_promote_gate_kinds())
 
 
 @pytest.mark.parametrize(

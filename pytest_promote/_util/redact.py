@@ -342,14 +342,14 @@ def _screen(plugin: Any) -> tuple[re.Pattern[str], ...] | None:
 _plain: Redactor | None = None
 
 
-def plain(text: str) -> str:
+def mask_text(text: str) -> str:
     """``text`` with secret environment values, what detect-secrets flags and URL
     credentials masked."""
-    return plain_value(text)
+    return mask_value(text)
 
 
-def plain_value(value: Any) -> Any:
-    """The strings in ``value`` masked as :func:`plain` masks text."""
+def mask_value(value: Any) -> Any:
+    """The strings in ``value`` masked as :func:`mask_text` masks text."""
     global _plain
     if _plain is None:
         _plain = Redactor()

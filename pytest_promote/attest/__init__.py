@@ -1,6 +1,6 @@
-"""Signed promotion records: in-toto statements in DSSE envelopes, Ed25519 keys, and
-the trust policy (``[tool.promote.trust]``, git's allowed-signers format) that says
-whose signatures a stage accepts.
+"""Signing primitives: in-toto statements in DSSE envelopes, Ed25519 keys, and git's
+allowed-signers format. Whose signatures a stage accepts is the policy's
+(:mod:`pytest_promote.policy.trust`).
 
 Nothing here imports the crypto library at import time: signing and verifying load
 ``cryptography`` (the ``[sign]`` extra) when a key is used, and fail closed naming

@@ -2,7 +2,7 @@
 
 An approval is one JSON line (``stage``, ``who``, ``note``, ``time``; with ``--key``,
 its signed statement) appended to the git note of the approved commit (see
-:mod:`pytest_promote.ledger.approvals`), so it travels with the repository (``git push
+:mod:`pytest_promote.approvals`), so it travels with the repository (``git push
 origin refs/notes/promote-approvals``) and never changes the commit itself. The
 ``approval`` gate reads them back. ``--break-glass`` records a signed authorisation of
 an override instead.
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, is_author
+from pytest_promote.approvals import APPROVALS_REF, Approval, is_author
 
 
 def default_approver(root: Path) -> str | None:
@@ -35,7 +35,7 @@ def default_approver(root: Path) -> str | None:
 
 def stage_names(root: Path, config: str | None) -> list[str]:
     """The policy's stages (the embedded default's when there is no policy)."""
-    from pytest_promote.policy.load import DEFAULT_POLICY, find_table
+    from pytest_promote.policy.loader import DEFAULT_POLICY, find_table
 
     table, _ = find_table(root, config)
     stages = (table or {}).get("stages") or tomllib.loads(DEFAULT_POLICY)["stages"]

@@ -65,9 +65,9 @@ class Recorder:
 
 def default_stage(root: Path, config: str | None) -> str:
     """The policy's last stage: stages only add gates, so it runs them all."""
-    from pytest_promote.policy import load as policy
+    from pytest_promote.policy.loader import find_table
 
-    table, _ = policy.find_table(root, config)
+    table, _ = find_table(root, config)
     stages = (table or {}).get("stages") or ["development", "staging", "production"]
     return str(stages[-1])
 

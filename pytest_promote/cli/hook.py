@@ -134,12 +134,12 @@ def pre_push(args: argparse.Namespace) -> int:
 def target_stage(root: Path, target: str) -> str | None:
     """The stage whose ``match`` fits the pushed branch or tag best, or None."""
     from pytest_promote.cli.verify import gate_kinds
-    from pytest_promote.policy import load as policy_mod
     from pytest_promote.policy import stages
+    from pytest_promote.policy.loader import find_table, load
 
     kind, _, name = target.removeprefix("refs/").partition("/")
-    table, source = policy_mod.find_table(root, None)
-    policy = policy_mod.load(table, source, gate_kinds())
+    table, source = find_table(root, None)
+    policy = load(table, source, gate_kinds())
     ref = stages.Ref(name, "tag" if kind == "tags" else "branch", "the push target")
     found = stages.best(policy, [ref])
     return None if found is None else found.stage

@@ -7,8 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from pytest_promote import __version__
-from pytest_promote.cli import approve, baseline, hook, report, sign, verify
-from pytest_promote.ledger import sync as ledgersync
+from pytest_promote.cli import approve, baseline, hook, report, sign, sync, verify
 
 AddArguments = Callable[[argparse.ArgumentParser], None]
 Run = Callable[[argparse.Namespace], int]
@@ -49,7 +48,7 @@ COMMANDS: dict[str, tuple[str, AddArguments, Run]] = {
     ),
     "ledger": (
         "share the ledger (refs/notes/promote) with a remote, losing nothing: ledger sync",
-        ledgersync.add_arguments, ledgersync.run,
+        sync.add_arguments, sync.run,
     ),
 }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.policy.load import Policy
+from pytest_promote.policy.model import Policy
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:

@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
-from pytest_promote._util.redact import plain
+from pytest_promote._util.redact import mask_text
 from pytest_promote.attest import dsse, keys
-from pytest_promote.attest.promotion import describe
 from pytest_promote.attest.statement import PROMOTION, read
-from pytest_promote.ledger import records as ledger
+from pytest_promote.attestation import describe
 from pytest_promote.report.json_report import digest, dumps
 
 
@@ -67,9 +67,9 @@ def run(args: argparse.Namespace) -> int:
         asked = Asked(args.stage, args.component, args.config)
         said = sign(Path(args.file), keys.load(args.key), root, args.commit, not args.no_ledger, asked)
     except (Refused, keys.KeyProblem) as exc:
-        print(plain(f"sign: {args.file}: NOT signed: {exc}"), file=sys.stderr)
+        print(mask_text(f"sign: {args.file}: NOT signed: {exc}"), file=sys.stderr)
         return 1
-    print(plain(f"sign: {args.file}: {said}"))
+    print(mask_text(f"sign: {args.file}: {said}"))
     return 0
 
 
@@ -137,10 +137,10 @@ def sign(path: Path, key: keys.SigningKey, root: Path, commit: str, record: bool
 def _as_asked(predicate: Mapping[str, Any], root: Path, asked: Asked) -> None:
     """Refuse a verdict of another stage or component than the job was told, or one
     judged otherwise than the committed policy asks of that stage."""
-    from pytest_promote.attest.promotion import stage_digest
     from pytest_promote.attest.statement import policy_digest
+    from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import Rejected, read_policy
-    from pytest_promote.policy.load import DEFAULT_POLICY, find_table
+    from pytest_promote.policy.loader import DEFAULT_POLICY, find_table
 
     if predicate.get("stage") != asked.stage:
         raise Refused(f"it is a verdict for stage {predicate.get('stage')!r}; this job signs {asked.stage!r} only")

@@ -30,15 +30,15 @@ import pluggy
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote._util.redact import plain
+from pytest_promote._util.redact import mask_text
 from pytest_promote.api import Gate
 from pytest_promote.attest import dsse
-from pytest_promote.attest.promotion import describe
 from pytest_promote.attest.signers import TrustProblem
 from pytest_promote.attest.statement import PROMOTION, Statement, difference, read
-from pytest_promote.attest.trust import judge
-from pytest_promote.policy import load as policy_mod
-from pytest_promote.policy.load import Policy
+from pytest_promote.attestation import describe
+from pytest_promote.policy import kinds, loader
+from pytest_promote.policy.model import Policy
+from pytest_promote.policy.trust import judge
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest
 
 
@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
             Path(args.report), args.stage, args.commit, Path(args.root), args.config, args.component
         )
     except Rejected as exc:
-        print(plain(f"verify: {args.report}: REJECTED: {exc}"), file=sys.stderr)
+        print(mask_text(f"verify: {args.report}: REJECTED: {exc}"), file=sys.stderr)
         return 1
     whose = f"component {args.component} of " if args.component else ""
-    print(plain(
+    print(mask_text(
         f"verify: {args.report}: OK: {facts['verdict']} promotion of "
         f"{whose}{str(facts['commit'])[:12]} to {facts['stage']}, accepted, {signature}"
     ))
@@ -296,8 +296,8 @@ def _policy(root: Path, config: str | None) -> tuple[Policy, str]:
     from pytest_promote.policy.proof import digest_of
 
     try:
-        table, source = policy_mod.find_table(root, config)
-        return policy_mod.load(table, source, gate_kinds()), digest_of(table)
+        table, source = loader.find_table(root, config)
+        return loader.load(table, source, gate_kinds()), digest_of(table)
     except pytest.UsageError as exc:
         raise Rejected(f"cannot read the policy: {exc}") from None
 
@@ -312,11 +312,11 @@ def gate_kinds() -> dict[str, type[Gate]]:
     gates) if a deploy job verifies reports.
     """
     from pytest_promote import hookspecs
-    from pytest_promote.gates import builtin as gates
+    from pytest_promote.gates import builtin
 
     manager = _PytestHooks("pytest")
     manager.add_hookspecs(hookspecs)
-    manager.register(gates, "promote-gates")
+    manager.register(builtin, "promote-gates")
     for entry in importlib.metadata.entry_points(group="pytest11"):
         try:
             plugin = entry.load()
@@ -324,7 +324,7 @@ def gate_kinds() -> dict[str, type[Gate]]:
                 manager.register(plugin, entry.name)
         except Exception:  # a broken third-party plugin is not ours to judge
             continue
-    return policy_mod.gate_kinds(manager)
+    return kinds.gate_kinds(manager)
 
 
 class _PytestHooks(pluggy.PluginManager):

@@ -21,10 +21,18 @@ import dataclasses
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult, minimum
-from pytest_promote.attest.approvals import authored, same_tree_commits, standing
-from pytest_promote.attest.approvals import reviewer as signed_reviewer
+from pytest_promote.approvals import (
+    APPROVALS_REF,
+    Approval,
+    authored,
+    identities,
+    is_author,
+    read,
+    same_tree_commits,
+    signed_reviewer,
+    standing,
+)
 from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, identities, is_author, read
 
 
 @dataclasses.dataclass(frozen=True)

@@ -228,7 +228,7 @@ def inputs(root: Path, options: HoldOptions) -> list[Path]:
     return [path] if options.baseline and path.is_file() else []
 
 
-def hold(
+def judge_findings(
     config: pytest.Config, root: Path, gate_id: str, findings: Sequence[Finding],
     options: HoldOptions, stage: str,
 ) -> Held:
@@ -275,7 +275,7 @@ def judge_count(gate: Any, findings: Sequence[Finding], said: str, noun: str) ->
     options: HoldOptions = gate.options
     context = gate.context
     root, stage, gid, where = context.rootpath, context.stage, gate.id, gate.where()
-    held = hold(context.config, root, gid, findings, options, stage)
+    held = judge_findings(context.config, root, gid, findings, options, stage)
     count = len(findings)
     if held.used:
         new = [f for f, is_new in zip(findings, held.is_new, strict=True) if is_new]
@@ -299,7 +299,7 @@ def judge_count(gate: Any, findings: Sequence[Finding], said: str, noun: str) ->
     note = f"; {held.note}" if held.note else ""
     allowed, threshold, limit = 0, 0, f"0 allowed for {stage}"
     if options.ratchet:
-        mark = ratchet.last(context, gid)
+        mark = ratchet.last_mark(context, gid)
         before = ratchet.number(mark.figures, "count") if mark is not None else None
         if mark is None or before is None:
             allowed, threshold = count, "ratchet: nothing to hold to yet"

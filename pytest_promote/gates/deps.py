@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_promote._util.background import in_background
 from pytest_promote._util.paths import check_inside
 from pytest_promote.api import Finding, Gate, GateResult, relative
 from pytest_promote.gates import sbom
 from pytest_promote.gates.sbom import canonicalize_name
-from pytest_promote.runner.background import in_background
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement

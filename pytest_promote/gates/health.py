@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pytest_promote._util import jsonpath
+from pytest_promote._util.background import in_background
 from pytest_promote.api import Gate, GateResult
 from pytest_promote.policy.schema import bounded, timeout
-from pytest_promote.runner.background import in_background
 
 BODY_LIMIT = 1 << 20  # read at most 1 MiB of a response
 EXCERPT = 200

@@ -11,9 +11,9 @@ from pytest_promote._util.jsonpath import Shape
 from pytest_promote._util.process import BackgroundTool, ToolError
 from pytest_promote.api import Finding, GateResult, install_hint, relative
 from pytest_promote.gates import baseline
+from pytest_promote.gates.cache import config_chain
 from pytest_promote.gates.tool import ToolGate
 from pytest_promote.policy.schema import timeout
-from pytest_promote.runner.cache import config_chain
 
 #: The files ruff reads its settings from, closest to a checked file first.
 RUFF_CONFIGS = (".ruff.toml", "ruff.toml", "pyproject.toml")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult
-from pytest_promote.attest.promotion import record_standing
 from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.ledger import records as ledger
+from pytest_promote.attestation import record_standing
 from pytest_promote.policy.components import Component
 from pytest_promote.policy.proof import in_force, short, stated_digest
 

@@ -14,10 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pytest_promote import ledger
 from pytest_promote._util import git
-from pytest_promote.attest.promotion import record_standing
 from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.ledger import records as ledger
+from pytest_promote.attestation import record_standing
 
 if TYPE_CHECKING:
     from pytest_promote.api import GateContext
@@ -61,7 +61,7 @@ def trusted(record: ledger.Record, context: GateContext) -> bool:
     return all(signed.get(gid) == dict(figures) for gid, figures in record.figures.items())
 
 
-def last(context: GateContext, gate_id: str) -> Mark | None:
+def last_mark(context: GateContext, gate_id: str) -> Mark | None:
     """The figures of ``gate_id`` in the newest trusted record of the context's stage
     (and component) on a strict ancestor of HEAD; None when there is none."""
     root, stage = context.rootpath, context.stage

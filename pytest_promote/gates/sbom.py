@@ -8,9 +8,9 @@ and extras as pip would; the SBOM is built with cyclonedx-python-lib.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata as metadata
 import tomllib
 from collections.abc import Iterable
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,15 +188,15 @@ def _field(meta: metadata.PackageMetadata, name: str) -> str:
 def build_bom(found: Closure) -> Bom:
     """The CycloneDX BOM: one library component per package, with its dependencies."""
     from cyclonedx.contrib.license.factories import LicenseFactory
-    from cyclonedx.model import bom as bom_model
-    from cyclonedx.model import component as component_model
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component, ComponentType
     from packageurl import PackageURL
 
     # cyclonedx's serialization decorators hide these classes' signatures from type
     # checkers; the library validates its own arguments at run time
-    make_bom: Any = bom_model.Bom
-    make_component: Any = component_model.Component
-    kinds = component_model.ComponentType
+    make_bom: Any = Bom
+    make_component: Any = Component
+    kinds = ComponentType
     factory = LicenseFactory()
 
     def component(pkg: Package, kind: Any = kinds.LIBRARY) -> Any:
@@ -234,6 +234,6 @@ def to_json(bom: Bom) -> str:
 def canonicalize_name(name: str) -> str:
     """``name`` as pip compares distribution names (packaging's, imported when a gate
     runs: a project that is ``packaging`` measures its own import)."""
-    from packaging.utils import canonicalize_name as canonical
+    from packaging import utils
 
-    return canonical(name)
+    return utils.canonicalize_name(name)

@@ -79,7 +79,7 @@ class ToolGate(Gate):
 
     def inputs(self) -> list[Path] | None:
         """Every file the tool may read (None: cannot tell, so never cached)."""
-        from pytest_promote.runner.cache import source_files
+        from pytest_promote.gates.cache import source_files
 
         return source_files(self.context.rootpath, self.paths, self.suffixes)
 
@@ -95,7 +95,7 @@ class ToolGate(Gate):
         if self.command is None:
             return None  # an error is never stored; nothing to fingerprint
         root = self.context.rootpath
-        from pytest_promote.runner.cache import environment_digest, files_digest
+        from pytest_promote.gates.cache import environment_digest, files_digest
 
         files = self.inputs()
         if files is None:

@@ -65,7 +65,7 @@ class TypesGate(ToolGate):
         """No file analysed, where the paths hold Python files: pyright judged nothing."""
         if data["summary"]["filesAnalyzed"]:
             return None
-        from pytest_promote.runner.cache import source_files
+        from pytest_promote.gates.cache import source_files
 
         root = self.context.rootpath
         python = [p for p in source_files(root, self.paths, self.suffixes)
@@ -97,7 +97,7 @@ class TypesGate(ToolGate):
         """Every Python file under the root, hidden directories too (pyright follows
         imports anywhere, and its ``include`` may name any), the configuration files,
         and what their ``extends`` reaches."""
-        from pytest_promote.runner.cache import config_chain, source_files
+        from pytest_promote.gates.cache import config_chain, source_files
 
         root = self.context.rootpath
         found = set(source_files(root, None, self.suffixes, hidden=True))
@@ -144,7 +144,7 @@ class TypesGate(ToolGate):
         summary = data["summary"]
         errors, warnings = int(summary["errorCount"]), int(summary["warningCount"])
         stage = self.context.stage
-        held = baseline.hold(self.context.config, root, self.id, findings, self.options, stage)
+        held = baseline.judge_findings(self.context.config, root, self.id, findings, self.options, stage)
         figures: dict[str, Any] = {"count": errors, "warnings": warnings}
         allowed = self.options.allowed_warnings
         if held.used:
@@ -154,7 +154,7 @@ class TypesGate(ToolGate):
             return self._judge_new(held, new, new_errors, new_warnings, {**figures, **held.figures()})
         allowed_errors, threshold, limit, note = 0, 0, "0 errors allowed", held.note
         if self.options.ratchet:
-            mark = ratchet.last(self.context, self.id)
+            mark = ratchet.last_mark(self.context, self.id)
             before = ratchet.number(mark.figures, "count") if mark is not None else None
             if mark is None or before is None:
                 allowed_errors, threshold = errors, "ratchet: nothing to hold to yet"

@@ -21,7 +21,7 @@ from pytest_promote._util.paths import check_inside, matcher, walk
 from pytest_promote.policy.schema import coerce, did_you_mean, policy_error
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Stage
+    from pytest_promote.policy.stage import Stage
 
 #: The keys of ``[tool.promote.components.<name>]``.
 KEYS = ("source", "tests", "stage")

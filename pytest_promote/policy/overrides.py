@@ -13,14 +13,26 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_promote.policy.schema import build, did_you_mean, policy_error
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import GateSpec, Policy, Stage
+    from pytest_promote.policy.stage import GateSpec, Stage
 
 OPTION = "--promote-override"
+
+
+class Overridable(Protocol):
+    """What :func:`resolve` reads of a policy (a :class:`~pytest_promote.policy.model.Policy`,
+    which holds its overrides, so this module does not import it)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def gates(self) -> Mapping[str, GateSpec]: ...
+    @property
+    def overrides(self) -> tuple[Override, ...]: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +135,7 @@ def parse_option(value: str, actor: str | None) -> Override:
 
 
 def resolve(
-    policy: Policy, stage: Stage, options: Sequence[str], actor: str | None, today: datetime.date
+    policy: Overridable, stage: Stage, options: Sequence[str], actor: str | None, today: datetime.date
 ) -> dict[str, Override]:
     """The overrides that apply to ``stage`` by gate id; a UsageError for any bad one."""
     candidates = [parse_option(v, actor) for v in options]
@@ -149,7 +161,7 @@ def resolve(
     return chosen
 
 
-def _forbidden(policy: Policy, stage: Stage, override: Override, today: datetime.date) -> str:
+def _forbidden(policy: Overridable, stage: Stage, override: Override, today: datetime.date) -> str:
     if not stage.overridable:
         return f"stage {stage.name} forbids overrides (overridable = false)"
     if not policy.gates[override.gate].overridable:

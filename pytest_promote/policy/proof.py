@@ -57,7 +57,7 @@ def short(digest: str) -> str:
 
 def digest_of(table: Mapping[str, Any] | None) -> str:
     """The digest of a policy table (None: the embedded default policy)."""
-    from pytest_promote.policy.load import DEFAULT_POLICY
+    from pytest_promote.policy.loader import DEFAULT_POLICY
 
     return policy_digest(table, DEFAULT_POLICY)
 
@@ -100,7 +100,7 @@ def in_force(config: pytest.Config) -> PolicyProof:
     did not keep it)."""
     proof = config.stash.get(PROOF_KEY, None)
     if proof is None:
-        from pytest_promote.policy.load import find_table
+        from pytest_promote.policy.loader import find_table
 
         option = options(config).policy
         table, source = find_table(config.rootpath, option)

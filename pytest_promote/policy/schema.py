@@ -34,10 +34,10 @@ _TRYING: contextvars.ContextVar[bool] = contextvars.ContextVar("_TRYING", defaul
 
 def policy_error(source: str, key: str, value: object, problem: str) -> pytest.UsageError:
     """A usage error for a wrong policy value: where, what was given, how to fix it."""
-    from pytest_promote._util.redact import plain
+    from pytest_promote._util.redact import mask_text
 
     said = f"{source}: {key} = {_show(value)}: {problem}"
-    return pytest.UsageError(said if _TRYING.get() else plain(said))
+    return pytest.UsageError(said if _TRYING.get() else mask_text(said))
 
 
 def _show(value: object) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote.policy.load import Policy
+from pytest_promote.policy.model import Policy
 
 AUTO = "auto"
 

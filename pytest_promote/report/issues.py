@@ -95,7 +95,7 @@ def issues(verdict: Verdict, policy_path: str) -> list[Issue]:
     return found["error"] + found["warning"]
 
 
-def of(run: PromoteRun, verdict: Verdict) -> list[Issue]:
+def from_verdict(run: PromoteRun, verdict: Verdict) -> list[Issue]:
     """The issues of ``verdict``, placed in ``run``'s project (their messages are the
     results' own, masked when the gates' results came in)."""
     return issues(verdict, policy_file(run.policy.source, run.context.rootpath))

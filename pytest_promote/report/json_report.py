@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promote import attestation
 from pytest_promote._util import git
-from pytest_promote.attest import promotion
+from pytest_promote.attest import statement
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ SCHEMA_VERSION = 1
 REPORTS_KEY = pytest.StashKey[dict[int, dict[str, Any]]]()
 
 
-def of(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
+def from_verdict(config: pytest.Config, run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     """The report of this run, built on first use (so its time and digest are one)."""
     built = config.stash.setdefault(REPORTS_KEY, {})
     if id(run) not in built:
@@ -35,7 +36,7 @@ def of_session(config: pytest.Config, runs: tuple[PromoteRun, ...], several: boo
     """What ``--promote-report`` holds: the report of the run; with several
     components, ``components``, each one's report (as its own run would write it),
     and ``accepted``, whether every one of them is accepted."""
-    reports = [of(config, run, run.verdict) for run in runs if run.verdict is not None]
+    reports = [from_verdict(config, run, run.verdict) for run in runs if run.verdict is not None]
     if not several:
         return reports[0]
     return {
@@ -49,9 +50,9 @@ def signature(run: PromoteRun) -> str:
     """How the run's attestation is signed, in words (``unsigned``, ``signed with ...``),
     with how to sign it when the policy trusts only signed records."""
     assert run.verdict is not None
-    said = of(run.context.config, run, run.verdict)["signature"]
-    if said == promotion.UNSIGNED and run.policy.trust is not None:
-        said += (f" (sign it: {promotion.OPTION}=KEY, or "
+    said = from_verdict(run.context.config, run, run.verdict)["signature"]
+    if said == attestation.UNSIGNED and run.policy.trust is not None:
+        said += (f" (sign it: {attestation.OPTION}=KEY, or "
                  f"pytest-promote sign REPORT --stage {run.verdict.stage} --key KEY)")
     return said
 
@@ -98,7 +99,7 @@ def build(run: PromoteRun, verdict: Verdict) -> dict[str, Any]:
     # the environment) the run masked as it came in: nothing here passes the redactor.
     # Through JSON first, so the digest covers exactly what a reader will load.
     report = json.loads(json.dumps(report))
-    promotion.attach(run, report)
+    _attach(run, report)
     report["digest"] = digest(report)  # last: it covers every other field
     return report
 
@@ -144,3 +145,26 @@ def gate_entry(outcome: GateOutcome) -> dict[str, Any]:
 def dumps(report: dict[str, Any]) -> str:
     """The report as stable, readable JSON."""
     return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+def _attach(run: PromoteRun, report: dict[str, Any]) -> None:
+    """Add ``attestation`` (the envelope, None for a dry run or outside git) and
+    ``signature`` to ``report``, signing with the run's signers."""
+    root = run.context.rootpath
+    tree = git.tree(root)
+    if run.dry_run or report.get("commit") is None or tree is None:
+        report["attestation"] = None
+        why = "a dry run attests nothing" if run.dry_run else "not a git repository"
+        report["signature"] = f"{attestation.UNSIGNED} (no attestation: {why})"
+        return
+    from pytest_promote.policy.proof import in_force
+
+    policy = {
+        "source": run.policy.source, "digest": in_force(run.context.config).digest,
+        "stage": attestation.stage_digest(run.policy.stage(str(report["stage"]))),
+    }
+    envelope = statement.envelope(statement.promotion(report, tree, root.name, policy))
+    for signer in run.signers:
+        envelope = envelope.signed(signer)
+    report["attestation"] = envelope.as_dict()
+    report["signature"] = attestation.describe(envelope)

@@ -112,6 +112,6 @@ def render_all(runs: tuple[PromoteRun, ...], budget: int = STEP_SUMMARY_LIMIT) -
 
     share = budget // max(len(runs), 1)
     return "\n".join(
-        render(run, run.verdict, issues.of(run, run.verdict), share)
+        render(run, run.verdict, issues.from_verdict(run, run.verdict), share)
         for run in runs if run.verdict is not None
     )

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 import pytest
 
 from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:
-    from pytest_promote.runner.run import PromoteRun
+    from pytest_promote.policy.proof import PolicyProof
 
 #: What decides the exit status: whether the run is accepted, or only its colour.
 ExitMode = Literal["accepted", "colour"]
@@ -135,7 +135,27 @@ class Decision:
         return f"{self.statement} ({self.note})" if self.note else self.statement
 
 
-def header(run: PromoteRun) -> list[str]:
+class RunOutcome(Protocol):
+    """What the header and the exit status read of a run (a
+    :class:`~pytest_promote.runner.run.PromoteRun`, which holds its decision, so this
+    module does not import it)."""
+
+    @property
+    def dirty(self) -> Sequence[str] | None: ...
+    @property
+    def policy_proof(self) -> PolicyProof | None: ...
+    @property
+    def exit_rule(self) -> ExitRule: ...
+    @property
+    def decision(self) -> Decision | None: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def failed_outputs(self) -> Sequence[str]: ...
+    def shown_environment(self) -> dict[str, str]: ...
+
+
+def header(run: RunOutcome) -> list[str]:
     """The header's lines on what will keep the run from being accepted, whatever its
     colour, and on what decides its exit status when that is not a local run's default."""
     lines = [f"{dirty_text(run.dirty)}: judged, never accepted"] if run.dirty else []
@@ -159,7 +179,7 @@ def dirty_text(paths: Sequence[str], shown: int = 3) -> str:
     return f"working tree dirty: {count} path{'s' * (count != 1)} differ{'s' * (count == 1)} from HEAD ({names})"
 
 
-def exit_status(runs: Sequence[PromoteRun], status: int) -> int:
+def exit_status(runs: Sequence[RunOutcome], status: int) -> int:
     """The session's exit status from its runs' decisions: 4 when an output could not
     be written, 0 for a dry run, 1 when a run's decision fails and nothing else has."""
     if any(run.failed_outputs for run in runs):

@@ -23,7 +23,7 @@ from pytest_promote.policy.components import RESERVED
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component
-    from pytest_promote.policy.load import Policy
+    from pytest_promote.policy.model import Policy
 
 ALL, AUTO = RESERVED
 

@@ -29,10 +29,11 @@ from typing import Any
 import pytest
 
 from pytest_promote.api import Gate
+from pytest_promote.gates import cache
 from pytest_promote.options import options
-from pytest_promote.policy.load import Policy, Stage
+from pytest_promote.policy.model import Policy
 from pytest_promote.policy.schema import did_you_mean, policy_error
-from pytest_promote.runner import cache
+from pytest_promote.policy.stage import Stage
 from pytest_promote.runner.acceptance import exit_rule
 from pytest_promote.runner.items import gate_text
 from pytest_promote.runner.run import PromoteRun, stored_under

@@ -87,7 +87,7 @@ def coverage_digests(root: Path) -> dict[str, str]:
     """The coverage data files the project's configuration names (and their parallel
     files) that exist: path relative to ``root`` -> digest."""
     try:
-        from pytest_promote.gates.coverage.data import data_file_path, parallel_files
+        from pytest_promote.gates.coverage.sources import data_file_path, parallel_files
 
         main = data_file_path()
     except Exception:  # no coverage.py, or a configuration it cannot read: nothing to bind
@@ -144,7 +144,7 @@ def bind(root: Path, tests: TestLog, xml: Path) -> tuple[list[str], dict[str, st
 def unbound_coverage(run: PromoteRun) -> str | None:
     """``--promote-only``: why the coverage data judged is not shown to be this
     commit's (None: it is, or no data file was read)."""
-    from pytest_promote.gates.coverage.data import GATHERED_KEY
+    from pytest_promote.gates.coverage.sources import GATHERED_KEY
 
     gathered = run.context.config.stash.get(GATHERED_KEY, None)
     if gathered is None or not gathered.files or run.shards is not None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote.gates.coverage.data import end_pytest_cov_contexts
+from pytest_promote.gates.coverage.sources import end_pytest_cov_contexts
 from pytest_promote.gates.coverage.start import paused
 from pytest_promote.options import PromoteOptions
 from pytest_promote.runner import acceptance, canonical
@@ -37,7 +37,8 @@ from pytest_promote.runner.testlog import TestLog
 
 if TYPE_CHECKING:
     from pytest_promote.attest.dsse import Signer
-    from pytest_promote.policy.load import Policy, Stage
+    from pytest_promote.policy.model import Policy
+    from pytest_promote.policy.stage import Stage
     from pytest_promote.policy.overrides import Override
     from pytest_promote.runner.run import PromoteRun
     from pytest_promote.runner.shard.union import ShardUnion
@@ -78,23 +79,23 @@ class Controller:
 
     def check_trust(self, policy: Policy) -> None:
         """A usage error when the policy's trust file is unusable."""
-        from pytest_promote.attest import promotion
+        from pytest_promote import attestation
 
-        promotion.check_trust(policy, self.config.rootpath)
+        attestation.check_trust(policy, self.config.rootpath)
 
     def authorise(self, policy: Policy, stage: Stage, chosen: dict[str, Override]) -> dict[str, Override]:
         """The overrides ``chosen`` that the policy's approvals authorise (a usage error
         for one they do not)."""
         from pytest_promote._util import clock
-        from pytest_promote.attest.approvals import authorise
+        from pytest_promote.approvals import authorise
 
         return authorise(policy, stage, chosen, self.config.rootpath, clock.now().date())
 
     def signers(self) -> list[Signer]:
         """Who signs the runs' attestations (a usage error for a bad key)."""
-        from pytest_promote.attest import promotion
+        from pytest_promote import attestation
 
-        return promotion.signers(self.config)
+        return attestation.signers(self.config)
 
     def tree(self) -> Tree | None:
         """The working tree as the session starts (before the run writes anything)."""
@@ -329,14 +330,14 @@ class FinalUnion(Controller):
 
     def results(self) -> Results:
         """The union of the bundles (a usage error for one that cannot be read)."""
-        from pytest_promote.gates.coverage import data as coverage_data
-        from pytest_promote.runner.shard import union as shardunion
+        from pytest_promote.gates.coverage import sources
+        from pytest_promote.runner.shard.union import read_union
 
         assert self.options.union is not None  # the final job is --promote-from's
-        union = shardunion.load(self.config, self.options.union)
+        union = read_union(self.config, self.options.union)
         tests = TestLog()
         union.fill(tests)
-        self.config.stash[coverage_data.SOURCE_KEY] = union.gathered
+        self.config.stash[sources.SOURCE_KEY] = union.gathered
         dirty = frozenset(p for b in union.bundles for p in b.dirty or ())
         return Results(tests, shards=union, dirty=dirty)
 

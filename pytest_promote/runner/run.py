@@ -12,8 +12,10 @@ import pytest
 from pytest_promote._util.process import ToolError
 from pytest_promote._util.redact import Redactor
 from pytest_promote.api import Finding, Gate, GateContext, GateResult
-from pytest_promote.policy.load import Policy, Stage
-from pytest_promote.runner import acceptance, cache
+from pytest_promote.gates import cache
+from pytest_promote.policy.model import Policy
+from pytest_promote.policy.stage import Stage
+from pytest_promote.runner import acceptance
 from pytest_promote.runner.acceptance import dirty_text
 from pytest_promote.runner.scorecard import GateOutcome, Verdict, decide
 from pytest_promote.runner.suite import SuiteCount

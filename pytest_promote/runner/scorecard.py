@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from pytest_promote.api import GateResult, Mode
-from pytest_promote.policy.load import COLOUR_RANK, Colour, Stage
+from pytest_promote.policy.stage import COLOUR_RANK, Colour, Stage
 
 if TYPE_CHECKING:
     from pytest_promote.policy.overrides import Override

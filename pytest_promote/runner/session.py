@@ -18,7 +18,10 @@ import pytest
 
 from pytest_promote._util.redact import Redactor
 from pytest_promote.options import options
-from pytest_promote.policy import load as policy_mod
+from pytest_promote.policy.kinds import gate_kinds
+from pytest_promote.policy.loader import find_table, load
+from pytest_promote.policy.model import Policy
+from pytest_promote.policy.stage import Stage
 from pytest_promote.runner import acceptance
 from pytest_promote.runner.acceptance import ExitRule, exit_rule
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
@@ -37,23 +40,23 @@ NOTHING_JUDGED = ("nothing judged: no component's tests are collected, no record
                   "and the exit status is 5 (no tests collected), never a pass")
 
 
-def load_policy(config: pytest.Config, proves: bool = True) -> tuple[policy_mod.Policy, dict[str, Any]]:
+def load_policy(config: pytest.Config, proves: bool = True) -> tuple[Policy, dict[str, Any]]:
     """The project's policy and the gate kinds it may name (a UsageError if it is bad);
     with ``proves`` (not in an xdist worker, which judges no gate), which policy it is,
     and whether it is the committed one, is kept in the stash."""
-    from pytest_promote.gates import builtin as gates
+    from pytest_promote.gates import builtin
 
-    if not config.pluginmanager.is_registered(gates):
-        config.pluginmanager.register(gates, "promote-gates")
-    kinds = policy_mod.gate_kinds(config.pluginmanager)
+    if not config.pluginmanager.is_registered(builtin):
+        config.pluginmanager.register(builtin, "promote-gates")
+    kinds = gate_kinds(config.pluginmanager)
     chosen = options(config).policy
-    table, source = policy_mod.find_table(config.rootpath, chosen)
+    table, source = find_table(config.rootpath, chosen)
     declared = None
     if table is None and proves:
-        from pytest_promote.gates.coverage.data import declared_fail_under
+        from pytest_promote.gates.coverage.sources import declared_fail_under
 
         declared = declared_fail_under()
-    policy = policy_mod.load(table, source, kinds, declared)
+    policy = load(table, source, kinds, declared)
     if proves:
         from pytest_promote.policy.proof import PROOF_KEY, prove
 
@@ -64,8 +67,8 @@ def load_policy(config: pytest.Config, proves: bool = True) -> tuple[policy_mod.
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks: one
     promotion run, or one per component judged."""
-    from pytest_promote.ledger import records as ledger
-    from pytest_promote.report import write as report
+    from pytest_promote.report import outputs
+    from pytest_promote.report.record import LedgerPlugin
     from pytest_promote.runner import interrupt
 
     role = choose_role(config, options(config))
@@ -83,8 +86,8 @@ def activate(config: pytest.Config) -> None:
     owners = Owners(config.rootpath, components) if components or not runs else None
     config.pluginmanager.register(PromotePlugin(config, role, runs, judged, count, owners),
                                   "promote-session")
-    config.pluginmanager.register(report, "promote-report")
-    config.pluginmanager.register(ledger.LedgerPlugin(), "promote-ledger")
+    config.pluginmanager.register(outputs, "promote-report")
+    config.pluginmanager.register(LedgerPlugin(), "promote-ledger")
     if judged.several:
         from pytest_promote.gates.coverage import contexts
 
@@ -99,7 +102,7 @@ def activate(config: pytest.Config) -> None:
 
 
 def _promote_runs(
-    config: pytest.Config, role: Controller, policy: policy_mod.Policy, judged: Judged,
+    config: pytest.Config, role: Controller, policy: Policy, judged: Judged,
     kinds: dict[str, Any],
 ) -> tuple[tuple[PromoteRun, ...], SuiteCount, Tree | None]:
     """The session's runs, each built whole (one per policy judged), the count of the
@@ -141,8 +144,8 @@ def _promote_runs(
 
 
 def _plan(
-    config: pytest.Config, role: Controller, policy: policy_mod.Policy, name: str,
-) -> tuple[policy_mod.Stage, ExitRule, dict[str, Override]]:
+    config: pytest.Config, role: Controller, policy: Policy, name: str,
+) -> tuple[Stage, ExitRule, dict[str, Override]]:
     """The stage ``name`` of ``policy`` (the repository's or a component's), the
     exit rule, and the overrides resolved and authorised (usage errors in that order)."""
     from pytest_promote._util import clock, git
@@ -161,7 +164,7 @@ def _plan(
     return stage, rule, {gid: dataclasses.replace(o, reason=redact(o.reason)) for gid, o in chosen.items()}
 
 
-def _node(judged: Judged, policy: policy_mod.Policy) -> str:
+def _node(judged: Judged, policy: Policy) -> str:
     """The node id of the gate items' parent: ``promote::<component>`` when the
     session judges several components."""
     component = policy.component

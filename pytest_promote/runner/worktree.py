@@ -32,13 +32,11 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.paths import walk
+from pytest_promote.gates.secrets.gate import OUTPUTS_KEY
 from pytest_promote.options import options
 
 #: Where, in pytest's cache, the outputs of earlier runs are remembered.
 REMEMBERED = "promote/outputs"
-#: The untracked files, relative to the root, that earlier runs wrote and that still
-#: hold what they wrote: no change, and nothing of the project's to scan.
-OUTPUTS_KEY = pytest.StashKey[frozenset[str]]()
 #: Files read by name from the project root: the policy and the baselines, and the
 #: configuration of pytest and of the tools the gates run (ruff, pyright, coverage.py).
 READ_AT_ROOT = (
@@ -157,7 +155,7 @@ class Tree:
         """Files and directories an option of the command line names (a report, a
         ``--junitxml``, ``--cov-report=xml:PATH``), and the coverage data file: what
         this run may write. Directories holding tracked files are not outputs."""
-        from pytest_promote.gates.coverage.data import MEASUREMENT_KEY
+        from pytest_promote.gates.coverage.sources import MEASUREMENT_KEY
 
         named: set[Path] = set()
         start = self.config.invocation_params.dir

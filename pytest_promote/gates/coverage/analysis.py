@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from pytest_promote._util.process import BackgroundTool, ToolError
 from pytest_promote._util.workers import cores, share_out, worker_argv
 from pytest_promote.api import Finding, relative
-from pytest_promote.gates.coverage import data as coverage_data
-from pytest_promote.gates.coverage import worker as _coverageworker
+from pytest_promote.gates.coverage import sources, worker
 
 if TYPE_CHECKING:
     from coverage.results import Numbers
 
-WORKER = Path(_coverageworker.__file__)
+WORKER = Path(worker.__file__)
 #: Measured source, in bytes, worth a worker process of the analysis: about 0.13 s of
 #: parsing here, more than starting the worker costs (about 0.08 s).
 SHARE_BYTES = 128 * 1024
@@ -82,7 +81,7 @@ def least_covered(files: list[FileCoverage], limit: int) -> list[FileCoverage]:
 
 
 def analyse(
-    gathered: coverage_data.Gathered,
+    gathered: sources.Gathered,
     rootpath: Path,
     share_bytes: int = SHARE_BYTES,
     env: Mapping[str, str] | None = None,
@@ -101,7 +100,7 @@ def analyse(
     if len(shares) > 1:
         raws = _report_in_shares(gathered, shares, env)
     else:
-        raws = [_coverageworker.report(gathered.config_file, data, None)]
+        raws = [worker.report(gathered.config_file, data, None)]
     precision = int(raws[0]["precision"])
     cwd = Path.cwd()  # coverage names files relative to the directory it runs in
     files = sorted(
@@ -125,7 +124,7 @@ def _size(name: str) -> int:
 
 
 def _report_in_shares(
-    gathered: coverage_data.Gathered, shares: list[list[str]], env: Mapping[str, str] | None
+    gathered: sources.Gathered, shares: list[list[str]], env: Mapping[str, str] | None
 ) -> list[dict[str, Any]]:
     """The first share reported here, the others by workers started first."""
     from coverage.exceptions import CoverageException
@@ -135,14 +134,14 @@ def _report_in_shares(
         config = os.path.abspath(config)
     with tempfile.TemporaryDirectory(prefix="promote-coverage-") as tmp:
         stored = Path(tmp, ".coverage")
-        coverage_data.write_data_file(gathered.data, stored)
+        sources.write_data_file(gathered.data, stored)
         job = {"config_file": config, "data_file": str(stored)}
         workers = [
             _launch(Path(tmp, f"job-{n}.json"), {**job, "files": share}, env)
             for n, share in enumerate(shares[1:])
         ]
         try:
-            raws = [_coverageworker.report(gathered.config_file, gathered.data, shares[0])]
+            raws = [worker.report(gathered.config_file, gathered.data, shares[0])]
             for run in workers:
                 try:
                     code, out, err = run.wait()

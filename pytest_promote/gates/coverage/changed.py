@@ -19,7 +19,7 @@ from pytest_promote._util import git
 from pytest_promote.api import relative
 
 if TYPE_CHECKING:
-    from pytest_promote.gates.coverage.data import Gathered
+    from pytest_promote.gates.coverage.sources import Gathered
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote.gates.coverage.data import MEASUREMENT_KEY, Gathered, NoCoverage
+from pytest_promote.gates.coverage.sources import MEASUREMENT_KEY, Gathered, NoCoverage
 
 if TYPE_CHECKING:
     from coverage import Coverage, CoverageData

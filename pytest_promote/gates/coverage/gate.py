@@ -2,7 +2,7 @@
 minimum; optionally each configured path meets its own.
 
 The numbers come from coverage.py's own reporting over the session's data (see
-:mod:`pytest_promote.gates.coverage.data`), with the project's coverage settings
+:mod:`pytest_promote.gates.coverage.sources`), with the project's coverage settings
 (omit, include, exclusions, precision), so the total is ``coverage report``'s TOTAL.
 """
 
@@ -19,9 +19,8 @@ from typing import Any
 from pytest_promote._util.paths import check_inside
 from pytest_promote._util.process import project_environ
 from pytest_promote.api import Finding, Gate, GateResult, minimum
-from pytest_promote.gates import ratchet
-from pytest_promote.gates.coverage import contexts, firstline
-from pytest_promote.gates.coverage import data as coverage_data
+from pytest_promote.gates import cache, ratchet
+from pytest_promote.gates.coverage import contexts, firstline, sources
 from pytest_promote.gates.coverage.analysis import (
     FileCoverage,
     Report,
@@ -34,7 +33,6 @@ from pytest_promote.gates.coverage.analysis import (
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
 from pytest_promote.gates.provenance import find_base
 from pytest_promote.policy.schema import bounded
-from pytest_promote.runner import cache
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,16 +117,16 @@ class CoverageGate(Gate):
             return None  # evaluate says so
         try:
             probe = coverage.Coverage()  # the settings the data file and the report come from
-            gathered = coverage_data.gather(self.context.config, promote_only=True, probe=probe)
-            data_file = coverage_data.data_file_path(probe)
-        except (coverage_data.NoCoverage, CoverageException):
+            gathered = sources.gather(self.context.config, promote_only=True, probe=probe)
+            data_file = sources.data_file_path(probe)
+        except (sources.NoCoverage, CoverageException):
             return None  # evaluate says what is wrong; errors are never stored
         if probe.get_option("run:plugins"):
             return None
         files = [*(gathered.files or [data_file]), *sorted(map(Path, gathered.data.measured_files()))]
         component = self.context.policy.component
         return cache.digest(
-            coverage.__version__, sys.version, coverage_data.configuration(probe)[1],
+            coverage.__version__, sys.version, sources.configuration(probe)[1],
             cache.files_digest(self.context.rootpath, files), self.options,
             component and (component.name, component.source, component.tests),
             self.context.config.stash.get(contexts.PER_COMPONENT, False),
@@ -140,7 +138,7 @@ class CoverageGate(Gate):
         try:
             from coverage.exceptions import CoverageException
         except ImportError as exc:
-            return GateResult.error(f"{self.id}: {coverage_data.not_installed(exc)}")
+            return GateResult.error(f"{self.id}: {sources.not_installed(exc)}")
         if not self.context.promote_only:
             # What a session that ran no test measured is its imports, not the tests.
             said = self.context.tests.nothing_ran(self.id, promote_only=False)
@@ -148,10 +146,10 @@ class CoverageGate(Gate):
                 return GateResult.error(f"{said} (coverage of no test is not a measurement)")
         component = self.context.policy.component
         try:
-            gathered = coverage_data.gather(self.context.config, self.context.promote_only)
+            gathered = sources.gather(self.context.config, self.context.promote_only)
             if component is not None and self.context.config.stash.get(contexts.PER_COMPONENT, False):
                 gathered = contexts.of_component(gathered, component.name)
-        except coverage_data.NoCoverage as exc:
+        except sources.NoCoverage as exc:
             return GateResult.error(f"{self.id}: {exc}")
         except CoverageException as exc:
             return GateResult.error(f"{self.id}: coverage failed: {exc}")
@@ -170,7 +168,7 @@ class CoverageGate(Gate):
             return result
         return dataclasses.replace(result, summary=f"{result.summary}; {'; '.join(notes)}")
 
-    def judged(self, gathered: coverage_data.Gathered, report: Report) -> GateResult:
+    def judged(self, gathered: sources.Gathered, report: Report) -> GateResult:
         """The verdict on the report, unless it is of none of the judged code or known
         to miss lines; coverage.py's warnings are added to it by :meth:`evaluate`."""
         component = self.context.policy.component
@@ -213,17 +211,17 @@ class CoverageGate(Gate):
         return self.judge(report, change)
 
 
-    def imported_unmeasured(self, gathered: coverage_data.Gathered, report: Report) -> list[str]:
+    def imported_unmeasured(self, gathered: sources.Gathered, report: Report) -> list[str]:
         """The reported files whose modules were imported before the tracer measuring
         this session started (here or in an xdist worker), and never since under it."""
-        measurement = self.context.config.stash.get(coverage_data.MEASUREMENT_KEY, None)
-        if measurement is None or gathered.origin not in (coverage_data.OWN, coverage_data.PYTEST_COV):
+        measurement = self.context.config.stash.get(sources.MEASUREMENT_KEY, None)
+        if measurement is None or gathered.origin not in (sources.OWN, sources.PYTEST_COV):
             return []  # read from a data file, or measured by `coverage run` from the start
         root = self.context.rootpath
         reported = {os.path.realpath(root / f.path): f.path for f in report.files if f.numbers.n_statements}
         return firstline.missed(measurement.before, measurement.workers_before, reported)
 
-    def change(self, gathered: coverage_data.Gathered, report: Report) -> Change | str:
+    def change(self, gathered: sources.Gathered, report: Report) -> Change | str:
         """The coverage of the lines changed since the base, or why it cannot be known."""
         root = self.context.rootpath
         base = find_base(self.context.config, root, self.options.base,
@@ -361,7 +359,7 @@ class CoverageGate(Gate):
     ) -> list[Finding]:
         opts: CoverageOptions = self.options
         stage = self.context.stage
-        mark = ratchet.last(self.context, self.id)
+        mark = ratchet.last_mark(self.context, self.id)
         if mark is None:
             notes.append(ratchet.nothing_to_hold(stage))
             return []

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promote.gates.coverage import firstline
-from pytest_promote.gates.coverage.data import (
+from pytest_promote.gates.coverage.sources import (
     MEASUREMENT_KEY,
     PROCESS_CONFIG,
     Measurement,

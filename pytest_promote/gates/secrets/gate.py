@@ -14,17 +14,22 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from pytest_promote._util import git
 from pytest_promote._util.paths import check_inside, matcher, walk
 from pytest_promote._util.process import project_environ
 from pytest_promote._util.redact import MASK
 from pytest_promote.api import Finding, Gate, GateResult, Secret
+from pytest_promote.gates.cache import reuse_allowed
 from pytest_promote.gates.secrets.scan import Hit, ScanError, ScanReport, read_baseline, scan
 from pytest_promote.policy.schema import bounded, timeout
-from pytest_promote.runner import worktree
-from pytest_promote.runner.cache import reuse_allowed
 
 DEFAULT_BASELINE = ".secrets.baseline"
+#: The untracked files, relative to the root, that earlier runs wrote and that still
+#: hold what they wrote: no change, and nothing of the project's to scan (the run's
+#: worktree check, :mod:`pytest_promote.runner.worktree`, sets it before the gates run).
+OUTPUTS_KEY = pytest.StashKey[frozenset[str]]()
 #: The most worker processes a scan may be given.
 MAX_WORKERS = 256
 #: Seconds a cancelled scan gets to kill its workers when the session ends.
@@ -98,7 +103,7 @@ class SecretsGate(Gate):
             self._known = known_secrets(root, self._baseline)
             self._files, self._untracked = files_to_scan(
                 root, self.context.paths_for(opts.paths), opts.exclude,
-                leave_out=self.context.config.stash.get(worktree.OUTPUTS_KEY, frozenset()),
+                leave_out=self.context.config.stash.get(OUTPUTS_KEY, frozenset()),
             )
             config = self.context.config
             self._report = scan(

@@ -40,8 +40,8 @@ from pytest_promote._util.process import (
     tail,
 )
 from pytest_promote._util.workers import cores, share_out, worker_argv
-from pytest_promote.gates.secrets import filters as secretfilter
-from pytest_promote.runner.cache import files_digest
+from pytest_promote.gates.cache import files_digest
+from pytest_promote.gates.secrets import filters
 
 CACHE_KEY = "promote/secrets"
 CACHE_FORMAT = 1
@@ -173,7 +173,7 @@ def code_key(root: Path, env: Mapping[str, str] | None) -> list[Any]:
         raise ScanError(f"cannot tell where detect-secrets is installed: {exc}") from None
     if code != 0 or not isinstance(found, list) or len(found) != len(names):
         raise ScanError(f"cannot tell where detect-secrets is installed: {tail(err) or '(no output)'}")
-    ours = [WORKER, PLUGINS, Path(secretfilter.__file__).resolve()]
+    ours = [WORKER, PLUGINS, Path(filters.__file__).resolve()]
     return [
         *([name, spec and _package_digest(*spec)] for name, spec in zip(names, found, strict=True)),
         files_digest(WORKER.parent, ours),
@@ -416,7 +416,7 @@ def _launch(
 ) -> BackgroundTool:
     baseline, verify = settings
     job = {"root": str(root), "baseline": baseline, "verify": verify, "tasks": share,
-           "filter_file": str(Path(secretfilter.__file__).resolve()), "plugins_file": str(PLUGINS)}
+           "filter_file": str(Path(filters.__file__).resolve()), "plugins_file": str(PLUGINS)}
     run = BackgroundTool(
         "a detect-secrets worker", worker_argv(WORKER), root, timeout, env=env,
         nice=BACKGROUND_NICE,  # yield the CPU to the test run, like the tool gates

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_promote.attest import dsse
-from pytest_promote.ledger.records import Record
-from pytest_promote.ledger.standing import as_shown
+from pytest_promote.ledger import Record
+from pytest_promote.report.standing import as_shown
 
 #: The label of each cell of the grid, so that it reads without colour.
 LABELS = {"green": "GREEN", "yellow": "YELLOW", "red": "RED"}

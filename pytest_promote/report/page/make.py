@@ -8,15 +8,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
-from pytest_promote.attest.promotion import check_trust
-from pytest_promote.ledger import records as ledger
-from pytest_promote.report.page import badge as svg
-from pytest_promote.report.page import history, render
+from pytest_promote.attestation import check_trust
+from pytest_promote.report.page import history, render, svg
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Policy
+    from pytest_promote.policy.model import Policy
 
 #: How many commits the history and the trends show unless told.
 LAST = 50

@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -36,7 +36,8 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from coverage import CoverageData
 
-    from pytest_promote.runner.run import PromoteRun
+    from pytest_promote.policy.stage import Stage
+    from pytest_promote.runner.suite import SuiteCount
 
 #: The manifest's file name in a bundle directory.
 MANIFEST = "promote-shard.json"
@@ -134,11 +135,26 @@ def without_bundles(root: Path, paths: list[str] | None) -> list[str] | None:
     )]
 
 
+class Recorded(Protocol):
+    """What a shard's bundle records of its run (a
+    :class:`~pytest_promote.runner.run.PromoteRun`, which holds its recorder, so this
+    module does not import it)."""
+
+    @property
+    def stage(self) -> Stage: ...
+    @property
+    def count(self) -> SuiteCount: ...
+    @property
+    def tests(self) -> TestLog: ...
+    @property
+    def dirty(self) -> Sequence[str] | None: ...
+
+
 class ShardRecorder:
     """The hooks of a shard run: remember the whole collected suite, then write the
     bundle once the session's tests (and their session fixtures) are done."""
 
-    def __init__(self, config: pytest.Config, run: PromoteRun, directory: Path) -> None:
+    def __init__(self, config: pytest.Config, run: Recorded, directory: Path) -> None:
         self.config = config
         self.run = run
         self.directory = directory
@@ -188,16 +204,16 @@ class ShardRecorder:
 
     def _coverage(self) -> tuple[CoverageData | None, str | None, list[str]]:
         """This shard's coverage data, or why there is none."""
-        from pytest_promote.gates.coverage import data as coverage_data
+        from pytest_promote.gates.coverage import sources
 
-        measurement = self.config.stash.get(coverage_data.MEASUREMENT_KEY, None)
+        measurement = self.config.stash.get(sources.MEASUREMENT_KEY, None)
         if measurement is None or not measurement.wanted:
             return None, f"stage {self.run.stage.name} has no coverage gate", []
         if not self.run.tests.outcomes:
             return None, "this shard ran no test", []
         try:
-            gathered = coverage_data.gather(self.config, promote_only=False)
-        except coverage_data.NoCoverage as exc:
+            gathered = sources.gather(self.config, promote_only=False)
+        except sources.NoCoverage as exc:
             return None, str(exc), []
         except Exception as exc:  # coverage.py's own errors: the final job fails closed
             return None, f"coverage failed: {type(exc).__name__}: {exc}", []
@@ -241,7 +257,7 @@ def write(directory: Path, manifest: dict[str, Any], data: CoverageData | None) 
     """Write the bundle into ``directory``, replacing what an earlier shard run left
     there whole: built beside it, then renamed into place. OSError, saying why, when
     any part cannot be written."""
-    from pytest_promote.gates.coverage.data import write_data_file
+    from pytest_promote.gates.coverage.sources import write_data_file
 
     directory = directory.absolute()
     if directory.exists() and not _is_bundle(directory):
@@ -294,30 +310,30 @@ def read(path: Path) -> Bundle:
     try:
         raw = json.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise bad(manifest, "does not exist", fix) from None
+        raise unusable(manifest, "does not exist", fix) from None
     except OSError as exc:
-        raise bad(manifest, f"cannot be read ({exc.strerror or exc})", fix) from None
+        raise unusable(manifest, f"cannot be read ({exc.strerror or exc})", fix) from None
     except ValueError as exc:
-        raise bad(manifest, f"is not JSON ({exc})", fix) from None
+        raise unusable(manifest, f"is not JSON ({exc})", fix) from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise bad(manifest, f"is not a {FORMAT}", fix)
+        raise unusable(manifest, f"is not a {FORMAT}", fix)
     if raw.get("version") != VERSION:
-        raise bad(manifest, f"has version {raw.get('version')!r}, this pytest-promote reads "
+        raise unusable(manifest, f"has version {raw.get('version')!r}, this pytest-promote reads "
                   f"version {VERSION}", "run the shards and the final job with one pytest-promote")
     try:
         bundle = _parse(path, raw)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise bad(manifest, f"is malformed ({type(exc).__name__}: {exc})", fix) from None
+        raise unusable(manifest, f"is malformed ({type(exc).__name__}: {exc})", fix) from None
     if bundle.coverage is not None:
         expected = raw["coverage"].get("sha256")
         if not bundle.coverage.is_file():
-            raise bad(bundle.coverage, "is missing", fix)
+            raise unusable(bundle.coverage, "is missing", fix)
         if expected != _sha256(bundle.coverage):
-            raise bad(bundle.coverage, f"does not match the manifest's digest {expected}", fix)
+            raise unusable(bundle.coverage, f"does not match the manifest's digest {expected}", fix)
     return bundle
 
 
-def bad(path: Path, problem: str, fix: str) -> pytest.UsageError:
+def unusable(path: Path, problem: str, fix: str) -> pytest.UsageError:
     """The usage error of a bundle file that cannot be judged."""
     return pytest.UsageError(f"--promote-from: {path} {problem}; {fix}")
 

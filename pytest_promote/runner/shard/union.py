@@ -25,12 +25,12 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding
-from pytest_promote.runner.shard.bundle import MANIFEST, Bundle, bad, read
+from pytest_promote.runner.shard.bundle import MANIFEST, Bundle, read, unusable
 from pytest_promote.runner.suite import Suite
 from pytest_promote.runner.testlog import TestLog, TestOutcome
 
 if TYPE_CHECKING:
-    from pytest_promote.gates.coverage.data import Gathered
+    from pytest_promote.gates.coverage.sources import Gathered
 
 #: Worst first: a test two shards ran ends with the worse of its two outcomes.
 SEVERITY = ("failed", "passed", "xfailed", "skipped")
@@ -111,7 +111,7 @@ class ShardUnion:
     def gathered(self) -> Gathered:
         """The shards' coverage data combined, each shard's root remapped to this one
         (NoCoverage when the bundles cannot be judged together, or one lacks data)."""
-        from pytest_promote.gates.coverage.data import NoCoverage
+        from pytest_promote.gates.coverage.sources import NoCoverage
 
         if not self.bundles:
             raise NoCoverage(f"--promote-from={self.pattern!r} matched no shard bundle")
@@ -154,7 +154,7 @@ def paths(pattern: str, here: Path) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def load(config: pytest.Config, pattern: str) -> ShardUnion:
+def read_union(config: pytest.Config, pattern: str) -> ShardUnion:
     """Read and check the bundles ``pattern`` matches; a UsageError for one that cannot
     be read (naming it and the fix)."""
     here = config.invocation_params.dir
@@ -162,7 +162,7 @@ def load(config: pytest.Config, pattern: str) -> ShardUnion:
     for path in paths(pattern, here):
         full = path if path.is_absolute() else here / path
         if not full.is_dir():
-            raise bad(path, "is no directory", "match only the bundle directories, e.g. 'shards/*'")
+            raise unusable(path, "is no directory", "match only the bundle directories, e.g. 'shards/*'")
         bundles.append(dataclasses.replace(read(full), path=path))
     union = ShardUnion(pattern, bundles)
     if bundles:
@@ -249,7 +249,7 @@ def _combine(union: ShardUnion, files: list[Path]) -> Gathered:
     import coverage
     from coverage import CoverageData
 
-    from pytest_promote.gates.coverage.data import Gathered, NoCoverage, recorded
+    from pytest_promote.gates.coverage.sources import Gathered, NoCoverage, recorded
 
     here = os.path.abspath(os.getcwd())
     combiner = coverage.Coverage(data_file=None)

@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote._util import git
 from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.signers import AllowedSigner, TrustProblem
-from pytest_promote.attest.trust import Standing, agrees, judge
+from pytest_promote.policy.trust import Standing, agrees, judge
 from pytest_promote.options import options
 
 if TYPE_CHECKING:
-    from pytest_promote.policy.load import Policy, Stage
-    from pytest_promote.runner.run import PromoteRun
+    from pytest_promote.policy.model import Policy
+    from pytest_promote.policy.stage import Stage
 
 #: The option naming the run's signing key.
 OPTION = "--promote-sign-key"
@@ -66,29 +65,6 @@ def describe(envelope: dsse.Envelope | None) -> str:
     if envelope is None or not envelope.signatures:
         return UNSIGNED
     return "signed with " + ", ".join(k or "(no keyid)" for k, _ in envelope.signatures)
-
-
-def attach(run: PromoteRun, report: dict[str, Any]) -> None:
-    """Add ``attestation`` (the envelope, None for a dry run or outside git) and
-    ``signature`` to ``report``, signing with the run's signers."""
-    root = run.context.rootpath
-    tree = git.tree(root)
-    if run.dry_run or report.get("commit") is None or tree is None:
-        report["attestation"] = None
-        why = "a dry run attests nothing" if run.dry_run else "not a git repository"
-        report["signature"] = f"{UNSIGNED} (no attestation: {why})"
-        return
-    from pytest_promote.policy.proof import in_force
-
-    policy = {
-        "source": run.policy.source, "digest": in_force(run.context.config).digest,
-        "stage": stage_digest(run.policy.stage(str(report["stage"]))),
-    }
-    envelope = statement.envelope(statement.promotion(report, tree, root.name, policy))
-    for signer in run.signers:
-        envelope = envelope.signed(signer)
-    report["attestation"] = envelope.as_dict()
-    report["signature"] = describe(envelope)
 
 
 def stage_digest(stage: Stage) -> str:

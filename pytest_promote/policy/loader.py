@@ -1,4 +1,5 @@
-"""``[tool.promote]`` -> a frozen :class:`Policy`: stages, their gates and thresholds.
+"""Reading ``[tool.promote]`` into a frozen :class:`~pytest_promote.policy.model.Policy`:
+stages, their gates and thresholds.
 
 A later stage inherits the earlier one and may only tighten it: a threshold never
 drops, a required gate never becomes advisory, the accepted colour never loosens.
@@ -13,22 +14,16 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal
 
-from pytest_promote.api import Gate, Mode
-from pytest_promote.policy import components as components_mod
-from pytest_promote.policy.components import Component
-from pytest_promote.policy.freeze import FreezeWindow, parse_windows
-from pytest_promote.policy.overrides import Override, parse_policy
+from pytest_promote.api import Gate
+from pytest_promote.policy.components import Component, check_keys, check_name, globs
+from pytest_promote.policy.freeze import parse_windows
+from pytest_promote.policy.model import Policy
+from pytest_promote.policy.overrides import parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
-from pytest_promote.policy.trust import Trust
-from pytest_promote.policy.trust import parse as parse_trust
-
-if TYPE_CHECKING:
-    import pluggy
-
-Colour = Literal["green", "yellow", "red"]
-COLOUR_RANK = {"red": 0, "yellow": 1, "green": 2}
+from pytest_promote.policy.stage import COLOUR_RANK, GateSpec, Stage
+from pytest_promote.policy.trust import parse_trust
 
 DEFAULT_POLICY = """
 stages = ["development", "staging", "production"]
@@ -61,84 +56,7 @@ GATE_META_KEYS = {"kind", "overridable"}
 RESERVED_STAGES = {"auto"}
 
 
-@dataclasses.dataclass(frozen=True)
-class GateSpec:
-    """A gate the policy can name: its id and the kind that evaluates it."""
 
-    id: str
-    kind: str
-    overridable: bool = True
-
-
-@dataclasses.dataclass(frozen=True)
-class Stage:
-    """One stage of the promotion path, with everything it inherited."""
-
-    name: str
-    accept: Colour
-    required: tuple[str, ...]
-    advisory: tuple[str, ...]
-    match: tuple[str, ...]
-    options: Mapping[str, Any]  # gate id -> the kind's Options instance
-    overridable: bool = True
-    override_requires_until: bool = False
-
-    @property
-    def gates(self) -> tuple[str, ...]:
-        """The stage's gate ids in their stable order."""
-        return self.required + self.advisory
-
-    def mode(self, gate_id: str) -> Mode:
-        """Whether ``gate_id`` blocks (required) or only reports (advisory)."""
-        return "required" if gate_id in self.required else "advisory"
-
-
-@dataclasses.dataclass(frozen=True)
-class Policy:
-    """The promotion policy of a project."""
-
-    source: str
-    stages: tuple[Stage, ...]
-    paths: tuple[str, ...] | None
-    gates: Mapping[str, GateSpec]
-    overrides: tuple[Override, ...] = ()
-    freezes: tuple[FreezeWindow, ...] = ()
-    #: ``[tool.promote.components]``: the parts of the repository promoted on their own.
-    components: Mapping[str, Component] = dataclasses.field(default_factory=dict)
-    #: The component this policy judges (see :meth:`only`); None: the whole repository.
-    component: Component | None = None
-    #: ``[tool.promote.trust]``; None: records are unsigned and nobody's signature is needed.
-    trust: Trust | None = None
-
-    def only(self, name: str, root: Path) -> Policy:
-        """The policy of one component: its stages, and its files (found under ``root``)
-        as the paths its tools look at. A UsageError naming the components otherwise."""
-        if name not in self.components:
-            known = did_you_mean(name, self.components) if self.components else (
-                "the policy defines no component; add [tool.promote.components."
-                f"{name}] with its source and tests globs"
-            )
-            raise policy_error("--promote-component", "NAME", name, f"not a component of {self.source}; {known}")
-        component = self.components[name].resolve(root, self.source)
-        return dataclasses.replace(
-            self, stages=component.stages, paths=component.paths, component=component
-        )
-
-    def stage(self, name: str) -> Stage:
-        """The stage called ``name``; a UsageError naming the valid ones otherwise."""
-        for stage in self.stages:
-            if stage.name == name:
-                return stage
-        names = [s.name for s in self.stages]
-        raise policy_error(
-            "--promote-to", "STAGE", name, f"not a stage of {self.source}; {did_you_mean(name, names)}"
-        )
-
-    def previous(self, name: str) -> Stage | None:
-        """The stage before ``name`` on the promotion path."""
-        names = [s.name for s in self.stages]
-        index = names.index(name)
-        return self.stages[index - 1] if index else None
 
 
 def find_table(rootpath: Path, config_path: str | None) -> tuple[dict[str, Any] | None, str]:
@@ -270,8 +188,8 @@ def _component(
     """One component: its globs, and its stages as the repository's with its own
     ``stage.<name>`` tables on top, each only tightening the repository's stage."""
     source = policy.source
-    components_mod.check_name(name, source)
-    components_mod.check_keys(name, part, source)
+    check_name(name, source)
+    check_keys(name, part, source)
     where = f"components.{name}"
     own = coerce(dict[str, dict], part.get("stage", {}), source, f"{where}.stage")
     names = [s.name for s in policy.stages]
@@ -303,8 +221,8 @@ def _component(
                                 whose="the repository's ")
     return Component(
         name,
-        components_mod.globs(part["source"], source, f"{where}.source"),
-        components_mod.globs(part["tests"], source, f"{where}.tests"),
+        globs(part["source"], source, f"{where}.source"),
+        globs(part["tests"], source, f"{where}.tests"),
         mine.stages,
     )
 
@@ -558,29 +476,3 @@ def _check_nested(
             now = after.get(key)
             if dataclasses.is_dataclass(was) and type(now) is type(was):
                 _check_tightens(prev, gid, was, now, source, where, f"{name}.{key}.", whose)
-
-
-def gate_kinds(pluginmanager: pluggy.PluginManager) -> dict[str, type[Gate]]:
-    """Every gate kind of every plugin registered with ``pluginmanager``, through the
-    ``pytest_promote_gate_kinds`` hook; a UsageError when two plugins provide one name
-    (one would silently lose) or a name is no valid gate id."""
-    kinds: dict[str, type[Gate]] = {}
-    providers: dict[str, str] = {}
-    hook = pluginmanager.hook.pytest_promote_gate_kinds
-    # Each implementation called on its own, through pluggy's public HookImpl (its
-    # `function` and `plugin_name`), tells which plugin provided which kind; calling
-    # the hook would return the kinds with no provider.
-    for impl in reversed(hook.get_hookimpls()):  # in the order pluggy calls them
-        provided = cast("Mapping[str, type[Gate]] | None", impl.function()) or {}
-        for name, kind in provided.items():
-            where = f"pytest_promote_gate_kinds of {impl.plugin_name}"
-            check_gate_id(name, where, "kind")
-            if name in providers:
-                problem = (
-                    f"provided by both {providers[name]} and {impl.plugin_name}; "
-                    "rename one of the kinds (or uninstall one plugin)"
-                )
-                raise policy_error("pytest_promote_gate_kinds", "kind", name, problem)
-            providers[name] = impl.plugin_name
-            kinds[name] = kind
-    return kinds

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_promote import ledger
 from pytest_promote._util import git
-from pytest_promote._util.redact import plain_value
-from pytest_promote.attest.promotion import check_trust
-from pytest_promote.ledger import records as ledger
-from pytest_promote.ledger.standing import as_shown
+from pytest_promote._util.redact import mask_value
+from pytest_promote.attestation import check_trust
+from pytest_promote.report.standing import as_shown
 from pytest_promote.options import options
 
 if TYPE_CHECKING:
@@ -138,10 +138,10 @@ def masked(status: dict[str, Any]) -> dict[str, Any]:
         for key in ("last_accepted", "last_failed"):
             if stage[key] is not None:
                 record = stage[key]
-                stage[key] = {**record, **{k: plain_value(record[k]) for k in ("caveats", "environment")
+                stage[key] = {**record, **{k: mask_value(record[k]) for k in ("caveats", "environment")
                                            if k in record}}
     status["malformed"] = [
-        {**m, "line": plain_value(m["line"]), "problem": plain_value(m["problem"])}
+        {**m, "line": mask_value(m["line"]), "problem": mask_value(m["problem"])}
         for m in status["malformed"]
     ]
     return status

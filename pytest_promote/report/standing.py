@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pytest_promote import ledger
 from pytest_promote.attest import dsse
-from pytest_promote.attest.promotion import describe, record_standing
 from pytest_promote.attest.signers import AllowedSigner
-from pytest_promote.ledger import records as ledger
+from pytest_promote.attestation import describe, record_standing
 
 
 def as_shown(

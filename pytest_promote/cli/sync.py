@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from pytest_promote._util import git
-from pytest_promote._util.redact import plain
-from pytest_promote.ledger.approvals import APPROVALS_REF
-from pytest_promote.ledger.records import REF
+from pytest_promote._util.redact import mask_text
+from pytest_promote.approvals import APPROVALS_REF
+from pytest_promote.ledger import REF
 
 #: The notes refs ``sync`` shares.
 REFS = (REF, APPROVALS_REF)
@@ -45,7 +45,7 @@ def sync(root: Path, remote: str, ref: str, timeout: float = git.CAS_DEADLINE) -
             return why or f"{ref}: shared with {remote} (both hold the union of their records)"
         if time.monotonic() + pause > deadline:
             raise SyncError(f"{ref}: gave up after {timeout:g}s: {why}")
-        print(plain(f"ledger sync: {why}; merging again"), file=sys.stderr)
+        print(mask_text(f"ledger sync: {why}; merging again"), file=sys.stderr)
         time.sleep(pause * (1 + random.random()))
         pause = min(pause * 2, 1.0)
 
@@ -139,6 +139,6 @@ def run(args: argparse.Namespace) -> int:
         try:
             print(f"ledger sync: {sync(root, args.remote, ref, args.timeout)}")
         except RuntimeError as exc:  # SyncError, or git refusing to move a ref
-            print(plain(f"ledger sync: {exc}"), file=sys.stderr)
+            print(mask_text(f"ledger sync: {exc}"), file=sys.stderr)
             return 1
     return 0

@@ -63,7 +63,7 @@ def pytest_promote_verdict(config: pytest.Config, verdict: Verdict, run: Promote
     if target:
         report = json_report.dumps(json_report.of_session(config, runs, several))
         _output(failed, "--promote-report", target, lambda: write_atomic(Path(target), report))
-    found = issues.of(run, verdict)  # SARIF, Code Quality: one run (else a usage error)
+    found = issues.from_verdict(run, verdict)  # SARIF, Code Quality: one run (else a usage error)
     sarif_path = chosen.sarif
     if sarif_path:
         text = sarif.render(verdict, found, __version__)
@@ -95,15 +95,14 @@ def _page(config: pytest.Config, runs: tuple[PromoteRun, ...], out: Path) -> Non
     """The page of this session's runs: their reports as the scorecard, and their
     records (which the ledger gets after this) in the history, marked as this run."""
     from pytest_promote._util import git
-    from pytest_promote.ledger import records
-    from pytest_promote.report import json_report
+    from pytest_promote.report import json_report, record
     from pytest_promote.report.page import make
 
     judged = [(run, run.verdict) for run in runs if run.verdict is not None]
-    reports = [json_report.of(config, run, verdict) for run, verdict in judged]
+    reports = [json_report.from_verdict(config, run, verdict) for run, verdict in judged]
     head = git.head(config.rootpath)
     mine = [
-        records.build(run, verdict, report, head)
+        record.build(run, verdict, report, head)
         for (run, verdict), report in zip(judged, reports, strict=True) if head
     ]
     make.page(config.rootpath, runs[-1].policy, out, reports=reports, this_run=mine)
