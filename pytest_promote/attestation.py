@@ -19,8 +19,8 @@ import pytest
 
 from pytest_promote.attest import dsse, keys, statement
 from pytest_promote.attest.signers import AllowedSigner, TrustProblem
-from pytest_promote.policy.trust import Standing, agrees, judge
 from pytest_promote.options import options
+from pytest_promote.policy.trust import Standing, agrees, judge
 
 if TYPE_CHECKING:
     from pytest_promote.policy.model import Policy

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
 from pytest_promote.attest import dsse
-from pytest_promote.options import options
 from pytest_promote.policy.components import Contents
 
 if TYPE_CHECKING:

@@ -58,7 +58,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
      "pytest_promote.gates.coverage.worker"),
     ("pytest_promote._util",),  # private helpers, no pytest
     ("pytest_promote.attest",),  # DSSE envelopes, keys, allowed signers, statements
-    ("pytest_promote.policy",),  # [tool.promote] -> frozen values
+    # [tool.promote] and the --promote-* options -> frozen values
+    ("pytest_promote.policy", "pytest_promote.options"),
     ("pytest_promote.ledger", "pytest_promote.approvals", "pytest_promote.attestation"),
     ("pytest_promote.gates",),
     ("pytest_promote.runner",),
@@ -76,10 +77,6 @@ PENDING = {
     # types; a Protocol for each must keep what the built-in gates read typed.
     ("pytest_promote.api", "pytest_promote.policy.model"),
     ("pytest_promote.api", "pytest_promote.runner.testlog"),
-    # The coverage measurement asks the runs whether one runs a coverage gate, and
-    # whether this process is an xdist worker: the process's role object will say both.
-    ("pytest_promote.gates.coverage.sources", "pytest_promote.runner.run"),
-    ("pytest_promote.gates.coverage.sources", "pytest_promote.runner.suite"),
 }
 
 

@@ -23,8 +23,8 @@ from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.redact import mask_value
 from pytest_promote.attestation import check_trust
-from pytest_promote.report.standing import as_shown
 from pytest_promote.options import options
+from pytest_promote.report.standing import as_shown
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component

@@ -38,8 +38,8 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from pytest_promote.attest.dsse import Signer
     from pytest_promote.policy.model import Policy
-    from pytest_promote.policy.stage import Stage
     from pytest_promote.policy.overrides import Override
+    from pytest_promote.policy.stage import Stage
     from pytest_promote.runner.run import PromoteRun
     from pytest_promote.runner.shard.union import ShardUnion
     from pytest_promote.runner.worktree import Tree
@@ -67,6 +67,9 @@ class Controller:
     #: Whether this process proves which policy it judges by, and reads the project's
     #: own coverage settings when there is no policy.
     proves = True
+    #: Whether this process is a pytest-xdist worker, whose coverage data goes to the
+    #: controller with its results.
+    worker = False
 
     def __init__(self, config: pytest.Config, options: PromoteOptions, distributed: bool) -> None:
         self.config = config
@@ -235,6 +238,7 @@ class Worker(Controller):
     the controller judges."""
 
     proves = False
+    worker = True
 
     def __init__(self, config: pytest.Config, options: PromoteOptions) -> None:
         super().__init__(config, options, distributed=False)

@@ -67,6 +67,7 @@ def load_policy(config: pytest.Config, proves: bool = True) -> tuple[Policy, dic
 def activate(config: pytest.Config) -> None:
     """Load the policy (a UsageError if it is bad) and register the run's hooks: one
     promotion run, or one per component judged."""
+    from pytest_promote.gates.coverage.sources import PLAN_KEY, Plan
     from pytest_promote.report import outputs
     from pytest_promote.report.record import LedgerPlugin
     from pytest_promote.runner import interrupt
@@ -77,6 +78,8 @@ def activate(config: pytest.Config) -> None:
     runs, count, tree = _promote_runs(config, role, policy, judged, kinds)
     role.begin(runs, count, tree.dirty if tree is not None else None)
     config.stash[RUNS_KEY] = runs
+    kinds_planned = frozenset(run.policy.gates[gid].kind for run in runs for gid in run.stage.gates)
+    config.stash[PLAN_KEY] = Plan(kinds_planned, worker=role.worker)
     if tree is not None:
         tree.watch(runs)
     config.pluginmanager.register(count, "promote-suite")

@@ -44,6 +44,18 @@ WORKER_BEFORE = "promote_coverage_before"
 KIND = "coverage"
 
 
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What the session tells the measurement as it makes its runs: the gate kinds its
+    stages plan (without the coverage gate's, the measurement is discarded), and whether
+    this process is a pytest-xdist worker (which sends its data to the controller)."""
+
+    kinds: frozenset[str] = frozenset()
+    worker: bool = False
+
+
+PLAN_KEY = pytest.StashKey[Plan]()
+
 class NoCoverage(Exception):
     """There is no coverage data to judge; the message says why and what to do."""
 
@@ -136,16 +148,12 @@ class Measurement:
         their own, as this process does and sends its data, not as child processes
         that coverage.py's ``patch = ["subprocess"]`` would have write data files.
         """
-        from pytest_promote.runner.run import RUNS_KEY
-        from pytest_promote.runner.suite import is_worker
-
-        runs = self.config.stash.get(RUNS_KEY, ())
-        kinds = {run.policy.gates[gid].kind for run in runs for gid in run.stage.gates}
-        if KIND not in kinds:
+        plan = self.config.stash.get(PLAN_KEY, Plan())
+        if KIND not in plan.kinds:
             self.wanted = False
             self.stop()
             self.cov = None
-        elif self.data_file is not None and not is_worker(self.config):
+        elif self.data_file is not None and not plan.worker:
             from coverage import CoverageData
 
             with contextlib.suppress(OSError):  # writing the data later says what is wrong
@@ -169,9 +177,7 @@ class Measurement:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """An xdist worker sends its data to the controller with its results."""
-        from pytest_promote.runner.suite import is_worker
-
-        if not (self.wanted and is_worker(self.config)):
+        if not (self.wanted and self.config.stash.get(PLAN_KEY, Plan()).worker):
             return
         cov = self.cov
         if cov is None and self.error is None and not pytest_cov_requested(self.config):
