@@ -154,13 +154,13 @@ def test_the_overall_timeout_bounds_the_retries(
     pytester.makepyprojecttoml(
         policy(f'url = "{service.url}/slow"\nretries = 50').replace("timeout = 10", "timeout = 0.4")
     )
-    began = time.monotonic()
     result = pytester.runpytest("--promote-to=staging")
     result.assert_outcomes(failed=2)
+    # One attempt of the 51 allowed: the overall timeout ended the retries (no clock
+    # read here: on a busy machine a run's wall time says nothing).
     result.stdout.fnmatch_lines(
         ["*-> no response (*timed out*) after 1 attempt(s) in *s; 200 required for staging"]
     )
-    assert time.monotonic() - began < 5
 
 
 def test_the_url_can_come_from_the_environment(
