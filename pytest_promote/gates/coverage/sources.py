@@ -130,6 +130,11 @@ class Measurement:
         self.workers_before: list[list[str]] = []
         # What the environment held before our start (`patch = ["subprocess"]` sets it).
         self.process_config = process_config
+        self.configured = False
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """From here on, pytest calls ``pytest_unconfigure`` whatever happens."""
+        self.configured = True
 
     def stop(self) -> None:
         """Stop our tracer if it runs (idempotent)."""
@@ -174,6 +179,11 @@ class Measurement:
             return (yield)
         finally:
             self.stop()
+
+    def pytest_runtest_logfinish(self) -> None:
+        """A test that ran pytest in-process leaves no tracer of a run that ended
+        before pytest configured it stacked over ours."""
+        stop_unconfigured()
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """An xdist worker sends its data to the controller with its results."""
@@ -223,6 +233,24 @@ class Measurement:
                     gathered.data, self.data_file, gathered.config_file, keep=False
                 )
                 _save_or_warn(data, self.data_file)
+
+
+#: Measurements started for runs that pytest has not configured yet, oldest first. A
+#: run that ends before that (a usage error in its arguments or its options, a
+#: conftest that cannot be imported) calls no hook of ours again, and its tracer would
+#: trace on, stacked over any other: over an outer promotion's, which would then count
+#: nothing more in this process. Such a tracer is stopped when the next run here starts
+#: measuring, or when the test that ran it in-process ends.
+STARTING: list[Measurement] = []
+
+
+def stop_unconfigured() -> None:
+    """Stop the tracers of runs that ended before pytest configured them, the newest
+    first (coverage.py stops only the tracer on top of its stack)."""
+    while STARTING:
+        measurement = STARTING.pop()
+        if not measurement.configured:
+            measurement.stop()
 
 
 #: coverage.py's request to child processes to measure themselves (``patch = ["subprocess"]``).

@@ -16,10 +16,12 @@ from pytest_promote.gates.coverage import firstline
 from pytest_promote.gates.coverage.sources import (
     MEASUREMENT_KEY,
     PROCESS_CONFIG,
+    STARTING,
     Measurement,
     not_installed,
     pytest_cov_requested,
     recorded,
+    stop_unconfigured,
 )
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
 #: and the inner run measures on its own, its tracer stacked on the outer one.
 OURS: weakref.WeakSet[Coverage] = weakref.WeakSet()
 
-
 def start_early(config: pytest.Config) -> None:
     """Start measuring, unless pytest-cov or ``coverage run`` already does.
 
@@ -39,6 +40,7 @@ def start_early(config: pytest.Config) -> None:
     import its code. Nothing is known yet of the stage's plan: a run whose stage has
     no coverage gate stops and discards the measurement at session start.
     """
+    stop_unconfigured()
     cov: Coverage | None = None
     error: str | None = None
     said: list[str] = []
@@ -68,6 +70,9 @@ def start_early(config: pytest.Config) -> None:
     measurement.warnings += said if cov is not None else []
     config.stash[MEASUREMENT_KEY] = measurement
     config.pluginmanager.register(measurement, "promote-coverage")
+    if cov is not None:
+        STARTING.append(measurement)
+        config.add_cleanup(measurement.stop)  # pytest ran its cleanups, not the hooks
 
 
 def _restart_if_missed(config: pytest.Config, before: frozenset[str]) -> None:
