@@ -57,10 +57,10 @@ FLOORS: tuple[tuple[str, ...], ...] = (
      "pytest_promote.gates.secrets.filters", "pytest_promote.gates.secrets.plugins",
      "pytest_promote.gates.coverage.worker"),
     ("pytest_promote._util",),  # private helpers, no pytest
-    ("pytest_promote.attest",),  # DSSE envelopes, keys, allowed signers, statements
+    ("pytest_promote.ledger.signing",),  # DSSE envelopes, keys, allowed signers, statements
     # [tool.promote] and the --promote-* options -> frozen values
     ("pytest_promote.policy", "pytest_promote.options"),
-    ("pytest_promote.ledger", "pytest_promote.approvals", "pytest_promote.attestation"),
+    ("pytest_promote.ledger",),  # its records, approvals and attestation (signing is below the policy)
     ("pytest_promote.gates",),
     ("pytest_promote.runner",),
     ("pytest_promote.report",),
