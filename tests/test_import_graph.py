@@ -53,7 +53,7 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
 FLOORS: tuple[tuple[str, ...], ...] = (
     # The values a gate works with, and the modules run by path in the project's Python
     # (a worker imports nothing of the package).
-    ("pytest_promote.api", "pytest_promote._safepath", "pytest_promote.gates.secrets.worker",
+    ("pytest_promote.api", "pytest_promote.gates.secrets.worker",
      "pytest_promote.gates.secrets.filters", "pytest_promote.gates.secrets.plugins",
      "pytest_promote.gates.coverage.worker"),
     ("pytest_promote._util",),  # private helpers, no pytest
