@@ -130,7 +130,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     tests."""
     if not asked(config):
         return None
-    from pytest_promote.options import options
+    from pytest_promote.runner.options import options
 
     chosen = options(config)
     if chosen.precheck is not None:
@@ -181,7 +181,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not asked(config):
         return
-    from pytest_promote.options import options
+    from pytest_promote.runner.options import options
 
     chosen = options(config)
     if chosen.precheck is not None:

@@ -59,7 +59,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("pytest_promote._util",),  # private helpers, no pytest
     ("pytest_promote.ledger.signing",),  # DSSE envelopes, keys, allowed signers, statements
     # [tool.promote] and the --promote-* options -> frozen values
-    ("pytest_promote.policy", "pytest_promote.options"),
+    ("pytest_promote.policy", "pytest_promote.runner.options"),
     ("pytest_promote.ledger",),  # its records, approvals and attestation (signing is below the policy)
     ("pytest_promote.gates",),
     ("pytest_promote.runner",),

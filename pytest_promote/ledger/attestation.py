@@ -19,8 +19,8 @@ import pytest
 
 from pytest_promote.ledger.signing import dsse, keys, statement
 from pytest_promote.ledger.signing.signers import AllowedSigner, TrustProblem
-from pytest_promote.options import options
 from pytest_promote.policy.trust import Standing, agrees, judge
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.model import Policy

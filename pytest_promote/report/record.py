@@ -10,7 +10,7 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote.ledger.records import REF, Record, now, write
-from pytest_promote.options import options
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.runner.run import PromoteRun

@@ -23,8 +23,8 @@ from pytest_promote._util import git
 from pytest_promote._util.redact import mask_value
 from pytest_promote.ledger.attestation import check_trust
 from pytest_promote.ledger.records import REF, holding, read
-from pytest_promote.options import options
 from pytest_promote.report.standing import as_shown
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component

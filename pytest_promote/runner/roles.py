@@ -28,10 +28,10 @@ import pytest
 
 from pytest_promote.gates.coverage.sources import end_pytest_cov_contexts
 from pytest_promote.gates.coverage.start import paused
-from pytest_promote.options import PromoteOptions
 from pytest_promote.runner import acceptance, canonical
 from pytest_promote.runner.distributed import SELECTED, WORKER_DESELECTED, XdistHooks
 from pytest_promote.runner.items import GateItem, make_items
+from pytest_promote.runner.options import PromoteOptions
 from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, is_worker
 from pytest_promote.runner.testlog import TestLog
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util.redact import Redactor
-from pytest_promote.options import options
 from pytest_promote.policy.kinds import gate_kinds
 from pytest_promote.policy.loader import find_table, load
 from pytest_promote.policy.model import Policy
@@ -26,6 +25,7 @@ from pytest_promote.runner import acceptance
 from pytest_promote.runner.acceptance import ExitRule, exit_rule
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
+from pytest_promote.runner.options import options
 from pytest_promote.runner.roles import Controller, Results, choose_role
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun, vocabulary
 from pytest_promote.runner.suite import SuiteCount, file_of
