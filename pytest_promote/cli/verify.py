@@ -269,7 +269,7 @@ def _not_frozen(policy: Policy, stage: str, facts: dict[str, Any]) -> None:
     if clock.setting():
         try:
             moments.append(clock.now())
-        except pytest.UsageError as exc:
+        except clock.ClockError as exc:
             raise Rejected(str(exc)) from None
     for now in moments:
         said = frozen(policy.freezes, stage, now)

@@ -129,7 +129,10 @@ def _promote_runs(
     results = role.results()  # the one run's: a component's is a usage error
     # One redactor: a secret any run finds is masked in every output.
     shared = Redactor(vocabulary(judged.policies[0])) if judged.policies else None
-    moved = clock.setting()
+    try:
+        moved = clock.setting()
+    except clock.ClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
     runs: list[PromoteRun] = []
     for judging, stage, rule, overrides in planned:
         given = results if not runs else Results()
@@ -159,7 +162,11 @@ def _plan(
     role.check_trust(policy)
     given = list(role.options.overrides)
     actor = git.actor(config.rootpath) if given else None
-    chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
+    try:
+        today = clock.now().date()
+    except clock.ClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    chosen = overrides.resolve(policy, stage, given, actor, today)
     chosen = role.authorise(policy, stage, chosen)
     if not chosen:
         return stage, rule, {}
