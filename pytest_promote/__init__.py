@@ -16,10 +16,10 @@ from __future__ import annotations
 import sys
 
 if sys.argv and (sys.argv[0] == "-m" or sys.argv[0].endswith(("pytest-promote", "pytest-promote.exe"))):
-    from pytest_promote import _safepath
+    from pytest_promote._util import safepath
 
-    if _safepath.is_command():  # first of all, keep the checkout's files off the import path
-        _safepath.guard()
+    if safepath.is_command():  # first of all, keep the checkout's files off the import path
+        safepath.guard()
 
 import importlib
 from typing import TYPE_CHECKING, Any

@@ -9,7 +9,7 @@ import pytest
 
 if TYPE_CHECKING:
     from pytest_promote.api import Gate
-    from pytest_promote.attest.dsse import Signer
+    from pytest_promote.ledger.signing.dsse import Signer
     from pytest_promote.runner.run import PromoteRun
     from pytest_promote.runner.scorecard import Verdict
 

@@ -130,7 +130,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     tests."""
     if not asked(config):
         return None
-    from pytest_promote.options import options
+    from pytest_promote.runner.options import options
 
     chosen = options(config)
     if chosen.precheck is not None:
@@ -162,9 +162,9 @@ def pytest_load_initial_conftests(
     precheck = getattr(namespace, "promote_precheck", None) is not None
     promotion = not precheck and getattr(namespace, "promote_to", None) is not None
     if precheck or promotion:
-        from pytest_promote._util import process
+        from pytest_promote.gates.environ import remember_environ
 
-        process.remember_environ(early_config)
+        remember_environ(early_config)
     if promotion and not getattr(namespace, "promote_only", False):
         from pytest_promote.gates.coverage import start
 
@@ -181,7 +181,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if not asked(config):
         return
-    from pytest_promote.options import options
+    from pytest_promote.runner.options import options
 
     chosen = options(config)
     if chosen.precheck is not None:

@@ -7,7 +7,7 @@ import json
 import pytest
 from gitrepo import Repo, approve
 
-from pytest_promote.approvals import identities
+from pytest_promote.ledger.approvals import identities
 
 REF = "--ref=refs/notes/promote-approvals"
 

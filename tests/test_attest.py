@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from signing import Key, ssh_keygen
 
-from pytest_promote import ledger
-from pytest_promote.attest import dsse, keys, statement
-from pytest_promote.attest.signers import TrustProblem, absolute_time, parse_allowed_signers
+from pytest_promote.ledger.records import parse
+from pytest_promote.ledger.signing import dsse, keys, statement
+from pytest_promote.ledger.signing.signers import TrustProblem, absolute_time, parse_allowed_signers
 from pytest_promote.policy.trust import judge
 
 
@@ -125,7 +125,7 @@ def test_judge_checks_subject_key_validity_and_principals(tmp_path: Path) -> Non
 
 def test_a_record_with_a_broken_attestation_is_malformed() -> None:
     line = '{"stage": "s", "colour": "green", "accepted": true, "time": "2025-01-01T00:00:00+00:00", '
-    records, bad = ledger.parse("c0ffee", line + '"attestation": {"payload": 1}}\n' + line + '"attestation": null}')
+    records, bad = parse("c0ffee", line + '"attestation": {"payload": 1}}\n' + line + '"attestation": null}')
     assert [b.problem for b in bad] == [
         'attestation = {"payload": 1}: expected a DSSE envelope (payload, payloadType, signatures) or null'
     ]
@@ -164,8 +164,8 @@ def test_a_bad_signing_key_is_a_usage_error(project) -> None:
 
 
 def test_the_stage_digest_covers_gates_modes_and_thresholds() -> None:
-    from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import gate_kinds
+    from pytest_promote.ledger.attestation import stage_digest
     from pytest_promote.policy.loader import load
 
     def digest(stage: str, **production: object) -> str:

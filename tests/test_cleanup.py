@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.ledger import REF
+from pytest_promote.ledger.records import REF
 
 pytestmark = pytest.mark.supported_range
 

@@ -12,9 +12,9 @@ import pytest
 from children import ADDOPTS
 from gitrepo import NO_CACHE, Repo
 
-from pytest_promote import ledger
 from pytest_promote.cli.main import main
 from pytest_promote.gates import builtin
+from pytest_promote.ledger.records import records, validate
 from pytest_promote.policy import loader
 from pytest_promote.policy.model import Policy
 
@@ -91,7 +91,7 @@ def test_a_component_judges_its_own_tests_and_records_its_name(pytester, monkeyp
     data = report(pytester)
     assert (data["component"], data["partial"], data["accepted"]) == ("alpha", None, True)
     assert gate(pytester, "tests")["measured"] == "2 passed, 0 failed"
-    (record,) = ledger.records(repo.path)
+    (record,) = records(repo.path)
     assert (record.component, record.stage, record.proves) == ("alpha", "development", True)
     note = repo.git("notes", "--ref=promote", "show", "HEAD")
     assert json.loads(note)["component"] == "alpha"
@@ -99,7 +99,7 @@ def test_a_component_judges_its_own_tests_and_records_its_name(pytester, monkeyp
     # The whole repository's run judges every test, beta's failing one too, and its
     # record names no component: its note line reads as before components existed.
     assert promote(pytester, "development", None).ret == 1
-    whole = [r for r in ledger.records(repo.path) if r.component is None]
+    whole = [r for r in records(repo.path) if r.component is None]
     assert [r.colour for r in whole] == ["red"]
     assert report(pytester)["component"] is None
     assert all("component" not in json.loads(line) or json.loads(line)["component"]
@@ -371,9 +371,9 @@ def test_a_component_that_loosens_or_is_malformed_is_a_usage_error(extra: str, s
 def test_ledger_lines_name_their_component_or_none() -> None:
     line = {"stage": "development", "colour": "green", "accepted": True,
             "time": "2026-01-01T00:00:00+00:00"}
-    assert ledger.validate({**line, "component": "alpha"}) is None
-    assert ledger.validate({**line, "component": ""}) == 'component = "": expected a component name'
-    assert ledger.validate({**line, "component": None}) is not None  # written only when named
+    assert validate({**line, "component": "alpha"}) is None
+    assert validate({**line, "component": ""}) == 'component = "": expected a component name'
+    assert validate({**line, "component": None}) is not None  # written only when named
 
 
 def test_a_directory_wholly_a_component_s_is_given_to_its_tools_as_one_path(tmp_path: Path) -> None:

@@ -11,9 +11,9 @@ import pytest
 from gitrepo import NO_CACHE
 from test_components import LINT_AND_COVERAGE, monorepo, promote, report
 
-from pytest_promote import ledger
 from pytest_promote._util.redact import MASK
 from pytest_promote.cli.main import main
+from pytest_promote.ledger.records import records
 
 
 def part(data: dict, name: str) -> dict:
@@ -83,8 +83,8 @@ def test_all_judges_each_component_and_fails_when_one_is_not_accepted(pytester, 
     ]
 
     # Two records, one per component; each satisfies its own component's path gate only.
-    records = ledger.records(repo.path)
-    assert sorted((r.component, r.stage, r.colour, r.proves) for r in records) == [
+    written = records(repo.path)
+    assert sorted((r.component, r.stage, r.colour, r.proves) for r in written) == [
         ("alpha", "development", "green", True), ("beta", "development", "red", False)]
     # verify takes the named component's report from it, as its own run's.
     path, root = str(pytester.path / "r.json"), ("--root", str(pytester.path))
@@ -113,9 +113,9 @@ def test_all_records_signed_like_any_other(pytester, monkeypatch) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     result = promote(pytester, "development", "all", f"--promote-sign-key={key}")
     assert result.ret == 0, result.stdout.str()
-    records = ledger.records(repo.path)
-    assert sorted(r.component for r in records) == ["alpha", "beta"]
-    assert all(r.attestation for r in records)
+    written = records(repo.path)
+    assert sorted(r.component for r in written) == ["alpha", "beta"]
+    assert all(r.attestation for r in written)
     assert all(part(report(pytester), n)["signature"].startswith("signed") for n in ("alpha", "beta"))
 
 
@@ -147,7 +147,7 @@ def test_auto_judges_only_the_components_changed_since_the_base(pytester, monkey
         "the exit status is 5 (no tests collected), never a pass",
     ])
     assert not (pytester.path / "r.json").exists()
-    assert ledger.records(repo.path) == []
+    assert records(repo.path) == []
 
     repo.git("checkout", "-q", "-b", "feature")
     repo.commit("beta answers differently", {"src/beta/core.py": "def answer():\n    return 41 + 1\n"})
@@ -156,7 +156,7 @@ def test_auto_judges_only_the_components_changed_since_the_base(pytester, monkey
     result.stdout.fnmatch_lines(["promote: --promote-component=auto: changed since main@*: beta; unchanged: alpha"])
     assert "test_alpha" not in result.stdout.str()
     assert [r["component"] for r in report(pytester)["components"]] == ["beta"]
-    assert [r.component for r in ledger.records(repo.path)] == ["beta"]
+    assert [r.component for r in records(repo.path)] == ["beta"]
 
     # An uncommitted change counts too (the run is dirty: judged, never accepted).
     (pytester.path / "tests/alpha/test_alpha.py").write_text("def test_one():\n    assert True\n")

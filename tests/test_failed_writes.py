@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from gitrepo import NO_CACHE, THREE_STAGES
 
-from pytest_promote.ledger import REF
+from pytest_promote.ledger.records import REF
 
 #: Fill the tiny filesystem to its last byte, then run the promotion on it.
 FILL_AND_RUN = """

@@ -13,7 +13,7 @@ from gitrepo import NO_CACHE, THREE_STAGES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_promote.ledger import REF
+from pytest_promote.ledger.records import REF
 
 BAD = b'{"stage": "development", "colour": "green", "accepted": true, "time": "caf\xe9"}\n'
 
@@ -169,7 +169,7 @@ def test_the_report_verifier_reads_or_refuses_any_bytes(git_project, git) -> Non
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
 def test_a_note_of_any_bytes_parses_into_records_and_malformed_lines(data: bytes) -> None:
-    from pytest_promote.ledger import parse
+    from pytest_promote.ledger.records import parse
 
     text = data.decode("utf-8", "surrogateescape")
     found, bad = parse("c" * 40, text)

@@ -53,14 +53,14 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
 FLOORS: tuple[tuple[str, ...], ...] = (
     # The values a gate works with, and the modules run by path in the project's Python
     # (a worker imports nothing of the package).
-    ("pytest_promote.api", "pytest_promote._safepath", "pytest_promote.gates.secrets.worker",
+    ("pytest_promote.api", "pytest_promote.gates.secrets.worker",
      "pytest_promote.gates.secrets.filters", "pytest_promote.gates.secrets.plugins",
      "pytest_promote.gates.coverage.worker"),
     ("pytest_promote._util",),  # private helpers, no pytest
-    ("pytest_promote.attest",),  # DSSE envelopes, keys, allowed signers, statements
+    ("pytest_promote.ledger.signing",),  # DSSE envelopes, keys, allowed signers, statements
     # [tool.promote] and the --promote-* options -> frozen values
-    ("pytest_promote.policy", "pytest_promote.options"),
-    ("pytest_promote.ledger", "pytest_promote.approvals", "pytest_promote.attestation"),
+    ("pytest_promote.policy", "pytest_promote.runner.options"),
+    ("pytest_promote.ledger",),  # its records, approvals and attestation (signing is below the policy)
     ("pytest_promote.gates",),
     ("pytest_promote.runner",),
     ("pytest_promote.report",),
@@ -218,17 +218,58 @@ def test_no_module_imports_a_higher_floor() -> None:
     assert not found, "imports from a lower floor to a higher one (see FLOORS):\n" + "\n".join(found)
 
 
-def test_the_public_api_imports_only_the_standard_library() -> None:
-    """``pytest_promote.api`` is what a custom gate imports: it loads nothing heavy."""
-    path = PACKAGE / "api.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = _type_checking_only(tree)
+def imported(tree: ast.Module, skipped: set[int] | None = None) -> set[str]:
+    """The module names ``tree`` imports anywhere (inside functions too), except in the
+    nodes ``skipped``."""
+    skipped = skipped or set()
     names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) and id(node) not in skipped
              for alias in node.names}
     names |= {node.module or "" for node in ast.walk(tree)
               if isinstance(node, ast.ImportFrom) and id(node) not in skipped}
+    return names
+
+
+def test_the_public_api_imports_only_the_standard_library() -> None:
+    """``pytest_promote.api`` is what a custom gate imports: it loads nothing heavy."""
+    path = PACKAGE / "api.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = imported(tree, _type_checking_only(tree))
     outside = sorted(n for n in names if n.partition(".")[0] not in sys.stdlib_module_names | {"__future__"})
     assert names and not outside, outside
+
+
+def importing_pytest(package: Path, under: str) -> list[str]:
+    """The modules of ``package`` under the dotted name ``under`` that import pytest (or
+    its ``_pytest`` internals): at the top, inside a function or only for a type."""
+    return sorted(
+        name for name, path in modules(package).items()
+        if (name == under or name.startswith(under + "."))
+        and {n.partition(".")[0] for n in imported(ast.parse(path.read_text(encoding="utf-8")))}
+        & {"pytest", "_pytest"}
+    )
+
+
+def test_the_private_helpers_import_no_pytest() -> None:
+    """``_util`` holds helpers any floor may use, in a pytest run or not: none imports pytest."""
+    found = importing_pytest(PACKAGE, "pytest_promote._util")
+    assert not found, "modules of _util importing pytest (move what needs it up a floor):\n" + "\n".join(found)
+
+
+def test_an_import_of_pytest_is_found_and_named(tmp_path: Path) -> None:
+    """The check itself: an import of pytest inside a function or only for a type counts;
+    a module whose name merely starts with ``pytest`` does not, nor one outside ``under``."""
+    sources = {
+        "__init__.py": "import pytest\n",
+        "util/__init__.py": "",
+        "util/plain.py": "import pytest_promote.api\nfrom pytest_other import x\n",
+        "util/lazy.py": "def f():\n    import pytest\n",
+        "util/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from _pytest.config import Config\n",
+    }
+    for name, text in sources.items():
+        (tmp_path / "pkg" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "pkg" / name).write_text(text)
+    assert importing_pytest(tmp_path / "pkg", "pkg.util") == ["pkg.util.lazy", "pkg.util.typed"]
+
 
 
 def test_a_cycle_is_found_and_named(tmp_path: Path) -> None:

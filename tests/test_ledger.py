@@ -6,7 +6,7 @@ import json
 
 from gitrepo import NO_CACHE, THREE_STAGES
 
-from pytest_promote.ledger import REF, parse
+from pytest_promote.ledger.records import REF, parse
 
 
 def records(git, rev: str = "HEAD") -> list[dict]:

@@ -11,21 +11,20 @@ import cli
 import pytest
 from gitrepo import Repo, run_git
 
-from pytest_promote import ledger
 from pytest_promote._util import git
-from pytest_promote.ledger import REF
+from pytest_promote.ledger.records import REF, Record, now, write
 
 #: Appends COUNT records tagged TAG to HEAD's note through the ledger's own writer.
 WRITER = """
 import datetime, sys
 from pathlib import Path
-from pytest_promote import ledger
 from pytest_promote._util import git
+from pytest_promote.ledger.records import Record, write
 root, count, tag = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 head = git.head(root)
 for i in range(count):
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
-    ledger.write(root, ledger.Record(head, tag, "green", True, now, headline=f"{tag} {i}"))
+    write(root, Record(head, tag, "green", True, now, headline=f"{tag} {i}"))
 """
 
 
@@ -116,7 +115,7 @@ def test_a_clone_behind_merges_the_remotes_records_and_a_rejected_push_is_redone
     for clone, tag in ((a, "a"), (b, "b")):
         head = git.head(clone)
         assert head is not None
-        ledger.write(clone, ledger.Record(head, tag, "green", True, ledger.now(), headline=f"{tag} 0"))
+        write(clone, Record(head, tag, "green", True, now(), headline=f"{tag} 0"))
     assert cli.run(a, "ledger", "sync").returncode == 0
     # The remote turns the next push away once, as when another job pushed first.
     hook = bare / "hooks" / "pre-receive"

@@ -34,9 +34,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_promote.attest import keys, statement
-from pytest_promote.attest.patterns import match_pattern_list
-from pytest_promote.attest.signers import TrustProblem, parse_allowed_signers, parse_lines
+from pytest_promote.ledger.signing import keys, statement
+from pytest_promote.ledger.signing.patterns import match_pattern_list
+from pytest_promote.ledger.signing.signers import TrustProblem, parse_allowed_signers, parse_lines
 from pytest_promote.policy.trust import judge
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")

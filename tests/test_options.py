@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_promote.options import PromoteOptions
+from pytest_promote.runner.options import PromoteOptions
 
 
 def test_the_status_runs_no_gates() -> None:

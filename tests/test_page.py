@@ -216,7 +216,7 @@ def test_the_page_as_a_person_sees_it(history, tmp_path: Path) -> None:
 
 
 def test_a_record_without_a_statement_shows_its_gate_statuses(tmp_path: Path) -> None:
-    from pytest_promote.ledger import Record
+    from pytest_promote.ledger.records import Record
     from pytest_promote.report.page import history
 
     old = Record(commit="a" * 40, stage="development", colour="green", accepted=True,

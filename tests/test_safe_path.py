@@ -112,9 +112,9 @@ def test_only_the_command_module_is_guarded(
 ) -> None:
     """The guard reads which module ``-m`` runs: the commands are guarded, another module
     of the package (the coverage gate's restart of pytest) keeps pytest's search path."""
-    from pytest_promote import _safepath
+    from pytest_promote._util import safepath
 
     monkeypatch.setattr(sys, "orig_argv", argv)
     monkeypatch.setattr(sys, "argv", ["-m"])
-    assert _safepath.module_run() == module
-    assert _safepath.is_command() is (module == "pytest_promote")
+    assert safepath.module_run() == module
+    assert safepath.is_command() is (module == "pytest_promote")

@@ -12,9 +12,9 @@ import pytest
 from gitrepo import NO_CACHE, THREE_STAGES
 from signing import TRUST, Key, openssh_public, ssh_keygen
 
-from pytest_promote.attest import dsse
-from pytest_promote.attest.statement import PROMOTION, STATEMENT_TYPE
 from pytest_promote.cli.main import main
+from pytest_promote.ledger.signing import dsse
+from pytest_promote.ledger.signing.statement import PROMOTION, STATEMENT_TYPE
 
 pytestmark = pytest.mark.supported_range
 

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from gitrepo import NO_CACHE, THREE_STAGES
 
-from pytest_promote.ledger import REF
+from pytest_promote.ledger.records import REF
 
 GATE = """
 [tool.promote]

@@ -4,6 +4,9 @@
 test or a rehearsal ask "would this run be frozen then?" without waiting. It is
 refused in CI (``CI=true``); where it is set, the header, every report and the ledger
 record say so, and the run is not accepted: its verdict is about another time.
+
+An unusable setting is a :class:`ClockError`; a promotion run reports it as a usage
+error, with its message.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 import datetime
 import os
 
-import pytest
-
 ENV = "PROMOTE_NOW"
+
+
+class ClockError(Exception):
+    """``PROMOTE_NOW`` cannot be used here; the message says why and what to do."""
 
 
 def now() -> datetime.datetime:
@@ -24,19 +29,19 @@ def now() -> datetime.datetime:
     try:
         value = datetime.datetime.fromisoformat(raw)
     except ValueError:
-        raise pytest.UsageError(
+        raise ClockError(
             f"{ENV}={raw!r}: not an ISO 8601 date-time; e.g. {ENV}=2025-12-24T10:00:00+00:00"
         ) from None
     return (value if value.tzinfo else value.replace(tzinfo=datetime.UTC)).astimezone(datetime.UTC)
 
 
 def setting() -> str | None:
-    """``PROMOTE_NOW`` if set; a UsageError in CI, where the clock is never moved."""
+    """``PROMOTE_NOW`` if set; a :class:`ClockError` in CI, where the clock is never moved."""
     from pytest_promote._util.git import in_ci
 
     raw = os.environ.get(ENV)
     if raw and in_ci():
-        raise pytest.UsageError(
+        raise ClockError(
             f"{ENV}={raw!r} is set, and CI=true: a CI run judges by the real clock; "
             f"unset {ENV} (it is for local rehearsals only)"
         )

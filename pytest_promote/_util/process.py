@@ -16,7 +16,6 @@ program's own words; a gate turns it into ``GateResult.error`` and never passes.
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -33,16 +32,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
-import pytest
-
 #: How much of a tool's own output an error message quotes.
 TAIL_LINES = 15
 #: How many characters of output of an unexpected shape an error message quotes.
 HEAD_CHARS = 200
 #: The niceness increment of tool gates' processes (see BackgroundTool.nice).
 BACKGROUND_NICE = 10
-#: The environment pytest started with, taken before the project's conftests ran.
-ENVIRON_KEY = pytest.StashKey[dict[str, str]]()
 #: coverage.py's requests that every new Python process measure itself: they are
 #: for the processes the tests start, never for the gates' tools and workers.
 MEASURING_VARIABLES = ("COVERAGE_PROCESS_START", "COVERAGE_PROCESS_CONFIG")
@@ -67,21 +62,6 @@ class Cancelled(ToolError):
     """The tool was killed because its caller gave up on it."""
 
 
-def remember_environ(config: pytest.Config) -> None:
-    """Keep the environment as it is now, at start-up (``pytest_load_initial_conftests``,
-    before the conftests are imported): the one the tools run in."""
-    config.stash[ENVIRON_KEY] = dict(os.environ)
-
-
-def project_environ(config: pytest.Config | None) -> dict[str, str]:
-    """The environment a gate's tool runs in: pytest's at start-up, as a user's own
-    ``pyright`` or ``ruff`` at the project root would see it, whatever the tests'
-    conftests later do to ``os.environ``; without coverage.py's requests to measure
-    new processes. The current environment where none was kept (``config`` None)."""
-    kept = config.stash.get(ENVIRON_KEY, None) if config is not None else None
-    return unmeasured(kept)
-
-
 def unmeasured(env: Mapping[str, str] | None) -> dict[str, str]:
     """``env`` (None: this process's environment) without coverage.py's requests
     that a new Python process measure itself."""
@@ -89,23 +69,6 @@ def unmeasured(env: Mapping[str, str] | None) -> dict[str, str]:
     for name in MEASURING_VARIABLES:
         clean.pop(name, None)
     return clean
-
-
-def fresh_bytecode(config: pytest.Config, env: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``env`` (default: the current environment) for one Python process that imports
-    the project's code to judge it: its bytecode goes to a new, empty directory of its
-    own (``PYTHONPYCACHEPREFIX``), removed when the session ends.
-
-    The process compiles the sources on disk as they are now and never trusts a
-    ``.pyc`` in the tree's ``__pycache__`` (nor writes one there): Python checks a
-    source only by its size and its mtime in whole seconds, so a module rewritten
-    within the second at the same size would otherwise be judged as it was before.
-    pytest's rewritten test modules follow the same prefix. The price is compiling
-    what the process imports (about a second of CPU for pytest and its plugins).
-    """
-    prefix = tempfile.mkdtemp(prefix="promote-pycache-")
-    config.add_cleanup(functools.partial(shutil.rmtree, prefix, ignore_errors=True))
-    return {**(os.environ if env is None else env), "PYTHONPYCACHEPREFIX": prefix}
 
 
 def _spawn(

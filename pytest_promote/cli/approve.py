@@ -2,7 +2,7 @@
 
 An approval is one JSON line (``stage``, ``who``, ``note``, ``time``; with ``--key``,
 its signed statement) appended to the git note of the approved commit (see
-:mod:`pytest_promote.approvals`), so it travels with the repository (``git push
+:mod:`pytest_promote.ledger.approvals`), so it travels with the repository (``git push
 origin refs/notes/promote-approvals``) and never changes the commit itself. The
 ``approval`` gate reads them back. ``--break-glass`` records a signed authorisation of
 an override instead.
@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote.approvals import APPROVALS_REF, Approval, is_author
+from pytest_promote.ledger.approvals import APPROVALS_REF, Approval, is_author
 
 
 def default_approver(root: Path) -> str | None:
@@ -129,7 +129,7 @@ def _attestation(
     root: Path, commit: str, args: argparse.Namespace, now: str, override: dict[str, Any] | None
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The signed statement of the approval (or authorisation) and the key's id, if ``--key``."""
-    from pytest_promote.attest import keys, statement
+    from pytest_promote.ledger.signing import keys, statement
 
     if args.key is None:
         if override is not None:

@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 
-from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
 from pytest_promote._util.redact import mask_text
-from pytest_promote.attest import dsse, keys
-from pytest_promote.attest.statement import PROMOTION, read
-from pytest_promote.attestation import describe
+from pytest_promote.ledger.attestation import describe
+from pytest_promote.ledger.records import REF, Record, now, write
+from pytest_promote.ledger.signing import dsse, keys
+from pytest_promote.ledger.signing.statement import PROMOTION, read
 from pytest_promote.report.json_report import digest, dumps
 
 
@@ -128,18 +128,18 @@ def sign(path: Path, key: keys.SigningKey, root: Path, commit: str, record: bool
         return f"signed with {key.keyid}"
     entry = from_report(root, data, sha)
     try:
-        ledger.write(root, entry)
+        write(root, entry)
     except RuntimeError as exc:
         raise Refused(f"signed and written, but NOT recorded in the ledger: {exc}") from None
-    return f"signed with {key.keyid}; recorded {entry.stage} {entry.headline} on {sha[:12]} ({ledger.REF})"
+    return f"signed with {key.keyid}; recorded {entry.stage} {entry.headline} on {sha[:12]} ({REF})"
 
 
 def _as_asked(predicate: Mapping[str, Any], root: Path, asked: Asked) -> None:
     """Refuse a verdict of another stage or component than the job was told, or one
     judged otherwise than the committed policy asks of that stage."""
-    from pytest_promote.attest.statement import policy_digest
-    from pytest_promote.attestation import stage_digest
     from pytest_promote.cli.verify import Rejected, read_policy
+    from pytest_promote.ledger.attestation import stage_digest
+    from pytest_promote.ledger.signing.statement import policy_digest
     from pytest_promote.policy.loader import DEFAULT_POLICY, find_table
 
     if predicate.get("stage") != asked.stage:
@@ -178,13 +178,13 @@ def _as_asked(predicate: Mapping[str, Any], root: Path, asked: Asked) -> None:
         )
 
 
-def from_report(root: Path, report: dict[str, Any], commit: str) -> ledger.Record:
+def from_report(root: Path, report: dict[str, Any], commit: str) -> Record:
     """The ledger record of a (signed) report."""
     gates = {g["id"]: "overridden" if g.get("overridden") else g["status"] for g in report["gates"]}
     dirty = report.get("dirty")
-    return ledger.Record(
+    return Record(
         commit=commit, stage=report["stage"], colour=report["colour"],
-        accepted=report["accepted"], time=ledger.now(), tree=git.tree(root, commit),
+        accepted=report["accepted"], time=now(), tree=git.tree(root, commit),
         headline=report["verdict"], actor=git.actor(root), digest=report["digest"], gates=gates,
         caveats=tuple(report.get("caveats") or ()), partial=report.get("partial"),
         dirty=len(dirty) if isinstance(dirty, list) else None,

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from pytest_promote._util import git
 from pytest_promote._util.redact import mask_text
-from pytest_promote.approvals import APPROVALS_REF
-from pytest_promote.ledger import REF
+from pytest_promote.ledger.approvals import APPROVALS_REF
+from pytest_promote.ledger.records import REF
 
 #: The notes refs ``sync`` shares.
 REFS = (REF, APPROVALS_REF)

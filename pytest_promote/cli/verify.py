@@ -32,10 +32,10 @@ import pytest
 from pytest_promote._util import git
 from pytest_promote._util.redact import mask_text
 from pytest_promote.api import Gate
-from pytest_promote.attest import dsse
-from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.attest.statement import PROMOTION, Statement, difference, read
-from pytest_promote.attestation import describe
+from pytest_promote.ledger.attestation import describe
+from pytest_promote.ledger.signing import dsse
+from pytest_promote.ledger.signing.signers import TrustProblem
+from pytest_promote.ledger.signing.statement import PROMOTION, Statement, difference, read
 from pytest_promote.policy import kinds, loader
 from pytest_promote.policy.model import Policy
 from pytest_promote.policy.trust import judge
@@ -269,7 +269,7 @@ def _not_frozen(policy: Policy, stage: str, facts: dict[str, Any]) -> None:
     if clock.setting():
         try:
             moments.append(clock.now())
-        except pytest.UsageError as exc:
+        except clock.ClockError as exc:
             raise Rejected(str(exc)) from None
     for now in moments:
         said = frozen(policy.freezes, stage, now)

@@ -21,7 +21,7 @@ import dataclasses
 
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult, minimum
-from pytest_promote.approvals import (
+from pytest_promote.ledger.approvals import (
     APPROVALS_REF,
     Approval,
     authored,
@@ -32,7 +32,7 @@ from pytest_promote.approvals import (
     signed_reviewer,
     standing,
 )
-from pytest_promote.attest.signers import TrustProblem
+from pytest_promote.ledger.signing.signers import TrustProblem
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pytest
 
 from pytest_promote._util.paths import walk
 from pytest_promote.api import Finding, GateResult
-from pytest_promote.options import options
+from pytest_promote.runner.options import options
 
 #: Bumped when the stored form changes, so old entries are simply not found.
 FORMAT = 1

@@ -6,8 +6,9 @@ import dataclasses
 import shlex
 
 from pytest_promote._util.paths import check_inside
-from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ, tail
+from pytest_promote._util.process import BackgroundTool, ToolError, tail
 from pytest_promote.api import Gate, GateResult
+from pytest_promote.gates.environ import fresh_bytecode, project_environ
 from pytest_promote.policy.schema import bounded, timeout
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from pytest_promote._util import jsonpath
 from pytest_promote._util.paths import check_inside
-from pytest_promote._util.process import BackgroundTool, ToolError, fresh_bytecode, project_environ
+from pytest_promote._util.process import BackgroundTool, ToolError
 from pytest_promote.api import Finding, Gate, GateResult
+from pytest_promote.gates.environ import fresh_bytecode, project_environ
 from pytest_promote.policy.schema import timeout
 
 SOURCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")

@@ -5,6 +5,8 @@ The windows are the policy's (:mod:`pytest_promote.policy.freeze`).
 
 from __future__ import annotations
 
+import pytest
+
 from pytest_promote._util import clock
 from pytest_promote.api import Gate, GateResult
 from pytest_promote.policy.freeze import frozen
@@ -18,7 +20,10 @@ class FreezeGate(Gate):
     def evaluate(self) -> GateResult:
         """Check every window of the stage against the clock."""
         stage = self.context.stage
-        now = clock.now()
+        try:
+            now = clock.now()
+        except clock.ClockError as exc:  # a usage error, as when the session read the clock
+            raise pytest.UsageError(str(exc)) from None
         windows = self.context.policy.freezes
         open_ = [w.name for w in windows if stage in w.stages and w.open_until(now) is not None]
         said = frozen(windows, stage, now)

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote.api import Finding, Gate, GateResult
-from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.attestation import record_standing
+from pytest_promote.ledger.attestation import record_standing
+from pytest_promote.ledger.records import REF, Record, holding, records
+from pytest_promote.ledger.signing.signers import TrustProblem
 from pytest_promote.policy.components import Component
 from pytest_promote.policy.proof import in_force, short, stated_digest
 
 
-def same_as_head(root: Path, record: ledger.Record, component: Component | None) -> str:
+def same_as_head(root: Path, record: Record, component: Component | None) -> str:
     """Why a record of another commit holds for HEAD, in words."""
     if component is None or record.tree == git.tree(root):
         return "same tree as HEAD"
@@ -57,7 +57,7 @@ class PathGate(Gate):
         need = trust.requires(previous.name) if trust else ()
         threshold = f"{previous.name} accepted" + (f", signed by {', '.join(need)}" if need else "")
         component = self.context.policy.component
-        mine = [r for r in ledger.holding(root, ledger.records(root), component)
+        mine = [r for r in holding(root, records(root), component)
                 if r.stage == previous.name]
         untrusted: dict[int, str] = {}
         signed: dict[int, str] = {}
@@ -103,7 +103,7 @@ class PathGate(Gate):
         return GateResult.failed(
             f"path: HEAD {head[:12]} has no accepted {previous.name} record{whose}, required before "
             f"{stage}: promote to {previous.name} first (in CI, fetch the ledger: "
-            f"git fetch origin {ledger.REF}:{ledger.REF})",
+            f"git fetch origin {REF}:{REF})",
             measured=f"{previous.name} {'not accepted' if mine else 'not recorded'}"
             + (f" ({len(untrusted)} untrusted)" if untrusted else ""),
             threshold=threshold, findings=findings,

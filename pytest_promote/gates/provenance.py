@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_promote._util import git
 from pytest_promote._util.paths import check_inside, matcher, matches_any
 from pytest_promote.api import Finding, Gate, GateResult
-from pytest_promote.options import options
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     import pytest

@@ -2,7 +2,7 @@
 stage, in the ledger, on an ancestor of HEAD.
 
 Only records that prove an acceptance count (accepted, the whole suite, a clean tree,
-the real clock; see :attr:`pytest_promote.ledger.Record.proves`; signed as the trust
+the real clock; see :attr:`pytest_promote.ledger.records.Record.proves`; signed as the trust
 policy requires for the stage, with the figures that were signed), and only those of
 commits HEAD descends from: a record of another branch holds nothing here. HEAD's own
 records do not count either: a re-run is held to the code before it, as the first run was.
@@ -14,10 +14,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pytest_promote import ledger
 from pytest_promote._util import git
-from pytest_promote.attest.signers import TrustProblem
-from pytest_promote.attestation import record_standing
+from pytest_promote.ledger.attestation import record_standing
+from pytest_promote.ledger.records import Record, records
+from pytest_promote.ledger.signing.signers import TrustProblem
 
 if TYPE_CHECKING:
     from pytest_promote.api import GateContext
@@ -35,7 +35,7 @@ class Mark:
         return f"{self.commit[:12]} ({self.time[:19]})"
 
 
-def trusted(record: ledger.Record, context: GateContext) -> bool:
+def trusted(record: Record, context: GateContext) -> bool:
     """Whether ``record`` may set the line: an accepted run that proves what it judged,
     and, where the trust policy requires signatures for its stage, signed so, with
     the figures its signed statement holds.
@@ -70,7 +70,7 @@ def last_mark(context: GateContext, gate_id: str) -> Mark | None:
     if head is None:
         return None
     candidates = [
-        r for r in ledger.records(root)
+        r for r in records(root)
         if r.stage == stage and r.component == component and r.commit != head
         and gate_id in r.figures and trusted(r, context)
     ]

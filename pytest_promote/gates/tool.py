@@ -15,10 +15,10 @@ from pytest_promote._util.process import (
     BackgroundTool,
     ToolError,
     find_tool,
-    project_environ,
     tool_identity,
 )
 from pytest_promote.api import Gate, GateContext, GateResult
+from pytest_promote.gates.environ import project_environ
 
 
 class ToolGate(Gate):

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote.attest.statement import policy_digest
-from pytest_promote.options import options
+from pytest_promote.ledger.signing.statement import policy_digest
+from pytest_promote.runner.options import options
 
 PYPROJECT = "pyproject.toml"
 

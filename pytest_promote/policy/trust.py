@@ -14,7 +14,7 @@ A later stage inherits both lists and may only add signers.
 
 Judging a signed statement by the allowed-signers file: a signature counts for a
 principal exactly when ``ssh-keygen -Y verify -f FILE -I PRINCIPAL -n pytest-promote``
-would accept it (:mod:`pytest_promote.attest.signers` reads the file as OpenSSH does).
+would accept it (:mod:`pytest_promote.ledger.signing.signers` reads the file as OpenSSH does).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pytest_promote.attest import dsse
-from pytest_promote.attest.signers import AllowedSigner, read_allowed_signers, seconds
-from pytest_promote.attest.statement import Statement, read
+from pytest_promote.ledger.signing import dsse
+from pytest_promote.ledger.signing.signers import AllowedSigner, read_allowed_signers, seconds
+from pytest_promote.ledger.signing.statement import Statement, read
 from pytest_promote.policy.schema import build, did_you_mean, policy_error
 
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_promote.options import options
 from pytest_promote.report.issues import level
+from pytest_promote.runner.options import options
 from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:

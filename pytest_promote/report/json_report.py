@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote import attestation
 from pytest_promote._util import git
-from pytest_promote.attest import statement
+from pytest_promote.ledger import attestation
+from pytest_promote.ledger.signing import statement
 from pytest_promote.runner.scorecard import GateOutcome, Verdict
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pytest_promote.options import options
 from pytest_promote.report.issues import Issue
+from pytest_promote.runner.options import options
 from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promote._util.files import write_atomic
-from pytest_promote.options import options
+from pytest_promote.runner.options import options
 from pytest_promote.runner.scorecard import Verdict
 
 if TYPE_CHECKING:

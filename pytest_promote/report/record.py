@@ -1,4 +1,4 @@
-"""A run's record in the ledger (:mod:`pytest_promote.ledger`): made from its verdict
+"""A run's record in the ledger (:mod:`pytest_promote.ledger.records`): made from its verdict
 and its JSON report, and written when the verdict is in."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote.ledger import REF, Record, now, write
-from pytest_promote.options import options
+from pytest_promote.ledger.records import REF, Record, now, write
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.runner.run import PromoteRun

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_promote import ledger
-from pytest_promote.attest import dsse
-from pytest_promote.attest.signers import AllowedSigner
-from pytest_promote.attestation import describe, record_standing
+from pytest_promote.ledger.attestation import describe, record_standing
+from pytest_promote.ledger.records import Record
+from pytest_promote.ledger.signing import dsse
+from pytest_promote.ledger.signing.signers import AllowedSigner
 
 
 def as_shown(
-    record: ledger.Record, signers: list[AllowedSigner], need: tuple[str, ...], trusting: bool
+    record: Record, signers: list[AllowedSigner], need: tuple[str, ...], trusting: bool
 ) -> dict[str, Any]:
     """The record as the status shows it: without its envelope, with ``signature``
     (unsigned, signed by whom, or untrusted and why), ``proves`` and ``counts``

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.redact import mask_value
-from pytest_promote.attestation import check_trust
-from pytest_promote.options import options
+from pytest_promote.ledger.attestation import check_trust
+from pytest_promote.ledger.records import REF, holding, read
 from pytest_promote.report.standing import as_shown
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component
@@ -39,11 +39,11 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     if head is None:
         raise pytest.UsageError(
             f"--promote-status: {root} is not a git repository with a commit; "
-            f"the ledger lives in its notes ({ledger.REF})"
+            f"the ledger lives in its notes ({REF})"
         )
     policy, _ = load_policy(config)
     signers = check_trust(policy, root)
-    everything, malformed = ledger.read(root)
+    everything, malformed = read(root)
     only = options(config).component
     parts: list[Component | None] = [None, *policy.components.values()]
     if only is not None:  # a component, or those --promote-component=all|auto judges
@@ -53,7 +53,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
     stages = []
     for component in parts:
         name = component.name if component else None
-        at_head = ledger.holding(root, everything, component)
+        at_head = holding(root, everything, component)
         for stage in component.stages if component else policy.stages:
             need = policy.trust.requires(stage.name) if policy.trust else ()
             mine = [r for r in everything if r.stage == stage.name and r.component == name]
@@ -76,7 +76,7 @@ def collect(config: pytest.Config) -> dict[str, Any]:
                 "unchanged_since": since,
             })
     return {
-        "ref": ledger.REF, "policy": policy.source, "head": head,
+        "ref": REF, "policy": policy.source, "head": head,
         "branch": git.branch(root), "stages": stages,
         "malformed": [m.as_dict() for m in malformed],
     }

@@ -1,1 +1,2 @@
-"""A promotion run inside pytest: its hooks, gate items, run state, verdict, cache and test log."""
+"""A promotion run inside pytest: its options, hooks, gate items, run state, verdict, cache
+and test log."""

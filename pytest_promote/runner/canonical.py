@@ -269,7 +269,7 @@ class Canonical:
         config.add_cleanup(lambda: Path(name).unlink(missing_ok=True))
         argv = [sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider",
                 "-p", __name__, f"--rootdir={config.rootpath}", "--verbosity=-1"]
-        from pytest_promote._util.process import fresh_bytecode, project_environ
+        from pytest_promote.gates.environ import fresh_bytecode, project_environ
 
         env = fresh_bytecode(config, {k: v for k, v in project_environ(config).items() if k not in PYTEST_ENV})
         env[LIST_ENV] = name

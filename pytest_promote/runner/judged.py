@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_promote._util import git
-from pytest_promote.options import options
 from pytest_promote.policy.components import RESERVED
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.components import Component

@@ -30,12 +30,12 @@ import pytest
 
 from pytest_promote.api import Gate
 from pytest_promote.gates import cache
-from pytest_promote.options import options
 from pytest_promote.policy.model import Policy
 from pytest_promote.policy.schema import did_you_mean, policy_error
 from pytest_promote.policy.stage import Stage
 from pytest_promote.runner.acceptance import exit_rule
 from pytest_promote.runner.items import gate_text
+from pytest_promote.runner.options import options
 from pytest_promote.runner.run import PromoteRun, stored_under
 from pytest_promote.runner.scorecard import GateOutcome
 from pytest_promote.runner.suite import SuiteCount

@@ -28,15 +28,15 @@ import pytest
 
 from pytest_promote.gates.coverage.sources import end_pytest_cov_contexts
 from pytest_promote.gates.coverage.start import paused
-from pytest_promote.options import PromoteOptions
 from pytest_promote.runner import acceptance, canonical
 from pytest_promote.runner.distributed import SELECTED, WORKER_DESELECTED, XdistHooks
 from pytest_promote.runner.items import GateItem, make_items
+from pytest_promote.runner.options import PromoteOptions
 from pytest_promote.runner.suite import WORKER_KEY, SuiteCount, is_worker
 from pytest_promote.runner.testlog import TestLog
 
 if TYPE_CHECKING:
-    from pytest_promote.attest.dsse import Signer
+    from pytest_promote.ledger.signing.dsse import Signer
     from pytest_promote.policy.model import Policy
     from pytest_promote.policy.overrides import Override
     from pytest_promote.policy.stage import Stage
@@ -82,7 +82,7 @@ class Controller:
 
     def check_trust(self, policy: Policy) -> None:
         """A usage error when the policy's trust file is unusable."""
-        from pytest_promote import attestation
+        from pytest_promote.ledger import attestation
 
         attestation.check_trust(policy, self.config.rootpath)
 
@@ -90,13 +90,13 @@ class Controller:
         """The overrides ``chosen`` that the policy's approvals authorise (a usage error
         for one they do not)."""
         from pytest_promote._util import clock
-        from pytest_promote.approvals import authorise
+        from pytest_promote.ledger.approvals import authorise
 
         return authorise(policy, stage, chosen, self.config.rootpath, clock.now().date())
 
     def signers(self) -> list[Signer]:
         """Who signs the runs' attestations (a usage error for a bad key)."""
-        from pytest_promote import attestation
+        from pytest_promote.ledger import attestation
 
         return attestation.signers(self.config)
 

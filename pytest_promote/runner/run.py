@@ -24,7 +24,7 @@ from pytest_promote.runner.testlog import TestLog
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from pytest_promote.attest.dsse import Signer
+    from pytest_promote.ledger.signing.dsse import Signer
     from pytest_promote.policy.overrides import Override
     from pytest_promote.policy.proof import PolicyProof
     from pytest_promote.policy.stages import Selection

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util.redact import Redactor
-from pytest_promote.options import options
 from pytest_promote.policy.kinds import gate_kinds
 from pytest_promote.policy.loader import find_table, load
 from pytest_promote.policy.model import Policy
@@ -26,6 +25,7 @@ from pytest_promote.runner import acceptance
 from pytest_promote.runner.acceptance import ExitRule, exit_rule
 from pytest_promote.runner.items import SCORECARD, GateItem, make_items
 from pytest_promote.runner.judged import Judged, Owners, choose
+from pytest_promote.runner.options import options
 from pytest_promote.runner.roles import Controller, Results, choose_role
 from pytest_promote.runner.run import RUNS_KEY, PromoteRun, vocabulary
 from pytest_promote.runner.suite import SuiteCount, file_of
@@ -129,7 +129,10 @@ def _promote_runs(
     results = role.results()  # the one run's: a component's is a usage error
     # One redactor: a secret any run finds is masked in every output.
     shared = Redactor(vocabulary(judged.policies[0])) if judged.policies else None
-    moved = clock.setting()
+    try:
+        moved = clock.setting()
+    except clock.ClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
     runs: list[PromoteRun] = []
     for judging, stage, rule, overrides in planned:
         given = results if not runs else Results()
@@ -159,7 +162,11 @@ def _plan(
     role.check_trust(policy)
     given = list(role.options.overrides)
     actor = git.actor(config.rootpath) if given else None
-    chosen = overrides.resolve(policy, stage, given, actor, clock.now().date())
+    try:
+        today = clock.now().date()
+    except clock.ClockError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    chosen = overrides.resolve(policy, stage, given, actor, today)
     chosen = role.authorise(policy, stage, chosen)
     if not chosen:
         return stage, rule, {}

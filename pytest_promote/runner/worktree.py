@@ -33,7 +33,7 @@ import pytest
 from pytest_promote._util import git
 from pytest_promote._util.paths import walk
 from pytest_promote.gates.secrets.gate import OUTPUTS_KEY
-from pytest_promote.options import options
+from pytest_promote.runner.options import options
 
 #: Where, in pytest's cache, the outputs of earlier runs are remembered.
 REMEMBERED = "promote/outputs"

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promote._util.paths import check_inside
-from pytest_promote._util.process import project_environ
 from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.gates import cache, ratchet
 from pytest_promote.gates.coverage import contexts, firstline, sources
@@ -31,6 +30,7 @@ from pytest_promote.gates.coverage.analysis import (
     summed,
 )
 from pytest_promote.gates.coverage.changed import Change, changed_lines, measure, ranges
+from pytest_promote.gates.environ import project_environ
 from pytest_promote.gates.provenance import find_base
 from pytest_promote.policy.schema import bounded
 

@@ -18,10 +18,10 @@ import pytest
 
 from pytest_promote._util import git
 from pytest_promote._util.paths import check_inside, matcher, walk
-from pytest_promote._util.process import project_environ
 from pytest_promote._util.redact import MASK
 from pytest_promote.api import Finding, Gate, GateResult, Secret
 from pytest_promote.gates.cache import reuse_allowed
+from pytest_promote.gates.environ import project_environ
 from pytest_promote.gates.secrets.scan import Hit, ScanError, ScanReport, read_baseline, scan
 from pytest_promote.policy.schema import bounded, timeout
 

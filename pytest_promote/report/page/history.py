@@ -9,8 +9,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_promote.attest import dsse
-from pytest_promote.ledger import Record
+from pytest_promote.ledger.records import Record
+from pytest_promote.ledger.signing import dsse
 from pytest_promote.report.standing import as_shown
 
 #: The label of each cell of the grid, so that it reads without colour.

@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_promote import ledger
 from pytest_promote._util import git
 from pytest_promote._util.files import write_atomic
-from pytest_promote.attestation import check_trust
+from pytest_promote.ledger.attestation import check_trust
+from pytest_promote.ledger.records import Record, read
 from pytest_promote.report.page import history, render, svg
 
 if TYPE_CHECKING:
@@ -30,13 +30,13 @@ def trust(policy: Policy, root: Path) -> tuple[Any, Any, bool]:
 
 def page(
     root: Path, policy: Policy, out: Path, last: int = LAST,
-    reports: Sequence[Mapping[str, Any]] = (), this_run: Sequence[ledger.Record] = (),
+    reports: Sequence[Mapping[str, Any]] = (), this_run: Sequence[Record] = (),
     environ: Mapping[str, str] = os.environ,
 ) -> Path:
     """Write ``out/index.html`` and each stage's badge beside it (``badge-STAGE.svg``):
     the scorecard of ``reports`` (else of the newest
     record of HEAD, else the newest record), the history and the trends."""
-    records, _ = ledger.read(root)
+    records, _ = read(root)
     judged = trust(policy, root)
     stages = [s.name for s in policy.stages]
     shown = history.build(records, stages, [None, *policy.components], judged, last, this_run)
@@ -66,6 +66,6 @@ def badge_name(stage: str) -> str:
 
 def badge(root: Path, policy: Policy, stage: str) -> str:
     """The badge of ``stage``: the colour of its newest accepted record."""
-    records, _ = ledger.read(root)
+    records, _ = read(root)
     newest = history.newest_accepted(history.cells(records, trust(policy, root)), stage)
     return svg.render(stage, newest and newest.colour, newest and newest.commit)

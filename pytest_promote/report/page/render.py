@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_promote._util.files import write_atomic
-from pytest_promote.attest import dsse
-from pytest_promote.ledger import Record
+from pytest_promote.ledger.records import Record
+from pytest_promote.ledger.signing import dsse
 from pytest_promote.report.page import charts
 from pytest_promote.report.page.history import LABELS, History
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
-from pytest_promote.attest import dsse
+from pytest_promote.ledger.signing import dsse
 from pytest_promote.policy.components import Contents
 
 if TYPE_CHECKING:

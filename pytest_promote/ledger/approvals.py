@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_promote._util import git
-from pytest_promote.attest.patterns import literal_names, match_pattern_list
-from pytest_promote.attest.signers import AllowedSigner, TrustProblem
-from pytest_promote.attest.statement import APPROVAL
+from pytest_promote.ledger.signing.patterns import literal_names, match_pattern_list
+from pytest_promote.ledger.signing.signers import AllowedSigner, TrustProblem
+from pytest_promote.ledger.signing.statement import APPROVAL
 from pytest_promote.policy.overrides import OPTION
 from pytest_promote.policy.schema import policy_error
 from pytest_promote.policy.trust import Standing, judge

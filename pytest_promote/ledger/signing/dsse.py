@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from pytest_promote.attest.keys import PublicKey
+from pytest_promote.ledger.signing.keys import PublicKey
 
 #: The payload type of an in-toto statement.
 PAYLOAD_TYPE = "application/vnd.in-toto+json"

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_promote.attest import dsse, keys, statement
-from pytest_promote.attest.signers import AllowedSigner, TrustProblem
-from pytest_promote.options import options
+from pytest_promote.ledger.signing import dsse, keys, statement
+from pytest_promote.ledger.signing.signers import AllowedSigner, TrustProblem
 from pytest_promote.policy.trust import Standing, agrees, judge
+from pytest_promote.runner.options import options
 
 if TYPE_CHECKING:
     from pytest_promote.policy.model import Policy

@@ -25,8 +25,8 @@ import datetime
 import time
 from pathlib import Path
 
-from pytest_promote.attest.keys import KEYTYPE, KeyProblem, PublicKey
-from pytest_promote.attest.patterns import match_pattern_list
+from pytest_promote.ledger.signing.keys import KEYTYPE, KeyProblem, PublicKey
+from pytest_promote.ledger.signing.patterns import match_pattern_list
 
 WHITESPACE = " \t\r\n"
 #: The key types ``sshkey_read`` knows (plain and certificates); others are not keys.

@@ -19,7 +19,7 @@ import platform
 from collections.abc import Mapping
 from typing import Any
 
-from pytest_promote.attest import dsse
+from pytest_promote.ledger.signing import dsse
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 #: The promotion predicate: a run's verdict (a superset of the in-toto test-result
