@@ -153,3 +153,8 @@ def test_verify_says_a_freeze_that_opened_after_the_record_is_open(git_project, 
     assert main(verify) == 0  # break glass that has not expired lifts it
     monkeypatch.setenv("PROMOTE_NOW", "2099-01-25T12:00:00+00:00")
     assert main(verify) == 0  # the freeze is over
+
+    monkeypatch.setenv("CI", "true")  # in CI the clock is never moved: refused, no traceback
+    capsys.readouterr()
+    assert main(verify) == 1
+    assert "is set, and CI=true: a CI run judges by the real clock" in capsys.readouterr().err
