@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 #: and the inner run measures on its own, its tracer stacked on the outer one.
 OURS: weakref.WeakSet[Coverage] = weakref.WeakSet()
 
+
 def start_early(config: pytest.Config) -> None:
     """Start measuring, unless pytest-cov or ``coverage run`` already does.
 
@@ -72,7 +73,8 @@ def start_early(config: pytest.Config) -> None:
     config.pluginmanager.register(measurement, "promote-coverage")
     if cov is not None:
         STARTING.append(measurement)
-        config.add_cleanup(measurement.stop)  # pytest ran its cleanups, not the hooks
+        # A run pytest never configured still runs its cleanups, where pytest ends it.
+        config.add_cleanup(measurement.stop)
 
 
 def _restart_if_missed(config: pytest.Config, before: frozenset[str]) -> None:
