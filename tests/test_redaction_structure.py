@@ -299,7 +299,8 @@ FOUND = "hunter2"  # pragma: allowlist secret
 @given(more=st.lists(st.one_of(st.sampled_from(COMMON), tokens(MIN_LENGTH, 40)).filter(lambda s: s != FOUND),
                      max_size=2, unique=True),
        env_secret=tokens(LONG, 40))
-@example(more=["1234"], env_secret="0000000A")  # once drawn: detect-secrets reported none of it
+# once drawn: detect-secrets reported none of it
+@example(more=["1234"], env_secret="0000000A")  # pragma: allowlist secret
 def test_any_found_or_environment_secret_changes_no_structure_and_shows_nowhere(
     pytester: pytest.Pytester, key: Path, more: list[str], env_secret: str
 ) -> None:
