@@ -11,8 +11,9 @@ are edges as well (except the importing module's own packages, which are already
 loaded). So a package's ``__init__`` stays a docstring: code that imports lives in a
 named module.
 
-The floors (:data:`FLOORS`), from the bottom: the values and the gate API; the private
-helpers; the signing primitives; the policy; the records a run reads and writes; the
+The floors (:data:`FLOORS`), from the bottom: the values a gate states; the private
+helpers; the signing primitives; the policy; the suite and its tests' outcomes; the gate
+API, whose context names the policy and the outcomes; the records a run reads and writes; the
 gates; the run; the reports that read its results; the session that wires a run, its
 reports and its ledger record into pytest; the entry points. A module may import its
 own floor and those below it.
@@ -51,15 +52,20 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
 #: The floors of the package, from the bottom; a module's floor is that of the longest
 #: name here it is or lies under (the package itself is the top floor).
 FLOORS: tuple[tuple[str, ...], ...] = (
-    # The values a gate works with, and the modules run by path in the project's Python
-    # (a worker imports nothing of the package).
-    ("pytest_promote.api", "pytest_promote.gates.secrets.worker",
+    # The values a gate states, and the modules run by path in the project's Python (a
+    # worker imports nothing of the package).
+    ("pytest_promote.result", "pytest_promote.gates.secrets.worker",
      "pytest_promote.gates.secrets.filters", "pytest_promote.gates.secrets.plugins",
      "pytest_promote.gates.coverage.worker"),
     ("pytest_promote._util",),  # private helpers, no pytest
     ("pytest_promote.ledger.signing",),  # DSSE envelopes, keys, allowed signers, statements
     # [tool.promote] and the --promote-* options -> frozen values
     ("pytest_promote.policy", "pytest_promote.runner.options"),
+    # The suite and what its tests did, as a gate reads them (the run fills them in), and
+    # the environment of the processes that judge the project
+    ("pytest_promote.runner.canonical", "pytest_promote.runner.suite", "pytest_promote.runner.testlog",
+     "pytest_promote.gates.environ"),
+    ("pytest_promote.api",),  # the gate API: a gate's base class and its context
     ("pytest_promote.ledger",),  # its records, approvals and attestation (signing is below the policy)
     ("pytest_promote.gates",),
     ("pytest_promote.runner",),
@@ -68,16 +74,6 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("pytest_promote.plugin", "pytest_promote.hookspecs", "pytest_promote.cli",
      "pytest_promote.__main__", "pytest_promote"),
 )
-
-
-#: Imports that still run against the rules, each with what removes it. Both tests leave
-#: these out; any other fails, and so does an entry here whose import is gone.
-PENDING = {
-    # GateContext, the public API, names the policy and the test log as its fields'
-    # types; a Protocol for each must keep what the built-in gates read typed.
-    ("pytest_promote.api", "pytest_promote.policy.model"),
-    ("pytest_promote.api", "pytest_promote.runner.testlog"),
-}
 
 
 def floor_of(module: str, floors: tuple[tuple[str, ...], ...] = FLOORS) -> int:
@@ -190,22 +186,8 @@ def _path_through(component: set[str], edges: dict[str, set[str]]) -> list[str]:
     raise AssertionError(f"no cycle through {start}")  # pragma: no cover - a component has one
 
 
-def checked_graph() -> dict[str, set[str]]:
-    """The package's graph without the :data:`PENDING` imports."""
-    edges = graph(PACKAGE)
-    for importer, imported in PENDING:
-        edges[importer].discard(imported)
-    return edges
-
-
-def test_the_pending_imports_are_still_there() -> None:
-    edges = graph(PACKAGE)
-    gone = sorted(f"{a} -> {b}" for a, b in PENDING if b not in edges[a])
-    assert not gone, "no longer imported: remove from PENDING:\n" + "\n".join(gone)
-
-
 def test_the_package_has_no_import_cycle() -> None:
-    found = cycles(checked_graph())
+    found = cycles(graph(PACKAGE))
     assert not found, "import cycles (break one import of each):\n" + "\n".join(
         " -> ".join(cycle) for cycle in found
     )
@@ -214,7 +196,7 @@ def test_the_package_has_no_import_cycle() -> None:
 def test_no_module_imports_a_higher_floor() -> None:
     known = modules(PACKAGE)
     packages = {name for name, path in known.items() if path.name == "__init__.py"}
-    found = upward(checked_graph(), packages)
+    found = upward(graph(PACKAGE), packages)
     assert not found, "imports from a lower floor to a higher one (see FLOORS):\n" + "\n".join(found)
 
 
@@ -229,13 +211,26 @@ def imported(tree: ast.Module, skipped: set[int] | None = None) -> set[str]:
     return names
 
 
-def test_the_public_api_imports_only_the_standard_library() -> None:
-    """``pytest_promote.api`` is what a custom gate imports: it loads nothing heavy."""
-    path = PACKAGE / "api.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = imported(tree, _type_checking_only(tree))
-    outside = sorted(n for n in names if n.partition(".")[0] not in sys.stdlib_module_names | {"__future__"})
-    assert names and not outside, outside
+def test_the_public_api_loads_only_the_standard_library() -> None:
+    """``pytest_promote.api`` is what a custom gate imports: it loads nothing heavy. The
+    modules of the package it loads (the values it re-exports, their packages) import
+    only the standard library and each other, outside type checking."""
+    known = modules(PACKAGE)
+    loaded, todo, outside = set(), ["pytest_promote.api"], set()
+    while todo:
+        name = todo.pop()
+        if name in loaded:
+            continue
+        loaded.add(name)
+        todo += [".".join(name.split(".")[:k]) for k in range(1, name.count(".") + 1)]  # its packages
+        tree = ast.parse(known[name].read_text(encoding="utf-8"))
+        for module in imported(tree, _type_checking_only(tree)):
+            if module in known:
+                todo.append(module)
+            elif module.partition(".")[0] not in sys.stdlib_module_names | {"__future__"}:
+                outside.add(f"{name} imports {module}")
+    assert {"pytest_promote.result", "pytest_promote.policy.stage"} <= loaded
+    assert not outside, sorted(outside)
 
 
 def importing_pytest(package: Path, under: str) -> list[str]:

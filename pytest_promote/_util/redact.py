@@ -37,7 +37,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pytest_promote.api import Finding, GateResult, Secret
+from pytest_promote.result import Finding, GateResult, Secret
 
 #: What a masked value is replaced with.
 MASK = "[REDACTED]"

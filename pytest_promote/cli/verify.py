@@ -32,11 +32,12 @@ import pytest
 from pytest_promote._util import git
 from pytest_promote._util.redact import mask_text
 from pytest_promote.api import Gate
+from pytest_promote.gates import kinds
 from pytest_promote.ledger.attestation import describe
 from pytest_promote.ledger.signing import dsse
 from pytest_promote.ledger.signing.signers import TrustProblem
 from pytest_promote.ledger.signing.statement import PROMOTION, Statement, difference, read
-from pytest_promote.policy import kinds, loader
+from pytest_promote.policy import loader
 from pytest_promote.policy.model import Policy
 from pytest_promote.policy.trust import judge
 from pytest_promote.report.json_report import SCHEMA_VERSION, digest

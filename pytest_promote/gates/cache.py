@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pytest_promote._util.digest import digest
 from pytest_promote._util.paths import walk
 from pytest_promote.api import Finding, GateResult
 from pytest_promote.runner.options import options
@@ -122,14 +123,6 @@ def store(
     cache.set(
         _key(stage, gate_id), {"format": FORMAT, "fingerprint": fingerprint, "result": data}
     )
-
-
-def digest(*parts: object) -> str:
-    """A stable hash of ``parts`` (their reprs), for fingerprints."""
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(repr(part).encode() + b"\0")
-    return h.hexdigest()
 
 
 def source_files(

@@ -14,9 +14,8 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
-from pytest_promote.api import Gate
 from pytest_promote.policy.components import Component, check_keys, check_name, globs
 from pytest_promote.policy.freeze import parse_windows
 from pytest_promote.policy.model import Policy
@@ -24,6 +23,14 @@ from pytest_promote.policy.overrides import parse_policy
 from pytest_promote.policy.schema import build, coerce, did_you_mean, policy_error, tighten_direction
 from pytest_promote.policy.stage import COLOUR_RANK, GateSpec, Stage
 from pytest_promote.policy.trust import parse_trust
+
+
+class GateKind(Protocol):
+    """What the loader reads of a gate kind (a :class:`pytest_promote.api.Gate`
+    subclass): the frozen dataclass of the options it takes."""
+
+    Options: ClassVar[type]
+
 
 DEFAULT_POLICY = """
 stages = ["development", "staging", "production"]
@@ -107,7 +114,7 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
 def load(
     table: Mapping[str, Any] | None,
     source: str,
-    kinds: Mapping[str, type[Gate]],
+    kinds: Mapping[str, type[GateKind]],
     declared_coverage: float | None = None,
 ) -> Policy:
     """Validate ``table`` (None: the embedded default) into a :class:`Policy`.
@@ -183,7 +190,7 @@ def _component(
     table: Mapping[str, Any],
     stage_tables: Mapping[str, Mapping[str, Any]],
     policy: Policy,
-    kinds: Mapping[str, type[Gate]],
+    kinds: Mapping[str, type[GateKind]],
 ) -> Component:
     """One component: its globs, and its stages as the repository's with its own
     ``stage.<name>`` tables on top, each only tightening the repository's stage."""
@@ -278,7 +285,7 @@ def _default_stages(
 
 
 def _gate_specs(
-    gates: Mapping[str, Mapping[str, Any]], kinds: Mapping[str, type[Gate]], source: str
+    gates: Mapping[str, Mapping[str, Any]], kinds: Mapping[str, type[GateKind]], source: str
 ) -> dict[str, GateSpec]:
     specs = {kind: GateSpec(kind, kind) for kind in kinds if kind != "command"}
     for gid, tbl in gates.items():
@@ -329,7 +336,7 @@ def _stage(
     prev: Stage | None,
     index: int,
     specs: Mapping[str, GateSpec],
-    kinds: Mapping[str, type[Gate]],
+    kinds: Mapping[str, type[GateKind]],
     options: dict[str, dict[str, Any]],
     source: str,
     auto: tuple[str, ...] = (),

@@ -10,8 +10,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pytest_promote.api import Mode
-
+#: How a stage holds a gate: a required gate's failure makes the run RED, an advisory
+#: one's only YELLOW.
+Mode = Literal["required", "advisory"]
 Colour = Literal["green", "yellow", "red"]
 COLOUR_RANK = {"red": 0, "yellow": 1, "green": 2}
 

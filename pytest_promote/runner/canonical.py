@@ -211,7 +211,7 @@ def cache_key(config: pytest.Config) -> str | None:
     from importlib.metadata import entry_points
 
     from pytest_promote._util import git
-    from pytest_promote.gates.cache import digest
+    from pytest_promote._util.digest import digest
 
     tree = git.tree(config.rootpath)
     if tree is None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_promote._util.digest import digest
 from pytest_promote._util.process import ToolError
 from pytest_promote._util.redact import Redactor
 from pytest_promote.api import Finding, Gate, GateContext, GateResult
@@ -318,7 +319,7 @@ def stored_under(gate: Gate) -> str | None:
     from pytest_promote import __version__
 
     kind = f"{type(gate).__module__}.{type(gate).__qualname__}"
-    return cache.digest(fingerprint, kind, __version__)
+    return digest(fingerprint, kind, __version__)
 
 
 def vocabulary(policy: Policy) -> set[str]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_promote._util.redact import Redactor
-from pytest_promote.policy.kinds import gate_kinds
+from pytest_promote.gates.kinds import gate_kinds
 from pytest_promote.policy.loader import find_table, load
 from pytest_promote.policy.model import Policy
 from pytest_promote.policy.stage import Stage

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_promote.api import Finding
+from pytest_promote.result import Finding
 from pytest_promote.runner.suite import Suite
 
 #: Report attribute carrying the test's marker names (set where the item is known).

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_promote._util.digest import digest
 from pytest_promote._util.paths import check_inside
 from pytest_promote.api import Finding, Gate, GateResult, minimum
 from pytest_promote.gates import cache, ratchet
@@ -125,7 +126,7 @@ class CoverageGate(Gate):
             return None
         files = [*(gathered.files or [data_file]), *sorted(map(Path, gathered.data.measured_files()))]
         component = self.context.policy.component
-        return cache.digest(
+        return digest(
             coverage.__version__, sys.version, sources.configuration(probe)[1],
             cache.files_digest(self.context.rootpath, files), self.options,
             component and (component.name, component.source, component.tests),
