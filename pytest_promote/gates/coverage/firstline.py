@@ -20,6 +20,7 @@ nothing of pytest is imported unmeasured.
 
 from __future__ import annotations
 
+import functools
 import os
 import runpy
 import sys
@@ -90,8 +91,16 @@ def loaded() -> frozenset[str]:
     for module in list(sys.modules.values()):
         name = getattr(module, "__file__", None)
         if isinstance(name, str) and name.endswith(".py"):
-            files.add(os.path.realpath(name))
+            files.add(_real_path(name))
     return frozenset(files)
+
+
+@functools.lru_cache(maxsize=None)
+def _real_path(name: str) -> str:
+    """``os.path.realpath(name)``, once per module file and process: a run asks for
+    every loaded module's path several times, and resolving thousands of them each
+    time (a call to the system per path component) was a good part of its start."""
+    return os.path.realpath(name)
 
 
 def restart_argv(args: list[str]) -> list[str] | None:
