@@ -298,3 +298,29 @@ def test_a_cancelled_scan_fails(tmp_path: Path) -> None:
     cancel.set()
     with pytest.raises(ScanError, match="the secrets scan was cancelled"):
         scan(tmp_path, ["a.py"], baseline=None, verify=False, cancel=cancel)
+
+
+def test_a_worker_per_core_and_per_share_of_bytes_when_not_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Left to choose (``workers = 0``), the scan starts one worker for a small project,
+    where a second would only pay detect-secrets' start again, and one per core once
+    there is a worker's share of bytes for each; the findings are the same either way."""
+    from pytest_promote.gates.secrets import scan as engine
+
+    monkeypatch.setattr(engine, "cores", lambda: 3)
+    small = {"a.py": 'token = "smallFileTok3n"\n', "b.py": "x = 1\n"}
+    for path, body in small.items():
+        (tmp_path / path).write_text(body)
+    report = scan(tmp_path, list(small), baseline=None, verify=False)
+    assert report.workers == 1
+    assert rows(report) == plain_scan(tmp_path, list(small))
+    line = "value = compute(first_argument, second_argument)  # an ordinary line of code\n"
+    large = {f"m{i}.py": line * (engine.WORKER_BYTES // len(line) + 1) for i in range(2)}
+    for path, body in large.items():
+        (tmp_path / path).write_text(body)
+    files = [*small, *large]
+    report = scan(tmp_path, files, baseline=None, verify=False)
+    assert report.workers == 3  # a little over two shares: three, as many as the cores
+    assert rows(report) == plain_scan(tmp_path, files)
+    assert scan(tmp_path, files, baseline=None, verify=False, workers=1).workers == 1  # told: as told

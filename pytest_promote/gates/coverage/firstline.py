@@ -95,7 +95,7 @@ def loaded() -> frozenset[str]:
     return frozenset(files)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _real_path(name: str) -> str:
     """``os.path.realpath(name)``, once per module file and process: a run asks for
     every loaded module's path several times, and resolving thousands of them each

@@ -1,7 +1,7 @@
 """The secrets scan at scale: detect-secrets over many files, in parallel, cached.
 
-Files are shared out to worker processes (both cores; the largest files first,
-each to the least-loaded worker), each running ``worker.py`` in the project
+Files are shared out to worker processes (one per core, fewer for a small project;
+the largest files first, each to the least-loaded worker), each running ``worker.py`` in the project
 root; a file much larger than the rest is cut into line ranges that different
 workers scan, merged back as detect-secrets' ``scan_file`` would have found them
 (``plan_pieces``, ``merge_pieces``). Results are merged in path order. A file's result is kept in pytest's cache
@@ -67,6 +67,10 @@ RACY_NS = 2_000_000_000
 # would otherwise keep one core busy long after the other has finished the rest.
 PIECE_BYTES = 256 * 1024
 MAX_PIECES = 64
+# A worker's start (importing detect-secrets) costs about as much CPU as scanning this
+# many bytes: with one worker per share of this size (up to the cores), a small
+# project's scan starts one worker instead of paying that start twice for nothing.
+WORKER_BYTES = 64 * 1024
 
 
 Task = tuple[str, int, int]  # path, piece index, piece count
@@ -318,8 +322,11 @@ def _file_scan(path: str, entry: list[Any]) -> FileScan:
     return FileScan(path, str(entry[5]), str(entry[6]), hits)
 
 
-def _count(workers: int, files: int) -> int:
-    return max(0, min(workers or cores(), files))
+def _count(workers: int, tasks: int, total_bytes: int) -> int:
+    """How many workers scan ``tasks`` of ``total_bytes`` together: ``workers``, or
+    when that is 0, one per available core and per :data:`WORKER_BYTES` of text."""
+    wanted = workers or min(cores(), max(1, -(-total_bytes // WORKER_BYTES)))
+    return max(0, min(wanted, tasks))
 
 
 def plan_pieces(sizes: Mapping[str, int], workers: int, piece_bytes: int) -> dict[str, int]:
@@ -352,11 +359,12 @@ def _run_workers(
     """
     if not sizes:
         return {}, 0, set()
-    pieces = plan_pieces(sizes, _count(workers, MAX_PIECES), piece_bytes)
+    total = sum(sizes.values())
+    pieces = plan_pieces(sizes, _count(workers, MAX_PIECES, total), piece_bytes)
     weights = {
         (path, index, n): sizes[path] // n for path, n in pieces.items() for index in range(n)
     }
-    shares = share_out(weights, _count(workers, len(weights)))
+    shares = share_out(weights, _count(workers, len(weights), total))
     timeout = max(deadline - time.monotonic(), 0.01)
     runs = [_launch(root, share, settings, env, timeout) for share in shares]
     parts: dict[Task, dict[str, Any]] = {}
