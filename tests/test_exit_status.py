@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from children import PYTEST_INI
 from gitrepo import NO_CACHE, Repo
 
 POLICY = """
@@ -34,7 +35,7 @@ tests = { allow_partial = true }
 accept = "green"
 required = ["tests"]
 advisory = ["invariants"]
-"""
+""" + PYTEST_INI
 
 TESTS = """
 import pytest

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from children import ADDOPTS, PYTEST_INI
 from gitrepo import Repo
 from test_whole_suite import GOOD
 
@@ -30,7 +31,7 @@ tests = ["tests/good/"]
 [tool.promote.components.bad]
 source = ["src/bad/"]
 tests = ["tests/bad/"]
-"""
+""" + PYTEST_INI
 #: The same, with the tests advisory: a failing test leaves it YELLOW, which
 #: development accepts.
 LAX = POLICY.replace('required = ["tests"]\nadvisory = ["invariants"]',
@@ -157,7 +158,7 @@ def last_failed(project: Project) -> None:
 
 def addopts(project: Project) -> None:
     """The committed configuration itself deselects the failing test."""
-    project.commit({"pyproject.toml": POLICY + '[tool.pytest.ini_options]\naddopts = "-k \'not bad\'"\n'})
+    project.commit({"pyproject.toml": POLICY.replace(ADDOPTS, ADDOPTS[:-1] + ' -k \'not bad\'"')})
 
 
 def stale_cache(project: Project) -> None:
