@@ -206,12 +206,23 @@ def gate(report: dict[str, Any], gate_id: str) -> dict[str, Any]:
     return next(g for g in report["gates"] if g["id"] == gate_id)
 
 
+@pytest.fixture(scope="module")
+def split_but_two(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project with the bundles of pytest-split's shards 1 and 3 of 3 (the third with
+    pytest-xdist inside), run once: one test judges them without the second shard, one
+    runs the second and judges all three, each in a copy of it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        repo = make_repo(tmp_path_factory.mktemp("split") / "work", monkeypatch)
+        shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
+        shard(repo.path, "shards/3", "--splits", "3", "--group", "3", "-n", "2")
+    return repo.path
+
+
 def test_pytest_split_shards_and_xdist_inside_one_judge_as_the_whole_suite(
-    repo: Repo, expected: dict[str, Any]
+    split_but_two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expected: dict[str, Any]
 ) -> None:
-    shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
+    repo = Repo.copy(split_but_two, tmp_path / "work", monkeypatch)
     shard(repo.path, "shards/2", "--splits", "3", "--group", "2")
-    shard(repo.path, "shards/3", "--splits", "3", "--group", "3", "-n", "2")
     manifests = [json.loads((repo.path / f"shards/{n}" / MANIFEST).read_text()) for n in (1, 2, 3)]
     assert [len(m["collected"]) for m in manifests] == [SUITE] * 3
     assert sum(len(m["ran"]) for m in manifests) == SUITE
@@ -238,9 +249,10 @@ def test_k_lists_and_node_id_lists_judge_as_the_whole_suite(repo: Repo, expected
     assert judged(final(repo.path, "ids/*")) == expected
 
 
-def test_a_missing_shard_fails_the_tests_gate_naming_it_and_its_tests(repo: Repo) -> None:
-    shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
-    shard(repo.path, "shards/3", "--splits", "3", "--group", "3")
+def test_a_missing_shard_fails_the_tests_gate_naming_it_and_its_tests(
+    split_but_two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Repo.copy(split_but_two, tmp_path / "work", monkeypatch)
     report = final(repo.path, status=1)
     assert report["colour"] == "red" and not report["accepted"]
     tests = gate(report, "tests")
