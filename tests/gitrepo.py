@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,15 +64,23 @@ def approve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 class Repo:
     """Runs git in ``path`` with a fixed identity; commits what the test wrote."""
 
-    def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, path: Path, monkeypatch: pytest.MonkeyPatch, *, init: bool = True) -> None:
         self.path = path
         # The CI's variables are cleared for every test (tests/conftest.py); no global
         # or system git config may change what the tests see either.
         monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(path / ".no-global-gitconfig"))
         monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        self.git("init", "-q", "-b", "main")
-        self.identity("Ada Author", "ada@example.com")
-        (path / ".gitignore").write_text("\n".join(WRITTEN_BY_RUNS) + "\n")
+        if init:
+            self.git("init", "-q", "-b", "main")
+            self.identity("Ada Author", "ada@example.com")
+            (path / ".gitignore").write_text("\n".join(WRITTEN_BY_RUNS) + "\n")
+
+    @classmethod
+    def copy(cls, source: Path, path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+        """A copy at ``path`` of the repository at ``source`` (its commits, identity and
+        files, the ignored ones too), for a test that changes what another test built."""
+        shutil.copytree(source, path, dirs_exist_ok=True, symlinks=True)
+        return cls(path, monkeypatch, init=False)
 
     def git(self, *args: str) -> str:
         """Run git; its stripped stdout (a failure fails the test)."""

@@ -40,11 +40,12 @@ tests = ["tests/{name}/"]
 """
 
 
-def monorepo(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, names: list[str],
+def monorepo(pytester: pytest.Pytester | Path, monkeypatch: pytest.MonkeyPatch, names: list[str],
              failing: tuple[str, ...] = (), extra: str = "") -> Repo:
     """A git repository holding one component per name (two tests each; a failing
-    third for the names in ``failing``), committed."""
-    repo = Repo(pytester.path, monkeypatch)
+    third for the names in ``failing``), committed, in the pytester project (or the
+    directory given)."""
+    repo = Repo(pytester if isinstance(pytester, Path) else pytester.path, monkeypatch)
     files = {"pyproject.toml": POLICY + extra + "".join(COMPONENT.format(name=n) for n in names)}
     for name in names:
         files[f"src/{name}/__init__.py"] = ""

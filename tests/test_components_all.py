@@ -4,11 +4,14 @@ in real git repositories, each with its own verdict, outputs and ledger record."
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
-from gitrepo import NO_CACHE
+from gitrepo import NO_CACHE, Repo, environ
 from test_components import LINT_AND_COVERAGE, monorepo, promote, report
 
 from pytest_promote._util.redact import MASK
@@ -199,29 +202,44 @@ SHARED = {
 }
 
 
+def coverage_of(name: str, data: dict) -> tuple[str, list[str]]:
+    """Component ``name``'s coverage in ``data``: its figure and its files with findings."""
+    entry = gate_of(data, name, "coverage") if "components" in data else next(
+        g for g in data["gates"] if g["id"] == "coverage")
+    return entry["measured"], sorted(f["file"] for f in entry["findings"])
+
+
+@pytest.fixture(scope="module")
+def shared_code(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tuple[str, list[str]]]]:
+    """Two components whose sources both hold ``src/shared/``, alpha's tests reaching into
+    beta's code (coverage and lint required); and each component's coverage as its own
+    run alone measures it. Built and measured once: the serial and the xdist session of
+    both components compare with the same runs alone, each in a copy of the repository."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        repo = monorepo(tmp_path_factory.mktemp("shared-code"), monkeypatch, ["alpha", "beta"], extra=LINT_AND_COVERAGE)
+        policy_file = repo.path / "pyproject.toml"
+        policy_file.write_text(policy_file.read_text().replace(
+            'required = ["tests"]', 'required = ["tests", "coverage", "lint"]\ncoverage = { min = 60 }'
+        ).replace('source = ["src/beta/"]', 'source = ["src/beta/", "src/shared/"]').replace(
+            'source = ["src/alpha/"]', 'source = ["src/alpha/", "src/shared/"]'))
+        repo.commit("shared code", {**SHARED, "src/beta/unused.py": "import os\n"})
+        measured = Repo.copy(repo.path, tmp_path_factory.mktemp("alone"), monkeypatch)
+        alone, env = {}, environ(tmp_path_factory.mktemp("home"))
+        for name in ("alpha", "beta"):
+            subprocess.run([sys.executable, "-m", "pytest", "--promote-to=development", f"--promote-component={name}",
+                            "--promote-report=r.json", "--promote-no-ledger", *NO_CACHE],
+                           cwd=measured.path, env=env, capture_output=True, check=False, timeout=300)
+            alone[name] = coverage_of(name, json.loads((measured.path / "r.json").read_text()))
+    return repo.path, alone
+
+
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_each_component_s_coverage_counts_its_own_tests_only(pytester, monkeypatch, workers) -> None:
+def test_each_component_s_coverage_counts_its_own_tests_only(pytester, monkeypatch, workers, shared_code) -> None:
     """beta's tests never call ``branchy`` (alpha's do): in a session of both, beta's
     coverage is what its own run measures, not what alpha's tests added; the module
     both components' source holds is judged in each."""
-    repo = monorepo(pytester, monkeypatch, ["alpha", "beta"], extra=LINT_AND_COVERAGE)
-    policy_file = pytester.path / "pyproject.toml"
-    policy_file.write_text(policy_file.read_text().replace(
-        'required = ["tests"]', 'required = ["tests", "coverage", "lint"]\ncoverage = { min = 60 }'
-    ).replace('source = ["src/beta/"]', 'source = ["src/beta/", "src/shared/"]').replace(
-        'source = ["src/alpha/"]', 'source = ["src/alpha/", "src/shared/"]'))
-    repo.commit("shared code", {**SHARED, "src/beta/unused.py": "import os\n"})
-
-    def coverage_of(name: str, data: dict) -> tuple[str, list[str]]:
-        entry = gate_of(data, name, "coverage") if "components" in data else next(
-            g for g in data["gates"] if g["id"] == "coverage")
-        return entry["measured"], sorted(f["file"] for f in entry["findings"])
-
-    alone = {}
-    for name in ("alpha", "beta"):
-        pytester.runpytest_subprocess("--promote-to=development", f"--promote-component={name}",
-                                      "--promote-report=r.json", "--promote-no-ledger", *NO_CACHE)
-        alone[name] = coverage_of(name, report(pytester))
+    built, alone = shared_code
+    Repo.copy(built, pytester.path, monkeypatch)
     assert alone["alpha"][0] == "100%"
     assert float(alone["beta"][0].rstrip("%")) < 60  # branchy untested, util untested
 

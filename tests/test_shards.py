@@ -124,6 +124,25 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
 
 
 @pytest.fixture(scope="module")
+def first_shard(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project with the bundle of its first shard (``-k double``) in ``shards/1``,
+    run once: the tests that go on from there (another commit, a dirty tree, a second
+    run into the same directory, a bad bundle beside it) each take a copy of it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        repo = make_repo(tmp_path_factory.mktemp("first-shard") / "work", monkeypatch)
+        shard(repo.path, "shards/1", "-k", "double")
+    return repo.path
+
+
+@pytest.fixture
+def sharded(first_shard: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """A copy of :func:`first_shard`'s project. Its bundle names the directory it ran in,
+    another than this copy's, whose final job remaps its coverage as it does for any
+    shard that ran in another checkout."""
+    return Repo.copy(first_shard, tmp_path / "work", monkeypatch)
+
+
+@pytest.fixture(scope="module")
 def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """What the unsharded run of the project judged (the same in every checkout)."""
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -187,12 +206,23 @@ def gate(report: dict[str, Any], gate_id: str) -> dict[str, Any]:
     return next(g for g in report["gates"] if g["id"] == gate_id)
 
 
+@pytest.fixture(scope="module")
+def split_but_two(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project with the bundles of pytest-split's shards 1 and 3 of 3 (the third with
+    pytest-xdist inside), run once: one test judges them without the second shard, one
+    runs the second and judges all three, each in a copy of it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        repo = make_repo(tmp_path_factory.mktemp("split") / "work", monkeypatch)
+        shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
+        shard(repo.path, "shards/3", "--splits", "3", "--group", "3", "-n", "2")
+    return repo.path
+
+
 def test_pytest_split_shards_and_xdist_inside_one_judge_as_the_whole_suite(
-    repo: Repo, expected: dict[str, Any]
+    split_but_two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, expected: dict[str, Any]
 ) -> None:
-    shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
+    repo = Repo.copy(split_but_two, tmp_path / "work", monkeypatch)
     shard(repo.path, "shards/2", "--splits", "3", "--group", "2")
-    shard(repo.path, "shards/3", "--splits", "3", "--group", "3", "-n", "2")
     manifests = [json.loads((repo.path / f"shards/{n}" / MANIFEST).read_text()) for n in (1, 2, 3)]
     assert [len(m["collected"]) for m in manifests] == [SUITE] * 3
     assert sum(len(m["ran"]) for m in manifests) == SUITE
@@ -203,10 +233,10 @@ def test_pytest_split_shards_and_xdist_inside_one_judge_as_the_whole_suite(
     assert {s["commit"] for s in report["shards"]} == {report["commit"]}
 
 
-def test_k_lists_and_node_id_lists_judge_as_the_whole_suite(repo: Repo, expected: dict[str, Any]) -> None:
-    shard(repo.path, "k/1", "-k", "double")
-    shard(repo.path, "k/2", "-k", "not double")
-    assert judged(final(repo.path, "k/*")) == expected
+def test_k_lists_and_node_id_lists_judge_as_the_whole_suite(sharded: Repo, expected: dict[str, Any]) -> None:
+    repo = sharded  # its shards/1 ran with -k double
+    shard(repo.path, "shards/2", "-k", "not double")
+    assert judged(final(repo.path, "shards/*")) == expected
     # Paths on the command line: the shard lists the whole suite in a second process
     # (the first: the listing the -k shards cached is gone).
     shutil.rmtree(repo.path / ".pytest_cache")
@@ -219,9 +249,10 @@ def test_k_lists_and_node_id_lists_judge_as_the_whole_suite(repo: Repo, expected
     assert judged(final(repo.path, "ids/*")) == expected
 
 
-def test_a_missing_shard_fails_the_tests_gate_naming_it_and_its_tests(repo: Repo) -> None:
-    shard(repo.path, "shards/1", "--splits", "3", "--group", "1")
-    shard(repo.path, "shards/3", "--splits", "3", "--group", "3")
+def test_a_missing_shard_fails_the_tests_gate_naming_it_and_its_tests(
+    split_but_two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Repo.copy(split_but_two, tmp_path / "work", monkeypatch)
     report = final(repo.path, status=1)
     assert report["colour"] == "red" and not report["accepted"]
     tests = gate(report, "tests")
@@ -242,11 +273,10 @@ def test_no_bundle_at_all_is_red(repo: Repo) -> None:
     assert gate(report, "coverage")["status"] == "error"
 
 
-def test_a_shard_of_another_commit_fails_and_its_coverage_is_not_judged(repo: Repo) -> None:
-    shard(repo.path, "shards/1", "-k", "double")
-    repo.commit("change", {"app/__init__.py": APP + "\n\ndef more():\n    return 1\n"})
-    shard(repo.path, "shards/2", "-k", "not double")
-    report = final(repo.path, status=1)
+def test_a_shard_of_another_commit_fails_and_its_coverage_is_not_judged(sharded: Repo) -> None:
+    sharded.commit("change", {"app/__init__.py": APP + "\n\ndef more():\n    return 1\n"})
+    shard(sharded.path, "shards/2", "-k", "not double")
+    report = final(sharded.path, status=1)
     tests = gate(report, "tests")
     assert tests["status"] == "failed"
     [stale] = [f for f in tests["findings"] if f["rule"] == "commit"]
@@ -294,38 +324,33 @@ def test_coverage_of_shards_in_other_directories_is_remapped(
     assert judged(final(finals)) == expected
 
 
-def test_a_shard_on_a_dirty_tree_makes_the_union_unaccepted(repo: Repo) -> None:
-    shard(repo.path, "shards/1", "-k", "double")
-    (repo.path / "notes.txt").write_text("uncommitted\n")
-    shard(repo.path, "shards/2", "-k", "not double")
-    (repo.path / "notes.txt").unlink()
-    report = final(repo.path)
+def test_a_shard_on_a_dirty_tree_makes_the_union_unaccepted(sharded: Repo) -> None:
+    (sharded.path / "notes.txt").write_text("uncommitted\n")
+    shard(sharded.path, "shards/2", "-k", "not double")
+    (sharded.path / "notes.txt").unlink()
+    report = final(sharded.path)
     assert report["dirty"] == ["notes.txt"]
     assert report["colour"] == "green" and not report["accepted"]
 
 
-def test_a_shard_replaces_its_bundle_whole_and_keeps_other_directories(repo: Repo) -> None:
-    shard(repo.path, "shards/1", "-k", "double")
-    shard(repo.path, "shards/1", "-k", "positive")
-    bundle = json.loads((repo.path / "shards/1" / MANIFEST).read_text())
+def test_a_shard_replaces_its_bundle_whole_and_keeps_other_directories(sharded: Repo) -> None:
+    shard(sharded.path, "shards/1", "-k", "positive")
+    bundle = json.loads((sharded.path / "shards/1" / MANIFEST).read_text())
     assert [r["id"] for r in bundle["ran"]] == ["tests/test_one.py::test_positive"]
-    assert sorted(p.name for p in (repo.path / "shards").iterdir()) == ["1"]
-    (repo.path / "other").mkdir()
-    (repo.path / "other" / "keep.txt").write_text("mine\n")
-    done = pytest_run(repo.path, "--promote-shard=other")
+    assert sorted(p.name for p in (sharded.path / "shards").iterdir()) == ["1"]
+    (sharded.path / "other").mkdir()
+    (sharded.path / "other" / "keep.txt").write_text("mine\n")
+    done = pytest_run(sharded.path, "--promote-shard=other")
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert "shard bundle NOT written to other" in done.stdout
     assert "is no shard bundle; give a new or empty directory" in done.stdout
-    assert (repo.path / "other" / "keep.txt").read_text() == "mine\n"
+    assert (sharded.path / "other" / "keep.txt").read_text() == "mine\n"
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture
+def pristine(first_shard: Path) -> Path:
     """One real bundle, to be damaged in copies."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        repo = make_repo(tmp_path_factory.mktemp("pristine") / "work", monkeypatch)
-        shard(repo.path, "shards/1", "-k", "double")
-    return repo.path / "shards" / "1"
+    return first_shard / "shards" / "1"
 
 
 DAMAGES = {
@@ -358,12 +383,11 @@ def test_a_bad_bundle_is_a_usage_error_naming_the_file(pristine: Path, tmp_path:
     assert "download the shard's artifact whole" in str(caught.value) or "one pytest-promote" in str(caught.value)
 
 
-def test_the_final_job_stops_at_a_bad_bundle(repo: Repo) -> None:
-    shard(repo.path, "shards/1", "-k", "double")
-    (repo.path / "shards" / "2").mkdir()
-    done = pytest_run(repo.path, "--promote-only", "--promote-from=shards/*")
+def test_the_final_job_stops_at_a_bad_bundle(sharded: Repo) -> None:
+    (sharded.path / "shards" / "2").mkdir()
+    done = pytest_run(sharded.path, "--promote-only", "--promote-from=shards/*")
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
-    assert f"--promote-from: {repo.path}/shards/2/{MANIFEST} does not exist" in done.stderr
+    assert f"--promote-from: {sharded.path}/shards/2/{MANIFEST} does not exist" in done.stderr
     assert "Traceback" not in done.stderr
 
 
