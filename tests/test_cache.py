@@ -143,16 +143,18 @@ EXTENDING = """
 extend = "configs/base.toml"
 
 [tool.promote.stage.development]
-required = ["tests", "lint", "types"]
+required = ["tests", "{gate}"]
 """
 
 
 @pytest.fixture
-def layered(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def layered(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, gate: str) -> pytest.Pytester:
     """A project whose ruff settings come through ``extend`` and whose pyright
-    settings come through ``extends``; lint and types pass."""
+    settings come through ``extends``; lint and types pass. Its stage requires the
+    tests and ``gate`` (the test's parameter), the one gate the test watches: the
+    other's tool, pyright above all, would run in every promotion for nothing."""
     monkeypatch.delenv("CI", raising=False)
-    pytester.makepyprojecttoml(EXTENDING)
+    pytester.makepyprojecttoml(EXTENDING.format(gate=gate))
     (pytester.path / "configs").mkdir()
     (pytester.path / "configs" / "base.toml").write_text('[lint]\nselect = ["F"]\n')
     (pytester.path / "pyrightconfig.json").write_text('{"extends": "configs/pyright.json"}')

@@ -7,14 +7,17 @@ gate fails closed naming the modules imported before measurement."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.machinery
 import json
 import os
 import subprocess
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
+import coverage
 import pytest
 from test_coverage_config import STAGING, report_gate
 from test_coverage_gate import coverage_cmd
@@ -112,8 +115,12 @@ def dependency_project(pytester: pytest.Pytester) -> None:
 
 def coverage_json(pytester: pytest.Pytester) -> dict[str, object]:
     """The data file's files, their missing lines, and the total, as ``coverage json``
-    gives them."""
-    assert coverage_cmd(pytester, "json", "-o", "cov.json").ret == 0
+    gives them: what the command line does (the project's settings and data file, from
+    its directory), in this process."""
+    with contextlib.chdir(pytester.path):
+        reporter = coverage.Coverage()
+        reporter.load()
+        reporter.json_report(outfile="cov.json")
     raw = json.loads((pytester.path / "cov.json").read_text())
     (pytester.path / "cov.json").unlink()
     files = {name: entry["missing_lines"] for name, entry in raw["files"].items()}
@@ -129,6 +136,21 @@ def coverage_run(pytester: pytest.Pytester) -> dict[str, object]:
     return expected
 
 
+@pytest.fixture(scope="module")
+def coverage_run_of() -> Callable[[pytest.Pytester, str], dict[str, object]]:
+    """:func:`coverage_run` of a project of each shape, measured once: the serial and
+    the ``-n 2`` test of a shape build the same files, and ``coverage run -m pytest``
+    runs serially for both. The first test of a shape measures its own project."""
+    measured: dict[str, dict[str, object]] = {}
+
+    def of(pytester: pytest.Pytester, shape: str) -> dict[str, object]:
+        if shape not in measured:
+            measured[shape] = coverage_run(pytester)
+        return measured[shape]
+
+    return of
+
+
 @pytest.mark.parametrize(
     ("shape", "xdist"),
     [(shape, xdist) for xdist in ([], ["-n", "2"])
@@ -136,7 +158,7 @@ def coverage_run(pytester: pytest.Pytester) -> dict[str, object]:
     ids=lambda value: " ".join(value) or "serial" if isinstance(value, list) else value,
 )
 def test_code_pytest_imports_first_counts_as_coverage_run_counts_it(
-    pytester: pytest.Pytester, shape: str, xdist: list[str]
+    pytester: pytest.Pytester, coverage_run_of, shape: str, xdist: list[str]
 ) -> None:
     if xdist:
         pytest.importorskip("xdist")
@@ -146,7 +168,7 @@ def test_code_pytest_imports_first_counts_as_coverage_run_counts_it(
         dependency_project(pytester)
     else:
         plugin_project(pytester, shape)
-    expected = coverage_run(pytester)
+    expected = coverage_run_of(pytester, shape)
     # The module-level lines count; only the uncalled function's body is missing.
     missing = {name: lines for name, lines in expected["files"].items() if lines}  # type: ignore[attr-defined]
     untouched = {f"packaging/{name}" for name in PACKAGING_OWN} if shape == "dependency" else set()
@@ -222,8 +244,6 @@ def test_measurable_leaves_out_the_running_environment_inside_the_project() -> N
 
 
 def test_omit_own_leaves_pytest_promote_out_of_another_projects_measurement(tmp_path: Path) -> None:
-    import coverage
-
     other = coverage.Coverage(data_file=None, config_file=False)
     firstline.omit_own(other, str(tmp_path))
     assert other.get_option("run:omit") == [os.path.join(firstline.OWN, "*")]

@@ -1,12 +1,15 @@
 """The coverage gate against the real coverage.py, on small projects.
 
-Each project runs in a fresh process (``runpytest_subprocess``): tracers and xdist
-workers need one. The gate's numbers are compared with ``coverage report``'s TOTAL
+Each measuring run is a fresh process (``runpytest_subprocess``): tracers and xdist
+workers need one; a ``--promote-only`` run, which starts no tracer and reads the data
+file, runs in this process. The gate's numbers are compared with ``coverage report``'s TOTAL
 on the same project.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import sys
@@ -14,7 +17,7 @@ from typing import Any
 
 import pytest
 from children import PYTEST_INI
-from coverage import CoverageData
+from coverage import Coverage, CoverageData
 from coverage.exceptions import CoverageException
 
 from pytest_promote.gates.coverage import analysis, sources
@@ -82,11 +85,15 @@ def coverage_cmd(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
 
 
 def coverage_total(pytester: pytest.Pytester) -> str:
-    """``coverage report``'s TOTAL percentage, as printed."""
-    result = coverage_cmd(pytester, "report")
-    assert result.ret == 0, result.stdout.str() + result.stderr.str()
-    match = re.search(r"^TOTAL\s.*?(\d+(?:\.\d+)?%)\s*$", result.stdout.str(), re.MULTILINE)
-    assert match, result.stdout.str()
+    """``coverage report``'s TOTAL percentage, as printed: what the command line does
+    (the project's settings and data file, from its directory), in this process."""
+    printed = io.StringIO()
+    with contextlib.chdir(pytester.path):
+        reporter = Coverage()
+        reporter.load()
+        reporter.report(file=printed)
+    match = re.search(r"^TOTAL\s.*?(\d+(?:\.\d+)?%)\s*$", printed.getvalue(), re.MULTILINE)
+    assert match, printed.getvalue()
     return match.group(1)
 
 
@@ -245,7 +252,7 @@ def test_a_workers_coverage_error_is_the_gates_error(
 def test_promote_only_reads_the_data_file(pytester: pytest.Pytester) -> None:
     project(pytester)
     expected = plain_coverage_total(pytester)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(  # in this process: it only reads the data file
         "--promote-to=staging", "--promote-only", "-p", "no:cacheprovider",
         "--promote-report=promote.json",
     )
@@ -256,8 +263,9 @@ def test_promote_only_reads_the_data_file(pytester: pytest.Pytester) -> None:
 
 
 def promote_only_gate(pytester: pytest.Pytester) -> dict[str, Any]:
-    """The coverage gate's entry of a ``--promote-only`` run, pytest's cache on."""
-    pytester.runpytest_subprocess(
+    """The coverage gate's entry of a ``--promote-only`` run, pytest's cache on (in
+    this process: such a run starts no tracer, it reads the data file)."""
+    pytester.runpytest(
         "--promote-to=staging", "--promote-only", "--promote-report=promote.json"
     )
     report = json.loads((pytester.path / "promote.json").read_text())
@@ -311,7 +319,7 @@ def test_a_measuring_run_never_reuses(
 def test_promote_only_without_data_fails_closed(pytester: pytest.Pytester) -> None:
     project(pytester, 'data_file = "cov.db"\n')
     (pytester.path / ".coverage").write_text("stale, and not the configured data file")
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--promote-to=staging", "--promote-only", "-p", "no:cacheprovider"
     )
     result.stdout.fnmatch_lines([
@@ -324,7 +332,7 @@ def test_promote_only_without_data_fails_closed(pytester: pytest.Pytester) -> No
 def test_unreadable_data_fails_closed(pytester: pytest.Pytester) -> None:
     project(pytester)
     (pytester.path / ".coverage").write_text("not a coverage database")
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "--promote-to=staging", "--promote-only", "-p", "no:cacheprovider"
     )
     result.stdout.fnmatch_lines(["coverage: cannot read coverage data .coverage: *"])

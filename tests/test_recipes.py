@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from children import PYTEST_INI
 from gitrepo import run_git
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +38,7 @@ match = ["main"]
 
 [tool.promote.stage.production]
 match = ["v*"]
-"""
+""" + PYTEST_INI  # every shell step's pytest is a process of its own
 
 #: What GitLab puts in the push URL the recipe sets; the test's git sends it to the
 #: bare repository instead.
